@@ -1,0 +1,31 @@
+# Two commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO   := demo-out
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The pinned CPU build first: an unpinned torch would pull several GB of CUDA packages.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[test,tensorboard]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/ganforge train gan --model dcgan --data mnist5k --width 32 --steps 1500 --batch-size 64 \
+		--precision bf16 --sample-every 250 --ckpt-every 500 --out $(DEMO)
+	$(BIN)/ganforge sample $$(ls -d $(DEMO)/gan-* | tail -n 1)/checkpoint.pt -n 64 --seed 0 -o $(DEMO)/grid.png
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/gan_step.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) runs build src/*.egg-info

@@ -1,0 +1,38 @@
+"""The Python API; the CLI is a thin layer over these functions.
+
+    run_dir = ganforge.train("gan", model="dcgan", data="mnist5k", steps=2000)
+    gen = ganforge.load(run_dir / "checkpoint.pt")
+    images = gen.sample(16, seed=0)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import config as C
+from .errors import UserError
+
+
+def train(task: str = "gan", resume: str | Path | None = None, config_file: str | None = None, **fields) -> Path:
+    """Train a task ("gan", ...) with config fields as keyword arguments; returns the run dir.
+    With resume=RUN_DIR it continues that run (fields may then only change steps and logging)."""
+    from .train import run
+
+    if task not in C.TASKS:
+        raise UserError(f"unknown task {task!r}; choose from: {', '.join(C.TASKS)}")
+    if resume is not None:
+        return run(task, resume=resume, changed=fields)[0]
+    cfg = C.resolve(C.TASKS[task], config_file=config_file, **fields)
+    return run(task, cfg)[0]
+
+
+def load(path: str | Path, task: str | tuple[str, ...] | None = None):
+    """Rebuild whatever a checkpoint holds (a GAN Generator, ...) from the checkpoint alone."""
+    from .train import checkpoint, task_module
+
+    ckpt = checkpoint.load(path, task)
+    return task_module(ckpt["task"]).load(ckpt)
+
+
+def sample(checkpoint: str | Path, n: int = 64, seed: int | None = None):
+    """n generated images (n, C, H, W) in [-1, 1] from a GAN checkpoint."""
+    return load(checkpoint, "gan").sample(n, seed=seed)

@@ -1,0 +1,50 @@
+"""ganforge train TASK: flags come from the task's config dataclass (ganforge.config.TASKS)."""
+from __future__ import annotations
+
+import argparse
+
+from .. import config as C
+
+def register(sub) -> None:
+    from ..cli import add_command
+
+    p = add_command(sub, "train", "train a model; one sub-command per task",
+                    "\n".join(cls.example.splitlines()[0] for cls in C.TASKS.values()))
+    tasks = p.add_subparsers(dest="task", metavar="TASK")
+    for task, cls in C.TASKS.items():
+        t = add_command(tasks, task, cls.help, cls.example)
+        C.add_arguments(t, cls)
+        t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint.pt "
+                                                            "(--steps is the new total)")
+        t.set_defaults(func=_train, task_cls=cls)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..train import run
+
+    cls = args.task_cls
+    if args.resume:
+        names = {f for f in cls.__dataclass_fields__}
+        changed = {k: v for k, v in vars(args).items() if k in names}
+        for item in args.overrides:
+            key, _, raw = item.partition("=")
+            import yaml
+
+            changed[key.strip().replace("-", "_")] = yaml.safe_load(raw)
+        path, summary = run(args.task, resume=args.resume, changed=changed)
+    else:
+        cfg = C.resolve(cls, args, args.config, args.overrides)
+        path, summary = run(args.task, cfg)
+    _report(path, summary)
+    return 0
+
+
+def _report(path, summary: dict) -> None:
+    print(f"run directory: {path}")
+    for name, what in (("checkpoint.pt", "checkpoint"), ("best.pt", "best checkpoint"),
+                       ("samples.png", "samples"), ("losses.png", "loss curves"), ("stats.jsonl", "stats")):
+        if (path / name).exists():
+            print(f"  {what:<16} {path / name}")
+    for k, v in summary.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            print(f"  {k:<16} {v:.4g}")

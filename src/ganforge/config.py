@@ -1,0 +1,193 @@
+"""One dataclass per task. CLI flags map 1:1 onto fields; a YAML file sets defaults and the
+command line overrides it (precedence: field default < --config FILE < flags < --set k=v).
+
+Every cross-field check lives in the task's validate(), which raises UserError naming the flag.
+This module must stay free of torch imports: `ganforge --help` builds its parsers from it.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import ClassVar
+from pathlib import Path
+
+from .errors import UserError
+
+PRECISIONS = ("fp32", "bf16")
+GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
+
+
+def opt(default, help: str, choices=None, short: str | None = None):
+    """A config field with its --help text (and optional fixed choices)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "short": short})
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+@dataclass
+class RunConfig:
+    """Fields every training task shares: the generic loop reads these."""
+
+    steps: int = opt(1000, "number of training steps (optimiser updates of the main network)")
+    batch_size: int = opt(64, "images (or windows) per batch")
+    seed: int = opt(0, "random seed: same seed, same data and same weights on CPU")
+    out: str = opt("runs", "parent folder of the numbered run directories")
+    precision: str = opt("fp32", "fp32, or bf16 autocast (faster on CPUs with AVX-512 BF16)", PRECISIONS)
+    log_every: int = opt(1, "write stats.jsonl / TensorBoard every N steps")
+    sample_every: int = opt(500, "write a sample image every N steps (0: only at the end)")
+    ckpt_every: int = opt(1000, "write checkpoint.pt every N steps (and always at the end)")
+    progress: bool = opt(True, "show a progress bar")
+    eval_every: int = opt(0, "evaluate every N steps and keep the best checkpoint as best.pt (0: off)")
+    patience: int = opt(0, "stop after this many evaluations without improvement (0: never)")
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "ckpt_every"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
+        for name in ("sample_every", "eval_every", "patience"):
+            if getattr(self, name) < 0:
+                raise UserError(f"{flag_name(name)} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class GANConfig(RunConfig):
+    help: ClassVar[str] = "train an unconditional GAN (mlp, convgan, dcgan) on an image dataset"
+    example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
+                              "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision bf16\n"
+                              "ganforge train gan --resume runs/gan-0001 --steps 4000")
+
+    model: str = opt("dcgan", "generator/discriminator family (see `ganforge models`)")
+    data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH, synthetic:CxHxW")
+    loss: str = opt("nonsaturating", "adversarial loss", GAN_LOSSES)
+    lr: float = opt(2e-4, "Adam learning rate of G and D")
+    beta1: float = opt(0.5, "Adam beta1")
+    beta2: float = opt(0.999, "Adam beta2")
+    latent_dim: int = opt(100, "size of the noise vector z")
+    width: int = opt(64, "base channel width of conv models (DCGAN's ngf/ndf)")
+    image_size: int = opt(0, "train at this size (0: the dataset's own size)")
+    channels: int = opt(0, "1 or 3 (0: the dataset's own channels)")
+    d_steps: int = opt(1, "discriminator updates per generator step")
+    g_steps: int = opt(1, "generator updates per discriminator step (the MNIST article uses 2)")
+    ema: float = opt(0.0, "keep an exponential moving average of G with this decay (0: off)")
+    channels_last: bool = opt(True, "use the channels_last memory format for conv models")
+    strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("latent_dim", "width", "d_steps", "g_steps"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if not (0.0 <= self.ema < 1.0):
+            raise UserError(f"--ema must be in [0, 1), got {self.ema}")
+        if self.channels not in (0, 1, 3):
+            raise UserError(f"--channels must be 1 or 3, got {self.channels}")
+        if self.image_size < 0:
+            raise UserError(f"--image-size must be >= 0, got {self.image_size}")
+
+
+# Task name -> config class; `ganforge train TASK` is built from this table.
+TASKS: dict[str, type] = {"gan": GANConfig}
+
+
+# --------------------------------------------------------------------------- machinery
+
+def _base_type(tp):
+    """int for int, float for float | None, ...; None when the type is not a plain scalar."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else None
+    return tp
+
+
+def _hints(cls) -> dict[str, type]:
+    return {k: _base_type(v) for k, v in typing.get_type_hints(cls).items()}
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
+    """One flag per field; defaults are SUPPRESSed so we can tell what the user typed."""
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        tp, meta = hints[f.name], f.metadata
+        names = [flag_name(f.name)] + ([meta["short"]] if meta.get("short") else [])
+        choices = f"; one of {', '.join(meta['choices'])}" if meta.get("choices") else ""
+        help_ = f"{meta.get('help', '')}{choices} (default: {f.default})"
+        if tp is bool:
+            parser.add_argument(*names, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_)
+        else:
+            parser.add_argument(*names, type=tp,
+                                default=argparse.SUPPRESS, help=help_, metavar=f.name.upper())
+    parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of defaults for these flags")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one config field, e.g. --set lr=1e-4 (repeatable)")
+
+
+def coerce(cls, key: str, value, source: str):
+    """Check that `value` fits field `key` of `cls`; ints are accepted for float fields."""
+    hints = _hints(cls)
+    if key not in hints:
+        valid = ", ".join(f.name for f in dataclasses.fields(cls))
+        raise UserError(f"{source}: unknown key {key!r}; valid keys: {valid}")
+    tp = hints[key]
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if tp is not None and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise UserError(f"{source}: {key} must be {tp.__name__}, got {value!r}")
+    choices = next(f for f in dataclasses.fields(cls) if f.name == key).metadata.get("choices")
+    if choices and value not in choices:
+        raise UserError(f"{source}: {key} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def from_dict(cls, values: dict, source: str):
+    """Build and validate a config from a plain dict (a YAML file, a checkpoint)."""
+    clean = {k: coerce(cls, k, v, source) for k, v in values.items()}
+    cfg = cls(**clean)
+    cfg.validate()
+    return cfg
+
+
+def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None = None,
+            overrides: list[str] = (), **kwargs):
+    """Merge field defaults, a YAML file, parsed CLI flags, --set strings and keyword args."""
+    import yaml
+
+    values: dict = {}
+    if config_file:
+        path = Path(config_file)
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except OSError as e:
+            raise UserError(f"cannot read config file {path}: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            raise UserError(f"config file {path} is not valid YAML: {e}") from None
+        if not isinstance(loaded, dict):
+            raise UserError(f"config file {path} must hold a mapping of key: value")
+        values.update({k: coerce(cls, k, v, str(path)) for k, v in loaded.items()})
+    if args is not None:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values.update({k: coerce(cls, k, v, flag_name(k)) for k, v in vars(args).items() if k in names})
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        key = key.strip().replace("-", "_")
+        values[key] = coerce(cls, key, yaml.safe_load(raw) if raw else "", "--set")
+    values.update({k: coerce(cls, k, v, "argument") for k, v in kwargs.items()})
+    cfg = cls(**values)
+    cfg.validate()
+    return cfg
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,100 @@
+"""Cached, checksum-verified downloads. Files land in cache_dir() only after their MD5 matches,
+through a temp file and a rename, so a half-finished download never looks like a good one."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..errors import UserError
+
+CACHE_ENV = "GANFORGE_CACHE"
+
+
+def cache_dir() -> Path:
+    """$GANFORGE_CACHE, else ~/.cache/ganforge."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganforge")
+
+
+def md5sum(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_cached(path: Path, md5: str | None) -> bool:
+    return path.is_file() and (md5 is None or md5sum(path) == md5)
+
+
+def fetch(urls: list[str] | str, dest: Path, md5: str | None, progress: bool = True) -> Path:
+    """Return `dest`, downloading it from the first URL that works when it is missing or wrong.
+
+    `md5` None means the source publishes no checksum; the file is then only size-checked
+    against the server's Content-Length.
+    """
+    urls = [urls] if isinstance(urls, str) else list(urls)
+    if is_cached(dest, md5):
+        return dest
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the cache folder {dest.parent}: {e.strerror}; set {CACHE_ENV}") from None
+    errors = []
+    for url in urls:
+        try:
+            _download(url, dest, md5, progress)
+            return dest
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
+    raise UserError(
+        f"could not download {dest.name}:\n  " + "\n  ".join(errors)
+        + f"\nWithout internet, download {urls[0]} by hand and place it at {dest}"
+        + (f" (MD5 {md5})" if md5 else "")
+    )
+
+
+def _download(url: str, dest: Path, md5: str | None, progress: bool) -> None:
+    from tqdm import tqdm
+
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+                size = 0
+                while block := resp.read(1 << 20):
+                    out.write(block)
+                    size += len(block)
+                    bar.update(len(block))
+        if total is not None and size != total:
+            raise ValueError(f"truncated download: {size} of {total} bytes")
+        if md5 is not None and (got := md5sum(Path(tmp))) != md5:
+            raise ValueError(f"checksum mismatch: MD5 {got}, expected {md5}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def extract_tar(archive: Path, dest: Path) -> Path:
+    """Extract into a temp folder beside `dest`, then rename: `dest` exists only when complete."""
+    if dest.is_dir():
+        return dest
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=dest.name + ".part"))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        os.replace(tmp, dest)
+    except (tarfile.TarError, OSError) as e:
+        raise UserError(f"cannot extract {archive}: {e}; delete it and download again") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return dest

@@ -1,0 +1,303 @@
+"""Image datasets held in memory as uint8 (N, C, H, W) tensors; floats in [-1, 1] only per batch.
+
+Names: mnist5k (embedded), mnist, fashion-mnist, cifar10 (downloaded), folder:PATH, synthetic:CxHxW[:N].
+"""
+from __future__ import annotations
+
+import gzip
+import pickle
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError, did_you_mean
+from . import download
+
+BUILTIN = Path(__file__).parent / "builtin"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+MNIST_CLASSES = [str(i) for i in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot"]
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+_MNIST_MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
+_FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+
+# name -> files (file name -> (urls, md5)); the sources are the datasets' canonical pages.
+REMOTE = {
+    "mnist": {
+        "train-images-idx3-ubyte.gz": ([u + "train-images-idx3-ubyte.gz" for u in _MNIST_MIRRORS],
+                                       "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "train-labels-idx1-ubyte.gz": ([u + "train-labels-idx1-ubyte.gz" for u in _MNIST_MIRRORS],
+                                       "d53e105ee54ea40749a09fcbcd1e9432"),
+        "t10k-images-idx3-ubyte.gz": ([u + "t10k-images-idx3-ubyte.gz" for u in _MNIST_MIRRORS],
+                                      "9fb629c4189551a2d022fa330f9573f3"),
+        "t10k-labels-idx1-ubyte.gz": ([u + "t10k-labels-idx1-ubyte.gz" for u in _MNIST_MIRRORS],
+                                      "ec29112dd5afa0611ce80d1b7f02629c"),
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": ([_FASHION_URL + "train-images-idx3-ubyte.gz"], "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        "train-labels-idx1-ubyte.gz": ([_FASHION_URL + "train-labels-idx1-ubyte.gz"], "25c81989df183df01b3e8a0aad5dffbe"),
+        "t10k-images-idx3-ubyte.gz": ([_FASHION_URL + "t10k-images-idx3-ubyte.gz"], "bef4ecab320f06d8554ea6380940ec79"),
+        "t10k-labels-idx1-ubyte.gz": ([_FASHION_URL + "t10k-labels-idx1-ubyte.gz"], "bb300cfdad3c16e7a12a480ee83cd310"),
+    },
+    "cifar10": {
+        "cifar-10-python.tar.gz": (["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"],
+                                   "c58f30108f718f92721af3b95e74349a"),
+    },
+}
+DESCRIPTIONS = {
+    "mnist5k": "5,000 MNIST digits, 500 per class (embedded; 4,000 train / 1,000 test)",
+    "mnist": "MNIST handwritten digits, 60,000 train / 10,000 test, 28x28 gray",
+    "fashion-mnist": "Fashion-MNIST clothing, 60,000 train / 10,000 test, 28x28 gray",
+    "cifar10": "CIFAR-10, 50,000 train / 10,000 test, 32x32 colour",
+}
+NAMED = tuple(DESCRIPTIONS)
+
+
+@dataclass
+class ImageData:
+    """images: (N, C, H, W) uint8; labels: (N,) int64 or None; classes: label names or None."""
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor | None = None
+    classes: list[str] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def to_float(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float32 in [-1, 1]."""
+    return batch.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(batch: torch.Tensor) -> torch.Tensor:
+    """floats in [-1, 1] -> uint8."""
+    return batch.detach().float().add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+# ------------------------------------------------------------------------------ loading
+
+def load_images(spec: str, split: str = "train", channels: int = 0, size: int = 0,
+                strict: bool = False, progress: bool = True) -> ImageData:
+    """Load a dataset by name and convert it to `channels` (1 or 3) and `size` (square) if given.
+
+    split: "train", "test" or "all" (folder: and synthetic: datasets have one split).
+    """
+    if split not in ("train", "test", "all"):
+        raise UserError(f"split must be train, test or all, got {split!r}")
+    kind, _, arg = spec.partition(":")
+    if kind == "folder":
+        data = load_folder(Path(arg), channels or 3, size or 64, strict=strict)
+    elif kind == "synthetic":
+        data = synthetic(arg)
+    elif spec == "mnist5k":
+        data = _mnist5k(split)
+    elif spec in ("mnist", "fashion-mnist"):
+        data = _idx_dataset(spec, split, progress)
+    elif spec == "cifar10":
+        data = _cifar10(split, progress)
+    else:
+        raise did_you_mean("dataset", spec, NAMED + ("folder:PATH", "synthetic:CxHxW"))
+    return convert(data, channels, size)
+
+
+def convert(data: ImageData, channels: int = 0, size: int = 0) -> ImageData:
+    """Change channels (gray <-> RGB) and resize to size x size, once, at load time."""
+    x = data.images
+    if channels and x.shape[1] != channels:
+        if channels == 3:
+            x = x.expand(-1, 3, -1, -1).contiguous()
+        else:
+            w = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            x = (x.float() * w).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    if size and tuple(x.shape[2:]) != (size, size):
+        out = []
+        for chunk in x.split(4096):
+            y = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            out.append(y.round().clamp(0, 255).to(torch.uint8))
+        x = torch.cat(out)
+    return ImageData(data.name, x, data.labels, data.classes)
+
+
+def _mnist5k(split: str) -> ImageData:
+    with np.load(BUILTIN / "mnist5k.npz") as f:
+        images, labels = torch.from_numpy(f["images"]), torch.from_numpy(f["labels"]).long()
+    # Fixed stratified split: the last 100 images of each class (in file order) are held out.
+    test = torch.zeros(len(labels), dtype=torch.bool)
+    for c in range(10):
+        test[(labels == c).nonzero().flatten()[-100:]] = True
+    keep = {"train": ~test, "test": test, "all": torch.ones_like(test)}[split]
+    return ImageData("mnist5k", images[keep][:, None], labels[keep], MNIST_CLASSES)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse an IDX file (optionally gzipped): magic 0 0 type ndim, big-endian int32 dims, data."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise UserError(f"cannot read IDX file {path}: {e}") from None
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in dtypes:
+        raise UserError(f"{path} is not an IDX file (bad magic number)")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, ">i4", count=ndim, offset=4).astype(int)
+    dtype = np.dtype(dtypes[raw[2]])
+    offset = 4 + 4 * ndim
+    if len(raw) - offset != int(np.prod(dims)) * dtype.itemsize:
+        raise UserError(f"{path} is truncated or corrupt: header says {tuple(dims)}, "
+                        f"data has {len(raw) - offset} bytes")
+    return np.frombuffer(raw, dtype, offset=offset).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _idx_dataset(name: str, split: str, progress: bool) -> ImageData:
+    root = download.cache_dir() / name
+    parts = {"train": ["train"], "test": ["t10k"], "all": ["train", "t10k"]}[split]
+    images, labels = [], []
+    for p in parts:
+        files = {}
+        for kind in ("images-idx3", "labels-idx1"):
+            fname = f"{p}-{kind}-ubyte.gz"
+            urls, md5 = REMOTE[name][fname]
+            files[kind] = download.fetch(urls, root / fname, md5, progress)
+        images.append(torch.from_numpy(read_idx(files["images-idx3"]).copy()))
+        labels.append(torch.from_numpy(read_idx(files["labels-idx1"]).astype(np.int64)))
+    classes = MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
+    return ImageData(name, torch.cat(images)[:, None], torch.cat(labels), classes)
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch -> images (N, 3, 32, 32) uint8, labels (N,).
+
+    These files are pickles: only call this on files whose archive checksum matched.
+    """
+    try:
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+        data, labels = d[b"data"], d[b"labels"]
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as e:
+        raise UserError(f"{path} is not a CIFAR-10 batch: {e}") from None
+    return np.asarray(data, np.uint8).reshape(-1, 3, 32, 32), np.asarray(labels, np.int64)
+
+
+def _cifar10(split: str, progress: bool) -> ImageData:
+    root = download.cache_dir() / "cifar10"
+    (fname, (urls, md5)), = REMOTE["cifar10"].items()
+    archive = download.fetch(urls, root / fname, md5, progress)
+    folder = download.extract_tar(archive, root / "extracted") / "cifar-10-batches-py"
+    names = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+    names["all"] = names["train"] + names["test"]
+    batches = [read_cifar_batch(folder / n) for n in names[split]]
+    images = torch.from_numpy(np.concatenate([b[0] for b in batches]))
+    labels = torch.from_numpy(np.concatenate([b[1] for b in batches]))
+    return ImageData("cifar10", images, labels, CIFAR_CLASSES)
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def read_image(path: Path, channels: int):
+    """Open one image as a PIL image in L or RGB mode; raises UserError if unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("L" if channels == 1 else "RGB")
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+        raise UserError(f"cannot read image {path}: {e}") from None
+
+
+def resize_center_crop(img, size: int):
+    """Scale the short side to `size`, then crop the centre square."""
+    from PIL import Image
+
+    w, h = img.size
+    s = size / min(w, h)
+    img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
+    w, h = img.size
+    left, top = (w - size) // 2, (h - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+def load_folder(folder: Path, channels: int, size: int, strict: bool = False) -> ImageData:
+    """Every image under `folder` (recursively). Sub-folders become class labels when the
+    images all sit one level down (the ImageFolder layout)."""
+    if not folder.is_dir():
+        raise UserError(f"image folder {folder} does not exist")
+    paths = list_images(folder)
+    if not paths:
+        raise UserError(f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    arrays, good, bad = [], [], []
+    for p in paths:
+        try:
+            img = resize_center_crop(read_image(p, channels), size)
+        except UserError as e:
+            if strict:
+                raise
+            bad.append(str(e))
+            continue
+        arrays.append(np.asarray(img, np.uint8).reshape(size, size, channels))
+        good.append(p)
+    if bad:
+        print(f"warning: skipped {len(bad)} unreadable image(s) in {folder} (use --strict to fail):", file=sys.stderr)
+        for msg in bad[:10]:
+            print("  " + msg, file=sys.stderr)
+    if not arrays:
+        raise UserError(f"image folder {folder} holds no readable images")
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    rel = [p.relative_to(folder).parts for p in good]
+    labels = classes = None
+    if all(len(r) == 2 for r in rel) and len({r[0] for r in rel}) > 1:
+        classes = sorted({r[0] for r in rel})
+        labels = torch.tensor([classes.index(r[0]) for r in rel])
+    return ImageData(f"folder:{folder}", images, labels, classes)
+
+
+def synthetic(arg: str) -> ImageData:
+    """'CxHxW' or 'CxHxW:N': N (default 1024) random images from a fixed seed, for smoke tests."""
+    shape, _, n = arg.partition(":")
+    try:
+        c, h, w = (int(v) for v in shape.lower().split("x"))
+        n = int(n) if n else 1024
+        assert c in (1, 3) and h > 0 and w > 0 and n > 0
+    except (ValueError, AssertionError):
+        raise UserError(f"synthetic dataset wants synthetic:CxHxW[:N] with C 1 or 3, got synthetic:{arg}") from None
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, c, h, w), generator=g, dtype=torch.uint8)
+    return ImageData(f"synthetic:{arg}", images)
+
+
+def builtin_photos() -> dict[str, Path]:
+    """The embedded CC0 / public-domain photos (see NOTICE), by name."""
+    return {p.stem: p for p in sorted((BUILTIN / "photos").glob("*.jpg"))}
+
+
+def status(name: str) -> str:
+    """'embedded', 'cached' or 'not downloaded'."""
+    if name == "mnist5k":
+        return "embedded"
+    root = download.cache_dir() / name
+    return "cached" if all((root / f).is_file() for f in REMOTE[name]) else "not downloaded"
+
+
+def download_dataset(name: str, progress: bool = True) -> Path:
+    if name not in REMOTE:
+        raise did_you_mean("downloadable dataset", name, REMOTE)
+    root = download.cache_dir() / name
+    for fname, (urls, md5) in REMOTE[name].items():
+        download.fetch(urls, root / fname, md5, progress)
+    return root

@@ -1,0 +1,14 @@
+"""The one exception the CLI prints as a plain message (exit code 2) instead of a traceback."""
+
+
+class UserError(Exception):
+    """Bad input from the user: a missing file, an unknown name, an impossible setting."""
+
+
+class TrainingDiverged(UserError):
+    """A loss became NaN or inf; the last good checkpoint is kept."""
+
+
+def did_you_mean(kind: str, name: str, valid) -> UserError:
+    """A UserError naming the valid choices, e.g. "unknown model 'dcgn'; choose from: ..."."""
+    return UserError(f"unknown {kind} {name!r}; choose from: {', '.join(sorted(valid))}")

@@ -1,0 +1,60 @@
+"""Adversarial losses on raw discriminator outputs (logits), numerically stable.
+
+With r = D(x) and f = D(G(z)) as logits and sigma the sigmoid, each D loss is
+J_D = 1/2 (E[real term] + E[fake term]), the articles' 1/2-weighted form:
+
+    name            real term            fake term           J_G
+    minimax         -log sigma(r)         -log(1 - sigma(f))   E log(1 - sigma(f))   (= -J_D's fake part; saturates)
+    nonsaturating   -log sigma(r)         -log(1 - sigma(f))   -E log sigma(f)
+    lsgan           (r - 1)^2             f^2                  1/2 E (f - 1)^2
+    hinge           max(0, 1 - r)         max(0, 1 + f)        -E f
+
+log sigma(x) = -softplus(-x) and log(1 - sigma(x)) = -softplus(x) keep everything finite.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .errors import did_you_mean
+
+LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
+
+
+def _check(kind: str) -> None:
+    if kind not in LOSSES:
+        raise did_you_mean("loss", kind, LOSSES)
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Discriminator loss from logits of real (N,) and generated (M,) images."""
+    _check(kind)
+    if kind in ("minimax", "nonsaturating"):
+        real_term, fake_term = F.softplus(-real), F.softplus(fake)
+    elif kind == "lsgan":
+        real_term, fake_term = (real - 1) ** 2, fake ** 2
+    else:
+        real_term, fake_term = F.relu(1 - real), F.relu(1 + fake)
+    return 0.5 * (real_term.mean() + fake_term.mean())
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """Generator loss from logits (N,) of generated images."""
+    _check(kind)
+    if kind == "minimax":
+        return -F.softplus(fake).mean()
+    if kind == "nonsaturating":
+        return F.softplus(-fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1) ** 2).mean()
+    return -fake.mean()
+
+
+def decision_threshold(kind: str) -> float:
+    """D output above which an image counts as 'real' (LSGAN's targets are 0 and 1)."""
+    return 0.5 if kind == "lsgan" else 0.0
+
+
+def d_score(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    """What users read as D(x): a probability for the BCE losses, the raw output otherwise."""
+    return torch.sigmoid(logits) if kind in ("minimax", "nonsaturating") else logits

@@ -1,0 +1,2 @@
+"""Shared layers."""
+from .init import init_normal  # noqa: F401

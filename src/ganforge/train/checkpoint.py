@@ -1,0 +1,79 @@
+"""Self-describing checkpoints: one file, written atomically, read with weights_only=True.
+
+Layout (only tensors, numbers, strings, lists and dicts, so nothing arbitrary is unpickled):
+    format, version, task, config (dict), step, meta (what rebuilding needs: image shape, classes,
+    scaler...), modules {name: state_dict}, optimizers {name: state_dict}, extra, rng, metrics
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from ..errors import UserError
+
+FORMAT = "ganforge-checkpoint"
+VERSION = 1
+
+
+def save(path: Path, payload: dict) -> Path:
+    """Write `payload` to `path` through a temp file + rename: a kill mid-write leaves the
+    previous file intact."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": FORMAT, "version": VERSION, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load(path, task: str | tuple[str, ...] | None = None) -> dict:
+    """Read a checkpoint (a file, or a run directory holding checkpoint.pt) and check its task."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for corrupt, truncated or foreign files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"{path} is not a readable checkpoint (corrupt, truncated or not a ganforge file): "
+                        f"{first[:200]}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise UserError(f"{path} is not a ganforge checkpoint")
+    if ckpt.get("version", 0) > VERSION:
+        raise UserError(f"{path} was written by a newer ganforge (format {ckpt['version']}); upgrade ganforge")
+    if task is not None:
+        wanted = (task,) if isinstance(task, str) else tuple(task)
+        if ckpt.get("task") not in wanted:
+            raise UserError(f"{path} is a {ckpt.get('task')} checkpoint; this command needs a "
+                            f"{' or '.join(wanted)} checkpoint")
+    ckpt["path"] = str(path)
+    return ckpt
+
+
+def strip_prefixes(state: dict) -> dict:
+    """Drop the '_orig_mod.' (torch.compile) and 'module.' (DDP) prefixes from a state dict."""
+    out = {}
+    for k, v in state.items():
+        for prefix in ("_orig_mod.", "module."):
+            while k.startswith(prefix):
+                k = k[len(prefix):]
+        out[k] = v
+    return out
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The plain module under DDP and torch.compile wrappers."""
+    while hasattr(module, "module") or hasattr(module, "_orig_mod"):
+        module = getattr(module, "module", None) or module._orig_mod
+    return module

@@ -1,0 +1,158 @@
+"""The GAN task: one objective for every unconditional generator/discriminator pair."""
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from .. import losses, models
+from ..data import BatchSampler, load_images, to_float
+from ..errors import UserError
+from .loop import Objective, RunDir
+
+SAMPLE_GRID = 64     # fixed-noise images in each snapshot
+
+
+class GANObjective(Objective):
+    """Alternates d_steps discriminator updates and g_steps generator updates per step.
+
+    The fake batch of the last D update is reused for the first G update: G has not changed
+    in between, so this equals regenerating it and saves one generator forward.
+    """
+
+    task = "gan"
+
+    def __init__(self, cfg, rank: int = 0, world: int = 1, data=None):
+        super().__init__(cfg, rank, world)
+        models.get(cfg.model, "gan")   # fail on a bad name before loading data
+        self.data = data if data is not None else load_images(cfg.data, "train", cfg.channels, cfg.image_size,
+                                                              strict=cfg.strict, progress=rank == 0)
+        self.sampler = BatchSampler(len(self.data), cfg.batch_size, cfg.seed, rank, world)
+        self.image_shape = self.data.shape
+        G, D = models.create(cfg.model, kind="gan", image_shape=self.image_shape,
+                             latent_dim=cfg.latent_dim, width=cfg.width)
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.G, self.D = G.to(memory_format=self.memory_format), D.to(memory_format=self.memory_format)
+        self.modules = {"G": self.G, "D": self.D}
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {"G": torch.optim.Adam(G.parameters(), cfg.lr, betas),
+                           "D": torch.optim.Adam(D.parameters(), cfg.lr, betas)}
+        if cfg.ema:
+            self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+            self.modules["G_ema"] = self.G_ema
+        self.fixed_z = torch.randn(SAMPLE_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+
+    def real_batch(self, index: int) -> torch.Tensor:
+        x = to_float(self.data.images[self.sampler.indices(index)])
+        return x.contiguous(memory_format=self.memory_format)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.latent_dim)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg, G, D, kind = self.cfg, self.G, self.D, self.cfg.loss
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        thr = losses.decision_threshold(kind)
+        for j in range(cfg.d_steps):
+            real = self.real_batch(step * cfg.d_steps + j)
+            with self.autocast():
+                fake = G(self.noise(real.shape[0]))
+                real_logits = D(real).float()
+                fake_logits = D(fake.detach()).float()
+            d_loss = losses.d_loss(kind, real_logits, fake_logits)
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+        for j in range(cfg.g_steps):
+            if j > 0:
+                with self.autocast():
+                    fake = G(self.noise(cfg.batch_size))
+            with self.autocast():
+                g_logits = D(fake).float()
+            g_loss = losses.g_loss(kind, g_logits)
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            if cfg.ema:
+                self._update_ema()
+        return {
+            "d_loss": d_loss.item(),
+            "g_loss": g_loss.item(),
+            "d_acc_real": (real_logits > thr).float().mean().item(),
+            "d_acc_fake": (fake_logits < thr).float().mean().item(),
+            "d_real": losses.d_score(kind, real_logits).mean().item(),
+            "d_fake": losses.d_score(kind, fake_logits).mean().item(),
+        }
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        for e, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            e.lerp_(p, 1.0 - self.cfg.ema)
+        for e, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            e.copy_(b)
+
+    @property
+    def sampler_net(self) -> torch.nn.Module:
+        return self.G_ema if self.cfg.ema else self.G
+
+    @torch.no_grad()
+    def snapshot(self, run: RunDir, step: int) -> None:
+        from ..viz import save_grid
+
+        G = self.sampler_net
+        was_training = G.training
+        G.eval()
+        images = G(self.fixed_z)
+        G.train(was_training)
+        (run.path / "samples").mkdir(exist_ok=True)
+        save_grid(images, run.path / "samples" / f"step_{step:06d}.png")
+        save_grid(images, run.path / "samples.png")
+
+    def finish(self, run: RunDir) -> dict:
+        from ..viz import plot_gan_curves
+
+        stats = run.read_stats()
+        if stats:
+            plot_gan_curves(stats, run.path / "losses.png")
+        last = stats[-min(len(stats), 100):]
+        return {k: sum(s[k] for s in last) / len(last) for k in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+                if last and k in last[0]}
+
+    def meta(self) -> dict:
+        return {"image_shape": list(self.image_shape), "dataset": self.data.name, "classes": self.data.classes}
+
+
+def build(cfg, rank: int = 0, world: int = 1) -> GANObjective:
+    return GANObjective(cfg, rank, world)
+
+
+class Generator:
+    """A trained generator rebuilt from its checkpoint: .sample(n) -> (n, C, H, W) in [-1, 1]."""
+
+    def __init__(self, ckpt: dict):
+        from ..config import GANConfig, from_dict
+
+        self.config = from_dict(GANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+        self.image_shape = tuple(self.meta["image_shape"])
+        G, _ = models.create(self.config.model, kind="gan", image_shape=self.image_shape,
+                             latent_dim=self.config.latent_dim, width=self.config.width)
+        name = "G_ema" if "G_ema" in ckpt["modules"] else "G"
+        G.load_state_dict(ckpt["modules"][name])
+        self.net = G.eval()
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> torch.Tensor:
+        if n <= 0:
+            raise UserError(f"-n must be positive, got {n}")
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, self.latent_dim, generator=g)
+        return torch.cat([self.net(chunk) for chunk in z.split(batch_size)])
+
+
+def load(ckpt: dict) -> Generator:
+    return Generator(ckpt)
