@@ -139,6 +139,11 @@ def coerce(cls, key: str, value, source: str):
     tp = hints[key]
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):   # YAML 1.1 reads "1e-3" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if tp is not None and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):

@@ -287,11 +287,12 @@ def builtin_photos() -> dict[str, Path]:
 
 
 def status(name: str) -> str:
-    """'embedded', 'cached' or 'not downloaded'."""
+    """'embedded', 'cached', 'partly cached' or 'not downloaded'."""
     if name == "mnist5k":
         return "embedded"
     root = download.cache_dir() / name
-    return "cached" if all((root / f).is_file() for f in REMOTE[name]) else "not downloaded"
+    have = sum((root / f).is_file() for f in REMOTE[name])
+    return "cached" if have == len(REMOTE[name]) else "partly cached" if have else "not downloaded"
 
 
 def download_dataset(name: str, progress: bool = True) -> Path:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from pathlib import Path
 
 import torch
@@ -55,3 +57,16 @@ def run(task: str, cfg=None, resume: str | Path | None = None, changed: dict | N
         start, best = 0, None
     summary = fit(obj, run_dir, start, best)
     return run_dir.path, summary
+
+
+class _CallableModule(types.ModuleType):
+    """`ganforge.train(...)` is the public API, but importing this sub-package makes
+    `ganforge.train` name the module; calling the module therefore calls api.train."""
+
+    def __call__(self, *args, **kwargs):
+        from ..api import train
+
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

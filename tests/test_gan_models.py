@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from ganforge import models
+from ganforge.config import GANConfig
+from ganforge.data import ImageData
+from ganforge.errors import UserError
+from ganforge.train.gan import GANObjective
+
+GANS = [e.name for e in models.entries("gan")]
+SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
+
+
+@pytest.mark.parametrize("name", GANS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_shapes_and_finite(name, shape):
+    G, D = models.create(name, kind="gan", image_shape=shape, latent_dim=16, width=8)
+    x = G(torch.randn(3, 16))
+    assert x.shape == (3, *shape)
+    assert torch.isfinite(x).all() and x.abs().max() <= 1
+    logits = D(x)
+    assert logits.shape == (3,) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("name", GANS)
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "lsgan", "hinge"])
+def test_one_train_step_changes_both_nets(name, loss):
+    data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
+    cfg = GANConfig(model=name, loss=loss, width=8, latent_dim=8, batch_size=8, steps=1)
+    obj = GANObjective(cfg, data=data)
+    before = {k: [p.detach().clone() for p in m.parameters()] for k, m in obj.modules.items()}
+    stats = obj.train_step(0)
+    assert set(stats) >= {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake"}
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    for k, m in obj.modules.items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], m.parameters())), f"{k} did not update"
+
+
+def test_two_generator_updates_per_discriminator_update():
+    data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
+    cfg = GANConfig(model="mlp", width=8, latent_dim=8, batch_size=8, g_steps=2)
+    obj = GANObjective(cfg, data=data)
+    obj.train_step(0)
+    assert obj.optimizers["G"].state_dict()["state"][0]["step"] == 2
+    assert obj.optimizers["D"].state_dict()["state"][0]["step"] == 1
+
+
+def test_ema_generator_tracks_generator():
+    data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
+    obj = GANObjective(GANConfig(model="dcgan", width=8, latent_dim=8, batch_size=8, ema=0.5), data=data)
+    g0 = [p.detach().clone() for p in obj.G.parameters()]
+    obj.train_step(0)
+    for e, p, p0 in zip(obj.G_ema.parameters(), obj.G.parameters(), g0):
+        torch.testing.assert_close(e, 0.5 * p0 + 0.5 * p)
+
+
+def test_dcgan_rejects_unsupported_size():
+    with pytest.raises(UserError, match="dcgan"):
+        models.create("dcgan", image_shape=(1, 13, 13))
+
+
+def test_convgan_matches_article_at_32px():
+    G, D = models.create("convgan", image_shape=(3, 32, 32), latent_dim=100, width=64)
+    assert D.head.in_features == 256 * 5 * 5      # the article's nn.Linear(256 * 5 * 5, 1)
+    assert G.net[0].out_features == 128 * 8 * 8    # the article's nn.Linear(latent_dim, 128 * 8 * 8)
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(UserError, match="choose from: .*dcgan"):
+        models.create("dcgn", kind="gan", image_shape=(1, 28, 28))

@@ -1,0 +1,177 @@
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+import ganforge
+from ganforge.cli import main
+from ganforge.errors import TrainingDiverged, UserError
+from ganforge.train import checkpoint
+from ganforge.train.gan import GANObjective
+
+TINY = dict(data="synthetic:1x28x28:64", width=8, latent_dim=8, batch_size=8, progress=False)
+TINY_FLAGS = ["--data", "synthetic:1x28x28:64", "--width", "8", "--latent-dim", "8", "--batch-size", "8",
+              "--no-progress"]
+
+
+def states(run_dir):
+    return torch.load(run_dir / "checkpoint.pt", weights_only=True)
+
+
+def test_api_train_writes_a_complete_run_dir(tmp_path):
+    run = ganforge.train("gan", model="mlp", steps=3, sample_every=2, out=str(tmp_path / "runs"), **TINY)
+    assert run.name == "gan-0001"
+    for name in ("config.yaml", "stats.jsonl", "checkpoint.pt", "samples.png", "losses.png", "summary.json",
+                 "samples/step_000002.png", "samples/step_000003.png"):
+        assert (run / name).exists(), name
+    lines = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1, 2, 3]
+    assert {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake", "images_per_s"} <= set(lines[0])
+    ckpt = states(run)
+    assert ckpt["task"] == "gan" and ckpt["step"] == 3 and ckpt["config"]["model"] == "mlp"
+    assert ganforge.train("gan", model="mlp", steps=1, out=str(tmp_path / "runs"), **TINY).name == "gan-0002"
+
+
+@pytest.mark.parametrize("model", ["convgan", "mlp"])
+def test_resume_is_exact(tmp_path, model):
+    """N steps + resume for N more == 2N steps straight (same seed, CPU)."""
+    kw = dict(TINY, model=model, sample_every=0, out=str(tmp_path / "runs"))
+    straight = ganforge.train("gan", steps=6, **kw)
+    half = ganforge.train("gan", steps=3, **kw)
+    resumed = ganforge.train("gan", resume=half, steps=6)
+    assert resumed == half
+    a, b = states(straight), states(resumed)
+    assert b["step"] == 6
+    for net in ("G", "D"):
+        for k, v in a["modules"][net].items():
+            assert torch.equal(v, b["modules"][net][k]), f"{net}.{k} differs"
+    steps = [json.loads(x)["step"] for x in (half / "stats.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_rejects_architecture_change_and_finished_run(tmp_path):
+    run = ganforge.train("gan", model="mlp", steps=2, out=str(tmp_path), **TINY)
+    with pytest.raises(UserError, match="--model cannot change"):
+        ganforge.train("gan", resume=run, steps=4, model="dcgan")
+    with pytest.raises(UserError, match="already at step 2"):
+        ganforge.train("gan", resume=run, steps=2)
+
+
+def test_interrupted_checkpoint_write_keeps_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    checkpoint.save(path, {"task": "gan", "step": 1})
+
+    def dying_save(obj, f):
+        f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt   # killed mid-write
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(path, {"task": "gan", "step": 2})
+    monkeypatch.undo()
+    assert checkpoint.load(path)["step"] == 1
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_corrupt_truncated_and_foreign_checkpoints(tmp_path):
+    run = ganforge.train("gan", model="mlp", steps=1, out=str(tmp_path), **TINY)
+    good = (run / "checkpoint.pt").read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(good[: len(good) // 2])
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage" * 100)
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    for name, msg in (("trunc.pt", "not a readable checkpoint"), ("junk.pt", "not a readable checkpoint"),
+                      ("foreign.pt", "not a ganforge checkpoint"), ("missing.pt", "does not exist")):
+        with pytest.raises(UserError, match=msg) as e:
+            checkpoint.load(tmp_path / name)
+        assert name in str(e.value)
+    with pytest.raises(UserError, match="gan checkpoint; this command needs a classifier"):
+        checkpoint.load(run / "checkpoint.pt", "classifier")
+
+
+def test_nan_stops_run_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    real_step = GANObjective.train_step
+
+    def step(self, i):
+        stats = real_step(self, i)
+        return dict(stats, g_loss=float("nan")) if i == 4 else stats
+
+    monkeypatch.setattr(GANObjective, "train_step", step)
+    with pytest.raises(TrainingDiverged, match=r"g_loss became nan at step 5.*step 4"):
+        ganforge.train("gan", model="mlp", steps=8, ckpt_every=2, out=str(tmp_path), **TINY)
+    assert states(tmp_path / "gan-0001")["step"] == 4
+
+
+def test_generator_sample_api(tmp_path):
+    run = ganforge.train("gan", model="dcgan", steps=1, out=str(tmp_path), **TINY)
+    gen = ganforge.load(run / "checkpoint.pt")
+    a, b = gen.sample(5, seed=1), gen.sample(5, seed=1)
+    assert a.shape == (5, 1, 28, 28) and torch.equal(a, b)
+    assert not torch.equal(a, gen.sample(5, seed=2))
+
+
+def test_cli_train_sample_resume(tmp_path, capsys):
+    assert main(["train", "gan", "--model", "dcgan", "--steps", "2", "--out", "r", *TINY_FLAGS]) == 0
+    out = capsys.readouterr().out
+    assert "r/gan-0001" in out and "checkpoint.pt" in out
+    assert main(["sample", "r/gan-0001/checkpoint.pt", "-n", "6", "--seed", "0", "-o", "g/grid.png",
+                 "--individual", "ind"]) == 0
+    grid = Image.open("g/grid.png")
+    assert grid.size == (2 * (3 * 30 + 2), 2 * (2 * 30 + 2))   # 3x2 grid of 28 px + 2 px padding, upscaled x2
+    assert sorted(p.name for p in (tmp_path / "ind").iterdir())[:2] == ["000000.png", "000001.png"]
+    assert main(["train", "gan", "--resume", "r/gan-0001", "--steps", "3", "--no-progress"]) == 0
+    assert states(tmp_path / "r/gan-0001")["step"] == 3
+
+
+def test_cli_config_file_and_set(tmp_path):
+    (tmp_path / "c.yaml").write_text("model: mlp\nsteps: 5\nlr: 1e-3\n")
+    assert main(["train", "gan", "--config", "c.yaml", "--steps", "2", "--set", "beta1=0.9", "--out", "r",
+                 *TINY_FLAGS]) == 0
+    cfg = states(tmp_path / "r/gan-0001")["config"]
+    assert (cfg["model"], cfg["steps"], cfg["lr"], cfg["beta1"]) == ("mlp", 2, 1e-3, 0.9)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "dcgn"], "unknown gan model 'dcgn'; choose from: convgan, dcgan, mlp"),
+    (["--data", "mnits"], "unknown dataset 'mnits'"),
+    (["--loss", "wgan"], "loss must be one of"),
+    (["--steps", "0"], "--steps must be positive"),
+    (["--batch-size", "-1"], "--batch-size must be positive"),
+    (["--batch-size", "100"], "larger than the dataset (64 images)"),
+    (["--data", "folder:empty"], "holds no images"),
+    (["--out", "afile/sub"], "cannot write to output folder"),
+    (["--config", "bad.yaml"], "unknown key 'lerning_rate'"),
+    (["--config", "badtype.yaml"], "steps must be int"),
+    (["--set", "steps"], "KEY=VALUE"),
+    (["--resume", "nowhere"], "does not exist"),
+])
+def test_cli_bad_input_exit_2(tmp_path, capsys, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "bad.yaml").write_text("lerning_rate: 0.1\n")
+    (tmp_path / "badtype.yaml").write_text("steps: many\n")
+    assert main(["train", "gan", "--steps", "1", *TINY_FLAGS, *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_unreadable_images_skipped_or_strict(tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    for i in range(8):
+        Image.new("L", (28, 28), i * 30).save(tmp_path / "imgs" / f"{i}.png")
+    (tmp_path / "imgs" / "bad.png").write_bytes(b"corrupt")
+    flags = ["train", "gan", "--model", "mlp", "--data", "folder:imgs", "--image-size", "28", "--channels", "1",
+             "--steps", "1", "--batch-size", "4", "--width", "8", "--no-progress", "--out", "r"]
+    assert main(flags) == 0
+    assert "skipped 1 unreadable image" in capsys.readouterr().err
+    assert main(flags + ["--strict"]) == 2
+    assert "bad.png" in capsys.readouterr().err
+
+
+def test_models_and_datasets_commands(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("mlp", "convgan", "dcgan"))
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist5k" in out and "embedded" in out and "not downloaded" in out
