@@ -1,0 +1,1 @@
+"""Metrics, one module per area (forecast.py: forecast errors and baselines)."""

@@ -1,0 +1,227 @@
+"""The forecaster task: a GRU trained on sliding windows of a CSV series, judged against baselines.
+
+Rows split chronologically into train / validation / test; the min-max scaler sees the
+training rows only. One loop epoch = the training windows once (the sampler drops a last
+partial batch); validation runs once per epoch and best.pt keeps the lowest val_loss, which
+finish() then scores on the test windows in original units next to naive, seasonal-naive and
+window-mean forecasts of the very same windows.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from .. import models
+from ..data import BatchSampler
+from ..data import series as S
+from ..errors import UserError
+from ..metrics import forecast as M
+from . import checkpoint
+from .loop import Objective, RunDir
+
+EVAL_BATCH = 1024
+
+
+def parse_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def set_threads(n: int) -> None:
+    # Small recurrent steps are latency-bound: a second thread mostly adds synchronisation, and
+    # collapses when another process holds a core. n <= 0 keeps torch's own choice.
+    if n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def build_net(cfg, n_inputs: int) -> torch.nn.Module:
+    return models.create("gru", kind="forecaster", n_inputs=n_inputs, horizon=cfg.horizon,
+                         hidden=[int(h) for h in parse_list(cfg.hidden)], cell=cfg.cell,
+                         reset_after=cfg.reset_after)
+
+
+@torch.no_grad()
+def predict(net: torch.nn.Module, data: torch.Tensor, window: int, horizon: int, starts: torch.Tensor) -> torch.Tensor:
+    """Scaled forecasts (M, H) of the windows starting at `starts` (eval mode, in chunks)."""
+    was = net.training
+    net.eval()
+    out = [net(S.windows(data, window, horizon, chunk)[0]).float() for chunk in starts.split(EVAL_BATCH)]
+    net.train(was)
+    return torch.cat(out) if out else torch.empty(0, horizon)
+
+
+class ForecasterObjective(Objective):
+    task = "forecaster"
+    unit = "windows"
+    best = ("val_loss", "min")
+
+    def __init__(self, cfg, rank: int = 0, world: int = 1, series: S.Series | None = None):
+        super().__init__(cfg, rank, world)
+        set_threads(cfg.threads)
+        self.series = series or S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None,
+                                              parse_list(cfg.features), cfg.fill)
+        self.parts = S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
+        self.scaler = S.MinMaxScaler.fit(self.series.values[:self.parts.train.stop])
+        self.data = torch.tensor(self.scaler.transform(self.series.values), dtype=torch.float32)
+        self.starts = {name: S.window_starts(getattr(self.parts, name), cfg.window, cfg.horizon)
+                       for name in ("train", "val", "test")}
+        n_train = len(self.starts["train"])
+        if cfg.batch_size * world > n_train:
+            raise UserError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training windows; "
+                            "use a smaller --batch-size")
+        self.sampler = BatchSampler(n_train, cfg.batch_size, cfg.seed, rank, world)
+        self.steps_per_epoch = self.sampler.steps_per_epoch
+        # The loop counts steps; the user thinks in epochs. Fixing these here puts them in config.yaml.
+        if cfg.steps == 0:
+            cfg.steps = cfg.epochs * self.steps_per_epoch
+        if cfg.eval_every == 0:
+            cfg.eval_every = self.steps_per_epoch
+        self.period = cfg.season or M.detect_period(self.series.target[:self.parts.train.stop], self.series.freq)
+        self.net = build_net(cfg, self.data.shape[1])
+        self.modules = {"net": self.net}
+        self.optimizers = {"net": torch.optim.Adam(self.net.parameters(), cfg.lr)}
+
+    def train_step(self, step: int) -> dict[str, float]:
+        x, y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["train"][self.sampler.indices(step)])
+        with self.autocast():
+            pred = self.net(x).float()
+        loss = torch.nn.functional.mse_loss(pred, y)
+        opt = self.optimizers["net"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    def _predict(self, part: str) -> torch.Tensor:
+        with self.autocast():
+            return predict(self.net, self.data, self.cfg.window, self.cfg.horizon, self.starts[part])
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["val"])[1]
+        return {"val_loss": torch.nn.functional.mse_loss(self._predict("val"), y).item(),
+                "epoch": step / self.steps_per_epoch}
+
+    def test_report(self) -> dict:
+        """Test scores in original units of the GRU and each baseline, on the same windows."""
+        cfg, target, starts = self.cfg, self.series.target, self.starts["test"].numpy()
+        y = M.actual(target, starts, cfg.horizon)
+        gru = self.scaler.inverse(self._predict("test").double().numpy())
+        scale = M.mase_scale(target[:self.parts.train.stop])
+        forecasts = {"GRU": gru, **M.baselines(target, starts, cfg.horizon, cfg.window, self.period)}
+        rows = {name: M.scores(y, p, scale) for name, p in forecasts.items()}
+        return {"rows": rows, "forecasts": forecasts, "actual": y, "starts": starts,
+                "verdict": M.verdict(rows["GRU"], {k: v for k, v in rows.items() if k != "GRU"})}
+
+    def finish(self, run: RunDir) -> dict:
+        best = run.path / "best.pt"
+        if best.exists():   # score the checkpoint that validation chose, not the last step
+            self.net.load_state_dict(checkpoint.load(best, self.task)["modules"]["net"])
+        rep = self.test_report()
+        rows = rep["rows"]
+        (run.path / "test_metrics.json").write_text(json.dumps({"verdict": rep["verdict"], "period": self.period,
+                                                                "windows": len(rep["starts"]), **rows}, indent=2))
+        self._plots(run, rep)
+        print(f"test part: {len(rep['starts'])} windows of {self.series.columns[0]!r} "
+              f"(horizon {self.cfg.horizon}), original units\n{M.table(rows)}\n{rep['verdict']}")
+        summary = {f"test_{k}": v for k, v in rows["GRU"].items()}
+        for name, s in rows.items():
+            if name != "GRU":
+                key = name.split(" (")[0].replace(" ", "_")
+                summary.update({f"{key}_mae": s["mae"], f"{key}_rmse": s["rmse"], f"{key}_mase": s["mase"]})
+        summary["verdict"] = rep["verdict"]
+        return summary
+
+    def _plots(self, run: RunDir, rep: dict) -> None:
+        from ..viz import _plt, smooth
+
+        plt = _plt()
+        stats = run.read_stats()
+        train = [(s["step"] / self.steps_per_epoch, s["loss"]) for s in stats if "loss" in s]
+        val = [(s["epoch"], s["val_loss"]) for s in stats if "val_loss" in s]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        if train:
+            x, v = zip(*train)
+            ax.plot(x, v, alpha=0.2, color="C0")
+            ax.plot(x, smooth(v, max(1, self.steps_per_epoch // 4)), color="C0", label="train (MSE, scaled)")
+        if val:
+            ax.plot(*zip(*val), "o-", color="C1", label="validation")
+        ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="forecaster losses")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(run.path / "losses.png", dpi=100)
+        plt.close(fig)
+
+        x = rep["starts"] if self.series.dates is None else self.series.dates[rep["starts"]]
+        fig, ax = plt.subplots(figsize=(11, 4))
+        ax.plot(x, rep["actual"][:, 0], color="black", lw=1, label="actual")
+        for name, p in rep["forecasts"].items():
+            if name == "GRU" or name.startswith("seasonal"):
+                s = rep["rows"][name]
+                ax.plot(x, p[:, 0], lw=1, label=f"{name} (MAE {s['mae']:.3g})")
+        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}", ylabel=self.series.columns[0])
+        ax.legend()
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(run.path / "test_forecast.png", dpi=100)
+        plt.close(fig)
+
+    def meta(self) -> dict:
+        s = self.series
+        return {"columns": s.columns, "date_column": s.date_column, "freq": s.freq, "scaler": self.scaler.to_dict(),
+                "period": self.period, "rows": len(s), "source": s.name}
+
+
+def build(cfg, rank: int = 0, world: int = 1) -> ForecasterObjective:
+    return ForecasterObjective(cfg, rank, world)
+
+
+class Forecaster:
+    """A trained forecaster rebuilt from its checkpoint alone.
+
+    forecast(data, horizon) continues a series (a CSV path or DataFrame with the training
+    columns) from its last row: a DataFrame of `horizon` dated values in original units.
+    """
+
+    def __init__(self, ckpt: dict):
+        from ..config import ForecasterConfig, from_dict
+
+        self.config = from_dict(ForecasterConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+        self.columns, self.scaler = self.meta["columns"], S.MinMaxScaler.from_dict(self.meta["scaler"])
+        self.window, self.horizon = self.config.window, self.config.horizon
+        self.net = build_net(self.config, len(self.columns))
+        self.net.load_state_dict(ckpt["modules"]["net"])
+        self.net.eval()
+
+    @property
+    def column(self) -> str:
+        return self.columns[0]
+
+    def read(self, data) -> S.Series:
+        return S.read_series(data, self.columns[0], self.meta["date_column"], self.columns[1:], self.config.fill)
+
+    def forecast(self, data, horizon: int | None = None):
+        """DataFrame with a date column (or `step` without dates) and the forecast column."""
+        import pandas as pd
+
+        horizon = self.horizon if horizon is None else horizon
+        if not 1 <= horizon <= self.horizon:
+            raise UserError(f"--horizon {horizon} is outside 1..{self.horizon}: this checkpoint was trained to "
+                            f"predict {self.horizon} step(s); train with --horizon {horizon} for more")
+        s = data if isinstance(data, S.Series) else self.read(data)
+        if len(s) < self.window:
+            raise UserError(f"the series has {len(s)} rows; this forecaster reads the last {self.window}")
+        x = torch.tensor(self.scaler.transform(s.values[-self.window:]), dtype=torch.float32)[None]
+        with torch.no_grad():
+            values = self.scaler.inverse(self.net(x)[0, :horizon].double().numpy())
+        if s.dates is None:
+            index = pd.Series(np.arange(len(s), len(s) + horizon), name="step")
+        else:
+            index = pd.Series(pd.date_range(s.dates[-1], periods=horizon + 1, freq=s.freq)[1:],
+                              name=s.date_column)
+        return pd.DataFrame({index.name: index.values, self.column: values})
+
+
+def load(ckpt: dict) -> Forecaster:
+    return Forecaster(ckpt)
