@@ -68,3 +68,11 @@ def test_convgan_matches_article_at_32px():
 def test_unknown_model_lists_valid_names():
     with pytest.raises(UserError, match="choose from: .*dcgan"):
         models.create("dcgn", kind="gan", image_shape=(1, 28, 28))
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_bf16_autocast_step_is_finite(name):
+    data = ImageData("tiny", torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8))
+    cfg = GANConfig(model=name, width=8, latent_dim=8, batch_size=8, precision="bf16")
+    stats = GANObjective(cfg, data=data).train_step(0)
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
