@@ -9,6 +9,7 @@ Column 0 of `values` is always the predicted column; extra input columns follow 
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -90,10 +91,19 @@ def parse_dates(df, date_column: str):
                         f"(e.g. {first!r})")
     dup = dates.duplicated(keep=False)
     if dup.any():
-        shown = ", ".join(sorted({str(d.date()) if d == d.normalize() else str(d) for d in dates[dup]})[:5])
+        shown = ", ".join(sorted({_when(d) for d in dates[dup]})[:5])
         raise UserError(f"column {date_column!r}: duplicate dates ({shown}) on lines {_rows(dup)}")
     order = np.argsort(dates.values, kind="stable")
     return df.iloc[order].reset_index(drop=True), pd.DatetimeIndex(dates.values[order])
+
+
+def _when(t) -> str:
+    """A timestamp without a 00:00:00 tail, a timedelta as '1 day' or '6:00:00'."""
+    import pandas as pd
+
+    if isinstance(t, pd.Timedelta):
+        return f"{t.days} day{'s' * (t.days != 1)}" if t == pd.Timedelta(days=t.days) else str(t)
+    return str(t.date()) if t == t.normalize() else str(t)
 
 
 def regular_index(dates, fill: str):
@@ -106,21 +116,23 @@ def regular_index(dates, fill: str):
 
     if len(dates) < 3:
         raise UserError(f"the series has only {len(dates)} dated rows")
-    freq = pd.infer_freq(dates)
+    with warnings.catch_warnings():   # pandas 3 warns that infer_freq will return an offset object
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(dates)
     if freq is not None:
-        return dates, freq
+        return dates, getattr(freq, "freqstr", freq)
     steps = np.diff(dates.values)
     usual = pd.Series(steps).mode().iloc[0]
     grid = pd.date_range(dates[0], dates[-1], freq=pd.Timedelta(usual))
     on_grid = dates.isin(grid)
     if not on_grid.all():
         i = int(np.flatnonzero(~on_grid)[0])
-        raise UserError(f"irregular spacing: {dates[i - 1]} -> {dates[i]} is not a multiple of the usual step "
-                        f"{pd.Timedelta(usual)}; resample the data to a regular interval first")
+        raise UserError(f"irregular spacing: {_when(dates[i - 1])} -> {_when(dates[i])} is not a multiple of the "
+                        f"usual step of {_when(pd.Timedelta(usual))}; resample the data to a regular interval first")
     gap = int(np.flatnonzero(steps != usual)[0])
     if fill == "none":
         raise UserError(f"irregular spacing: {len(grid) - len(dates)} missing date(s), the first after "
-                        f"{dates[gap]} (next is {dates[gap + 1]}, usual step {pd.Timedelta(usual)}); "
+                        f"{_when(dates[gap])} (next is {_when(dates[gap + 1])}, usual step {_when(pd.Timedelta(usual))}); "
                         "pass --fill interpolate or --fill ffill to fill them in")
     return grid, pd.tseries.frequencies.to_offset(pd.Timedelta(usual)).freqstr
 

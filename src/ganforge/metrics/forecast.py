@@ -90,7 +90,8 @@ def detect_period(train: np.ndarray, freq: str | None = None, max_lag: int = 100
 
     With a known frequency only its usual periods are tried (daily: 7 and 365, hourly: 24 and
     168, monthly: 12, ...); without one, every lag 2..N/2 that is a local peak. A period needs two
-    full cycles of training data; None when nothing correlates (autocorrelation below 0.1).
+    full cycles of training data; None when nothing correlates clearly (r below 0.1 or within
+    three standard errors of white noise).
     Of nearly equal candidates the shortest wins (a multiple of the period correlates as well).
     """
     n = len(train)
@@ -100,8 +101,9 @@ def detect_period(train: np.ndarray, freq: str | None = None, max_lag: int = 100
     else:
         acf = [autocorrelation(train, lag) for lag in range(1, min(n // 2, max_lag) + 2)]
         candidates = [lag for lag in range(2, len(acf)) if acf[lag - 1] >= acf[lag - 2] and acf[lag - 1] >= acf[lag]]
-    acf = {m: autocorrelation(train, m) for m in candidates}
-    if not acf or max(acf.values()) < 0.1:
+    # keep correlations well above white-noise level (standard error ~ 1/sqrt(pairs))
+    acf = {m: r for m in candidates if (r := autocorrelation(train, m)) >= max(0.1, 3 / np.sqrt(n - m))}
+    if not acf:
         return None
     # multiples of the true period correlate as well as the period itself: take the shortest
     return min(m for m, r in acf.items() if r >= max(acf.values()) - 0.02)

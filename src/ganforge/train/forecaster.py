@@ -223,5 +223,23 @@ class Forecaster:
         return pd.DataFrame({index.name: index.values, self.column: values})
 
 
+def plot_forecast(series: S.Series, table, history: int, path) -> None:
+    """The last `history` rows of the series and the forecast after them, to a PNG."""
+    from ..viz import _plt
+
+    plt = _plt()
+    n = min(history, len(series))
+    x = np.arange(len(series) - n, len(series)) if series.dates is None else series.dates[-n:]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
+    ax.plot(table.iloc[:, 0], table.iloc[:, 1], "o-", color="C3", ms=3, label="forecast")
+    ax.set(title=f"forecast of {series.columns[0]}", ylabel=series.columns[0])
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def load(ckpt: dict) -> Forecaster:
     return Forecaster(ckpt)
