@@ -92,8 +92,115 @@ class GANConfig(RunConfig):
             raise UserError(f"--image-size must be >= 0, got {self.image_size}")
 
 
+@dataclass
+class CycleGANConfig(RunConfig):
+    help: ClassVar[str] = "train a CycleGAN (unpaired image-to-image translation, G: A->B and F: B->A)"
+    example: ClassVar[str] = ("ganforge train cyclegan --steps 2000\n"
+                              "ganforge train cyclegan --data horse2zebra --generator resnet-9 --width 64 "
+                              "--load-size 286 --crop-size 256 --batch-size 1 --steps 200000\n"
+                              "ganforge train cyclegan --data photos/trainA,paintings/ --crop-size 128")
+
+    # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
+    # is the second example above.
+    steps: int = opt(2000, "training steps (one update of G and F, then of D_X and D_Y)")
+    batch_size: int = opt(1, "image pairs per batch (the paper uses 1)")
+    sample_every: int = opt(500, "write a sample panel every N steps (0: only at the end)")
+    ckpt_every: int = opt(500, "write checkpoint.pt every N steps (and always at the end)")
+    data: str = opt("photo2vintage", "photo2vintage (embedded), horse2zebra, apple2orange, summer2winter_yosemite, "
+                    "monet2photo, vangogh2photo, ..., a folder with trainA/ trainB/ [testA/ testB/], or PATH_A,PATH_B")
+    generator: str = opt("resnet-6", "generator: resnet-6 (128 px in the paper) or resnet-9 (256 px)",
+                         ("resnet-6", "resnet-9"))
+    width: int = opt(16, "channels of the first generator / discriminator layer (the paper: 64)")
+    load_size: int = opt(72, "images are scaled to this square size, then randomly cropped")
+    crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4)")
+    flip: bool = opt(True, "random horizontal flips")
+    lr: float = opt(2e-4, "Adam learning rate (constant, then linear decay to 0; see --decay-from)")
+    beta1: float = opt(0.5, "Adam beta1")
+    beta2: float = opt(0.999, "Adam beta2")
+    decay_from: float = opt(0.5, "fraction of --steps after which the learning rate decays linearly to 0")
+    lambda_cycle: float = opt(10.0, "weight of the cycle-consistency L1 losses")
+    identity: float = opt(0.5, "identity loss weight, as a fraction of --lambda-cycle (0: off)")
+    pool_size: int = opt(50, "generated images kept in each discriminator's history pool (0: off)")
+    eval_num: int = opt(0, "test images per --eval-every evaluation (0: all)")
+    strict: bool = opt(False, "fail on unreadable or too small images instead of skipping them")
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("width", "load_size", "crop_size"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
+        if self.crop_size % 4:
+            raise UserError(f"--crop-size must be a multiple of 4 (two stride-2 layers), got {self.crop_size}")
+        if self.crop_size > self.load_size:
+            raise UserError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}")
+        if self.lr <= 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if not (0.0 <= self.decay_from <= 1.0):
+            raise UserError(f"--decay-from must be in [0, 1], got {self.decay_from}")
+        for name in ("lambda_cycle", "identity", "pool_size", "eval_num"):
+            if getattr(self, name) < 0:
+                raise UserError(f"{flag_name(name)} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class ForecasterConfig(RunConfig):
+    help: ClassVar[str] = ("train a GRU forecaster on a CSV time series and score it against naive baselines "
+                           "(default: tomorrow's max temperature in Seattle)")
+    example: ClassVar[str] = ("ganforge train forecaster --epochs 10\n"
+                              "ganforge train forecaster --csv sales.csv --column units --date-column day "
+                              "--horizon 7 --fill interpolate\n"
+                              "ganforge train forecaster --features temp_min,precipitation --window 60 --cell ganforge")
+
+    steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)")
+    batch_size: int = opt(32, "windows per batch")
+    eval_every: int = opt(0, "validate every N steps (0: once per epoch); best.pt keeps the lowest val_loss")
+    patience: int = opt(3, "stop after this many validations without a better val_loss (0: never)")
+    sample_every: int = opt(0, "unused by the forecaster (plots are written at the end)")
+    csv: str = opt("", "CSV file with one row per time step (empty: the embedded Seattle weather 2012-2015)")
+    column: str = opt("temp_max", "column to predict")
+    date_column: str = opt("", "date column (empty: a column named date, time, timestamp, ... if there is one)")
+    features: str = opt("", "extra input columns, comma-separated, e.g. temp_min,precipitation")
+    fill: str = opt("none", "fill missing values and missing dates (none: refuse them)",
+                    ("none", "interpolate", "ffill"))
+    window: int = opt(100, "past steps the GRU reads per forecast")
+    horizon: int = opt(1, "future steps predicted at once")
+    epochs: int = opt(10, "passes over the training windows (sets --steps when that is 0)")
+    hidden: str = opt("50,50", "GRU layer sizes, comma-separated")
+    cell: str = opt("torch", "GRU implementation: torch (torch.nn.GRU, faster) or ganforge (ganforge.nn.GRU)",
+                    ("torch", "ganforge"))
+    reset_after: bool = opt(True, "apply the reset gate after the recurrent product (torch/Keras maths); "
+                            "--no-reset-after is the article's equations and needs --cell ganforge")
+    lr: float = opt(1e-3, "Adam learning rate")
+    val_frac: float = opt(0.15, "fraction of rows (the middle part) for validation")
+    test_frac: float = opt(0.15, "fraction of rows (the last part) for the test")
+    season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)")
+    threads: int = opt(1, "CPU threads (1 is fastest for this small recurrent net; 0: torch's default)")
+
+    def validate(self) -> None:
+        if self.steps < 0:
+            raise UserError(f"--steps must be >= 0, got {self.steps}")
+        # steps == 0 is legal here (derived from --epochs later); check the rest as usual
+        RunConfig.validate(dataclasses.replace(self, steps=self.steps or 1))
+        for name in ("window", "horizon", "epochs"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
+        sizes = [h.strip() for h in self.hidden.split(",") if h.strip()]
+        if not sizes or not all(h.isdigit() and int(h) > 0 for h in sizes):
+            raise UserError(f"--hidden must be positive layer sizes like 50,50, got {self.hidden!r}")
+        if self.lr <= 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if not (0 < self.val_frac < 1 and 0 < self.test_frac < 1 and self.val_frac + self.test_frac < 1):
+            raise UserError(f"--val-frac and --test-frac must be in (0, 1) and sum to less than 1, "
+                            f"got {self.val_frac} and {self.test_frac}")
+        if self.season < 0 or self.threads < 0:
+            raise UserError(f"--season and --threads must be >= 0, got {self.season} and {self.threads}")
+        if self.cell == "torch" and not self.reset_after:
+            raise UserError("--no-reset-after (the article's equations) needs --cell ganforge: "
+                            "torch.nn.GRU only computes the reset-after variant")
+
+
 # Task name -> config class; `ganforge train TASK` is built from this table.
-TASKS: dict[str, type] = {"gan": GANConfig}
+TASKS: dict[str, type] = {"gan": GANConfig, "cyclegan": CycleGANConfig}
 
 
 # --------------------------------------------------------------------------- machinery

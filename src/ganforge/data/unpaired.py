@@ -1,0 +1,221 @@
+"""Unpaired two-domain image data for CycleGAN, held in memory as uint8 (N, 3, H, W).
+
+Sources (the --data of `ganforge train cyclegan`):
+    photo2vintage         embedded: crops of the shipped photos (X) and crops under a fixed
+                          colour grade (Y); the true translation of every test image is known
+    horse2zebra, ...      the CycleGAN datasets, downloaded from the authors' server
+    PATH or folder:PATH   a folder with trainA/ trainB/ (and optionally testA/ testB/)
+    PATH_A,PATH_B         two folders of images, one per domain (no test split: test = train)
+
+Training images are stored at load_size (short side scaled, centre square); random crop and
+flip happen per batch on the uint8 tensor (random_crop_flip), never through PIL.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError, did_you_mean
+from . import download
+from .images import builtin_photos, list_images, read_image, resize_center_crop
+
+EMBEDDED = "photo2vintage"
+# The authors' server (pytorch-CycleGAN-and-pix2pix/datasets/download_cyclegan_dataset.sh). It
+# publishes no checksums, so fetch() is called with md5=None and only checks Content-Length.
+_URLS = ("https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip",
+         "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip")
+REMOTE = ("apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo",
+          "ukiyoe2photo", "vangogh2photo", "maps", "facades", "iphone2dslr_flower")
+
+
+@dataclass
+class UnpairedData:
+    """A, B: training images (N, 3, L, L) uint8 at load size; testA, testB: (M, 3, S, S) at crop size.
+
+    truthA: the known translation of testA into domain B (or None); truthB: of testB into A.
+    """
+
+    name: str
+    A: torch.Tensor
+    B: torch.Tensor
+    testA: torch.Tensor
+    testB: torch.Tensor
+    truthA: torch.Tensor | None = None
+    truthB: torch.Tensor | None = None
+    test_is_train: bool = False
+
+
+# ------------------------------------------------------------------ the embedded style
+
+_SEPIA = torch.tensor([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
+
+
+def vintage(images: torch.Tensor) -> torch.Tensor:
+    """The fixed style of domain Y: uint8 (N, 3, H, W) -> uint8 (N, 3, H, W).
+
+    Per pixel: 80% sepia channel mix + 20% original, an S-shaped tone curve (more contrast in the
+    mid-tones), then faded blacks and dimmed whites (output range 0.06 .. 0.94).
+    """
+    x = images.float() / 255
+    mix = (0.8 * _SEPIA + 0.2 * torch.eye(3)).to(x)
+    g = torch.einsum("oc,nchw->nohw", mix, x).clamp(0, 1)
+    g = 0.5 * g + 0.5 * g * g * (3 - 2 * g)
+    return (255 * (0.06 + 0.88 * g)).round().clamp(0, 255).to(torch.uint8)
+
+
+def _photo_crops(n: int, size: int, test: bool, seed: int) -> torch.Tensor:
+    """n random square crops of the embedded photos, resized to size: (n, 3, size, size) uint8.
+
+    Training crops come from the left 75% of each photo, test crops from the right 25%, so test
+    content is never seen in training (the photos are the same four, though).
+    """
+    g = torch.Generator().manual_seed(seed)
+    photos = [torch.from_numpy(np.array(read_image(p, 3))).permute(2, 0, 1) for p in builtin_photos().values()]
+    out = []
+    for i in range(n):
+        img = photos[i % len(photos)]
+        h, w = img.shape[1:]
+        x0, x1 = (int(0.75 * w), w) if test else (0, int(0.75 * w))
+        hi = min(h, x1 - x0)
+        side = int(torch.randint(min(hi, max(size, int(0.35 * min(h, w)))) if not test else hi // 2, hi + 1,
+                                 (1,), generator=g))
+        top = int(torch.randint(0, h - side + 1, (1,), generator=g))
+        left = x0 + int(torch.randint(0, x1 - x0 - side + 1, (1,), generator=g))
+        crop = img[None, :, top:top + side, left:left + side].float()
+        out.append(F.interpolate(crop, size=(size, size), mode="bilinear", antialias=True, align_corners=False))
+    return torch.cat(out).round().clamp(0, 255).to(torch.uint8)
+
+
+def embedded(load_size: int, crop_size: int, n_train: int = 240, n_test: int = 32) -> UnpairedData:
+    """photo2vintage: X and Y come from independent crops (unpaired); the data are the same for every seed."""
+    A = _photo_crops(n_train, load_size, test=False, seed=1)
+    B = vintage(_photo_crops(n_train, load_size, test=False, seed=2))
+    testA = _photo_crops(n_test, crop_size, test=True, seed=3)
+    sourceB = _photo_crops(n_test, crop_size, test=True, seed=4)
+    return UnpairedData(EMBEDDED, A, B, testA, vintage(sourceB), truthA=vintage(testA), truthB=sourceB)
+
+
+# ------------------------------------------------------------------ folders and downloads
+
+def load_unpaired(spec: str, load_size: int, crop_size: int, strict: bool = False,
+                  progress: bool = True) -> UnpairedData:
+    """Load a dataset by name or path (see the module docstring)."""
+    if crop_size > load_size:
+        raise UserError(f"--crop-size {crop_size} is larger than --load-size {load_size}")
+    if spec == EMBEDDED:
+        return embedded(load_size, crop_size)
+    if spec in REMOTE:
+        return _from_root(download_remote(spec, progress), spec, load_size, crop_size, strict)
+    if "," in spec:
+        a, _, b = spec.partition(",")
+        A = _load_domain(Path(a.strip()), load_size, crop_size, strict)
+        B = _load_domain(Path(b.strip()), load_size, crop_size, strict)
+        return UnpairedData(spec, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True)
+    path = Path(spec.removeprefix("folder:"))
+    if path.is_dir():
+        return _from_root(path, spec, load_size, crop_size, strict)
+    raise did_you_mean("cyclegan dataset", spec, (EMBEDDED,) + REMOTE + ("PATH", "PATH_A,PATH_B"))
+
+
+def _from_root(root: Path, name: str, load_size: int, crop_size: int, strict: bool) -> UnpairedData:
+    for sub in ("trainA", "trainB"):
+        if not (root / sub).is_dir():
+            raise UserError(f"{root} has no {sub}/ folder; an unpaired dataset needs trainA/ and trainB/ "
+                            "(and optionally testA/ testB/), or pass two folders as --data PATH_A,PATH_B")
+    A = _load_domain(root / "trainA", load_size, crop_size, strict)
+    B = _load_domain(root / "trainB", load_size, crop_size, strict)
+    if (root / "testA").is_dir() and (root / "testB").is_dir():
+        testA = _load_domain(root / "testA", crop_size, crop_size, strict)
+        testB = _load_domain(root / "testB", crop_size, crop_size, strict)
+        return UnpairedData(name, A, B, testA, testB)
+    return UnpairedData(name, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True)
+
+
+def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size:
+        return x
+    y = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return y.round().clamp(0, 255).to(torch.uint8)
+
+
+def _load_domain(folder: Path, size: int, min_side: int, strict: bool) -> torch.Tensor:
+    """Every image under folder as (N, 3, size, size) uint8. Unreadable images and images whose
+    short side is below min_side (the crop size) are skipped with a warning, or fail with strict."""
+    if not folder.is_dir():
+        raise UserError(f"image folder {folder} does not exist")
+    paths = list_images(folder)
+    if not paths:
+        raise UserError(f"image folder {folder} holds no images")
+    arrays, bad = [], []
+    for p in paths:
+        try:
+            img = read_image(p, 3)
+            if min(img.size) < min_side:
+                raise UserError(f"image {p} is {img.size[0]}x{img.size[1]}, smaller than the crop size "
+                                f"{min_side} (lower --crop-size, or remove it)")
+        except UserError as e:
+            if strict:
+                raise
+            bad.append(str(e))
+            continue
+        arrays.append(np.asarray(resize_center_crop(img, size), np.uint8))
+    if bad:
+        print(f"warning: skipped {len(bad)} image(s) in {folder} (use --strict to fail):", file=sys.stderr)
+        for msg in bad[:10]:
+            print("  " + msg, file=sys.stderr)
+    if not arrays:
+        raise UserError(f"image folder {folder} holds no usable images")
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def download_remote(name: str, progress: bool = True) -> Path:
+    """Download and unzip a CycleGAN dataset into the cache; returns the folder holding trainA/ etc."""
+    root = download.cache_dir() / "cyclegan"
+    archive = download.fetch([u.format(name) for u in _URLS], root / f"{name}.zip", None, progress)
+    dest = root / name
+    if not dest.is_dir():
+        _extract_zip(archive, dest)
+    inner = dest / name   # the archives hold one top folder named after the dataset
+    return inner if inner.is_dir() else dest
+
+
+def _extract_zip(archive: Path, dest: Path) -> None:
+    """Unzip into a temp folder beside dest, then rename: dest exists only when complete."""
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=dest.name + ".part"))
+    try:
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(tmp)   # zipfile drops absolute paths and '..' components
+        os.replace(tmp, dest)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UserError(f"cannot extract {archive}: {e}; delete it and download again") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+# ------------------------------------------------------------------ per-batch augmentation
+
+def random_crop_flip(x: torch.Tensor, size: int, flip: bool, g: torch.Generator) -> torch.Tensor:
+    """(N, C, L, L) uint8 -> (N, C, size, size) uint8: an independent random crop (and a coin-flip
+    horizontal mirror) per image, by one gather rather than a Python loop over pixels."""
+    n, _, h, w = x.shape
+    top = torch.randint(0, h - size + 1, (n,), generator=g)
+    left = torch.randint(0, w - size + 1, (n,), generator=g)
+    ar = torch.arange(size)
+    cols = left[:, None] + ar                                             # (n, size)
+    if flip:
+        mirror = torch.rand(n, generator=g) < 0.5
+        cols = torch.where(mirror[:, None], cols.flip(1), cols)
+    rows = top[:, None] + ar
+    idx = torch.arange(n)[:, None, None]
+    out = x.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]]   # (n, size, size, C)
+    return out.permute(0, 3, 1, 2).contiguous()

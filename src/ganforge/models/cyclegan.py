@@ -1,0 +1,87 @@
+"""CycleGAN networks (Zhu et al. 2017, appendix 7.2), as in the reference implementation.
+
+    resnet-6 / resnet-9 generator: c7s1-64, d128, d256, R256 x 6 or 9, u128, u64, c7s1-3, tanh
+    patchgan discriminator:        C64-C128-C256-C512, then a 1-channel 4x4 conv (70x70 patches)
+
+Weights are initialised N(0, 0.02), biases 0.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..nn import init_normal
+from ..nn.blocks import ResnetBlock, conv_block, norm_layer, up_block
+from .registry import register
+
+
+class ResnetGenerator(nn.Module):
+    """(N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) in [-1, 1]; H and W multiples of 4."""
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 64, blocks: int = 9,
+                 norm: str = "instance"):
+        super().__init__()
+        w = width
+        self.net = nn.Sequential(
+            conv_block(in_channels, w, 7, norm=norm, reflect=True),        # c7s1-64
+            conv_block(w, 2 * w, 3, stride=2, norm=norm),                  # d128
+            conv_block(2 * w, 4 * w, 3, stride=2, norm=norm),              # d256
+            *[ResnetBlock(4 * w, norm) for _ in range(blocks)],            # R256 x blocks
+            up_block(4 * w, 2 * w, norm),                                  # u128
+            up_block(2 * w, w, norm),                                      # u64
+            nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7), nn.Tanh(),  # c7s1-3
+        )
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """(N, in_channels, H, W) -> (N, 1, H/8 - 2, W/8 - 2) raw scores (H, W multiples of 8), one per
+    70x70 input patch.
+
+    Output pixel (i, j) sees input rows 8i-23 .. 8i+46 (and the same for columns): three stride-2
+    and two stride-1 4x4 convolutions, each zero-padded by 1.
+    """
+
+    receptive_field = 70
+    stride = 8
+    offset = 23
+
+    def __init__(self, in_channels: int = 3, width: int = 64, layers: int = 3, norm: str = "instance"):
+        super().__init__()
+        w = width
+        seq = [nn.Conv2d(in_channels, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]   # C64, no norm
+        mult = 1
+        for n in range(1, layers + 1):   # C128, C256 (stride 2), C512 (stride 1)
+            prev, mult = mult, min(2 ** n, 8)
+            seq += [nn.Conv2d(w * prev, w * mult, 4, 2 if n < layers else 1, 1),
+                    norm_layer(norm, w * mult), nn.LeakyReLU(0.2, inplace=True)]
+        seq.append(nn.Conv2d(w * mult, 1, 4, 1, 1))
+        self.net = nn.Sequential(*seq)
+        init_normal(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+_SHAPE = dict(in_channels=3, out_channels=3, width=64)
+
+
+@register("resnet-9", kind="translator", summary="CycleGAN generator, 9 residual blocks (256 px images)",
+          example=_SHAPE)
+def resnet9(in_channels: int = 3, out_channels: int = 3, width: int = 64, norm: str = "instance"):
+    return ResnetGenerator(in_channels, out_channels, width, blocks=9, norm=norm)
+
+
+@register("resnet-6", kind="translator", summary="CycleGAN generator, 6 residual blocks (128 px images)",
+          example=_SHAPE)
+def resnet6(in_channels: int = 3, out_channels: int = 3, width: int = 64, norm: str = "instance"):
+    return ResnetGenerator(in_channels, out_channels, width, blocks=6, norm=norm)
+
+
+@register("patchgan", kind="discriminator", summary="70x70 PatchGAN discriminator (C64-C128-C256-C512)",
+          example=dict(in_channels=3, width=64))
+def patchgan(in_channels: int = 3, width: int = 64, norm: str = "instance"):
+    return PatchDiscriminator(in_channels, width, layers=3, norm=norm)
