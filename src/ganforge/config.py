@@ -76,13 +76,9 @@ class GANConfig(RunConfig):
     ema: float = opt(0.0, "keep an exponential moving average of G with this decay (0: off)")
     channels_last: bool = opt(True, "use the channels_last memory format for conv models")
     strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
-    eval_num: int = opt(1000, "generated images per --eval-every evaluation (FID, KID)")
-    eval_extractor: str = opt("auto", "features for --eval-every: auto, inception, classifier:CKPT")
 
     def validate(self) -> None:
         super().validate()
-        if self.eval_num < 2:
-            raise UserError(f"--eval-num must be at least 2, got {self.eval_num}")
         for name in ("latent_dim", "width", "d_steps", "g_steps"):
             if getattr(self, name) <= 0:
                 raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
@@ -94,43 +90,6 @@ class GANConfig(RunConfig):
             raise UserError(f"--channels must be 1 or 3, got {self.channels}")
         if self.image_size < 0:
             raise UserError(f"--image-size must be >= 0, got {self.image_size}")
-
-
-@dataclass
-class ClassifierConfig(RunConfig):
-    help: ClassVar[str] = "train a CNN image classifier (cnn-small, cnn-cifar) with a held-out split"
-    example: ClassVar[str] = ("ganforge train classifier --model cnn-small --data mnist5k --steps 1500\n"
-                              "ganforge train classifier --model cnn-cifar --data cifar10 --steps 20000 --precision bf16\n"
-                              "ganforge train classifier --data folder:photos/ --image-size 32 --channels 3")
-
-    steps: int = opt(1500, "number of training steps (optimiser updates)")
-    eval_every: int = opt(250, "measure held-out accuracy every N steps; best.pt keeps the best (0: only at the end)")
-    sample_every: int = opt(0, "unused by classifiers (no samples)")
-    model: str = opt("cnn-small", "classifier (see `ganforge models --kind classifier`)")
-    data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH (one sub-folder per class)")
-    lr: float = opt(2e-3, "AdamW learning rate (cosine decay to 0 over --steps)")
-    weight_decay: float = opt(1e-4, "AdamW weight decay")
-    width: int = opt(0, "channels of the first conv stage (0: the model's default)")
-    image_size: int = opt(0, "train at this size (0: the dataset's own size)")
-    channels: int = opt(0, "1 or 3 (0: the dataset's own channels)")
-    augment: bool = opt(True, "random shifts of up to 2 px (and horizontal flips for colour images)")
-    val_fraction: float = opt(0.2, "held-out fraction for datasets without a test split (folder:PATH)")
-    strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
-
-    def validate(self) -> None:
-        super().validate()
-        if self.lr <= 0:
-            raise UserError(f"--lr must be positive, got {self.lr}")
-        if self.weight_decay < 0:
-            raise UserError(f"--weight-decay must be >= 0, got {self.weight_decay}")
-        if self.width < 0:
-            raise UserError(f"--width must be >= 0, got {self.width}")
-        if self.channels not in (0, 1, 3):
-            raise UserError(f"--channels must be 1 or 3, got {self.channels}")
-        if self.image_size < 0:
-            raise UserError(f"--image-size must be >= 0, got {self.image_size}")
-        if not (0.0 < self.val_fraction < 1.0):
-            raise UserError(f"--val-fraction must be in (0, 1), got {self.val_fraction}")
 
 
 @dataclass
@@ -183,66 +142,8 @@ class CycleGANConfig(RunConfig):
                 raise UserError(f"{flag_name(name)} must be >= 0, got {getattr(self, name)}")
 
 
-@dataclass
-class ForecasterConfig(RunConfig):
-    help: ClassVar[str] = ("train a GRU forecaster on a CSV time series and score it against naive baselines "
-                           "(default: tomorrow's max temperature in Seattle)")
-    example: ClassVar[str] = ("ganforge train forecaster --epochs 10\n"
-                              "ganforge train forecaster --csv sales.csv --column units --date-column day "
-                              "--horizon 7 --fill interpolate\n"
-                              "ganforge train forecaster --features temp_min,precipitation --window 60 --cell ganforge")
-
-    steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)")
-    batch_size: int = opt(32, "windows per batch")
-    eval_every: int = opt(0, "validate every N steps (0: once per epoch); best.pt keeps the lowest val_loss")
-    patience: int = opt(3, "stop after this many validations without a better val_loss (0: never)")
-    sample_every: int = opt(0, "unused by the forecaster (plots are written at the end)")
-    csv: str = opt("", "CSV file with one row per time step (empty: the embedded Seattle weather 2012-2015)")
-    column: str = opt("temp_max", "column to predict")
-    date_column: str = opt("", "date column (empty: a column named date, time, timestamp, ... if there is one)")
-    features: str = opt("", "extra input columns, comma-separated, e.g. temp_min,precipitation")
-    fill: str = opt("none", "fill missing values and missing dates (none: refuse them)",
-                    ("none", "interpolate", "ffill"))
-    window: int = opt(100, "past steps the GRU reads per forecast")
-    horizon: int = opt(1, "future steps predicted at once")
-    epochs: int = opt(10, "passes over the training windows (sets --steps when that is 0)")
-    hidden: str = opt("50,50", "GRU layer sizes, comma-separated")
-    cell: str = opt("torch", "GRU implementation: torch (torch.nn.GRU, faster) or ganforge (ganforge.nn.GRU)",
-                    ("torch", "ganforge"))
-    reset_after: bool = opt(True, "apply the reset gate after the recurrent product (torch/Keras maths); "
-                            "--no-reset-after is the article's equations and needs --cell ganforge")
-    lr: float = opt(1e-3, "Adam learning rate")
-    val_frac: float = opt(0.15, "fraction of rows (the middle part) for validation")
-    test_frac: float = opt(0.15, "fraction of rows (the last part) for the test")
-    season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)")
-    threads: int = opt(1, "CPU threads (1 is fastest for this small recurrent net; 0: torch's default)")
-
-    def validate(self) -> None:
-        if self.steps < 0:
-            raise UserError(f"--steps must be >= 0, got {self.steps}")
-        # steps == 0 is legal here (derived from --epochs later); check the rest as usual
-        RunConfig.validate(dataclasses.replace(self, steps=self.steps or 1))
-        for name in ("window", "horizon", "epochs"):
-            if getattr(self, name) <= 0:
-                raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
-        sizes = [h.strip() for h in self.hidden.split(",") if h.strip()]
-        if not sizes or not all(h.isdigit() and int(h) > 0 for h in sizes):
-            raise UserError(f"--hidden must be positive layer sizes like 50,50, got {self.hidden!r}")
-        if self.lr <= 0:
-            raise UserError(f"--lr must be positive, got {self.lr}")
-        if not (0 < self.val_frac < 1 and 0 < self.test_frac < 1 and self.val_frac + self.test_frac < 1):
-            raise UserError(f"--val-frac and --test-frac must be in (0, 1) and sum to less than 1, "
-                            f"got {self.val_frac} and {self.test_frac}")
-        if self.season < 0 or self.threads < 0:
-            raise UserError(f"--season and --threads must be >= 0, got {self.season} and {self.threads}")
-        if self.cell == "torch" and not self.reset_after:
-            raise UserError("--no-reset-after (the article's equations) needs --cell ganforge: "
-                            "torch.nn.GRU only computes the reset-after variant")
-
-
 # Task name -> config class; `ganforge train TASK` is built from this table.
-TASKS: dict[str, type] = {"gan": GANConfig, "classifier": ClassifierConfig, "cyclegan": CycleGANConfig,
-                          "forecaster": ForecasterConfig}
+TASKS: dict[str, type] = {"gan": GANConfig, "cyclegan": CycleGANConfig}
 
 
 # --------------------------------------------------------------------------- machinery
