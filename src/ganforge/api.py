@@ -36,3 +36,12 @@ def load(path: str | Path, task: str | tuple[str, ...] | None = None):
 def sample(checkpoint: str | Path, n: int = 64, seed: int | None = None):
     """n generated images (n, C, H, W) in [-1, 1] from a GAN checkpoint."""
     return load(checkpoint, "gan").sample(n, seed=seed)
+
+
+def translate(checkpoint: str | Path, source: str | Path, output: str | Path, direction: str = "AtoB",
+              batch_size: int = 8, size: int | None = None, strict: bool = False, log=print):
+    """Translate an image file or every image under a folder with a CycleGAN checkpoint; names are
+    kept. Returns (written paths, [(unreadable path, reason)])."""
+    from .train.cyclegan import translate_paths
+
+    return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log)

@@ -244,3 +244,175 @@ def save_panel(rows: list[tuple[str, torch.Tensor]], path) -> None:
 
 def build(cfg, rank: int = 0, world: int = 1) -> CycleGANObjective:
     return CycleGANObjective(cfg, rank, world)
+
+
+# ----------------------------------------------------------------------------- using a checkpoint
+
+class Translator:
+    """Both generators of a CycleGAN checkpoint: translate(images, "AtoB" | "BtoA")."""
+
+    def __init__(self, ckpt: dict):
+        from ..config import CycleGANConfig, from_dict
+
+        self.config = from_dict(CycleGANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+        self.image_size = int(self.meta["image_size"])
+        self.nets = {}
+        for direction, name in zip(DIRECTIONS, ("G", "F")):
+            net = models.create(self.config.generator, "translator", width=self.config.width)
+            net.load_state_dict(ckpt["modules"][name])
+            self.nets[direction] = net.eval().requires_grad_(False)
+
+    def generator(self, direction: str) -> torch.nn.Module:
+        if direction not in self.nets:
+            raise UserError(f"--direction must be AtoB or BtoA, got {direction!r}")
+        return self.nets[direction]
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str = "AtoB", batch_size: int = 16) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1], any H and W -> (N, 3, H, W) in [-1, 1]. Sides that are not
+        multiples of 4 are reflection-padded for the net and cropped back."""
+        net = self.generator(direction)
+        h, w = images.shape[-2:]
+        ph, pw = -h % 4, -w % 4
+        out = []
+        for chunk in images.split(batch_size):
+            x = nnf.pad(chunk.float(), (0, pw, 0, ph), mode="reflect") if ph or pw else chunk.float()
+            out.append(net(x)[..., :h, :w])
+        return torch.cat(out)
+
+
+def load(ckpt: dict) -> Translator:
+    return Translator(ckpt)
+
+
+def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -> dict[str, float]:
+    """Per direction: cycle-reconstruction PSNR/SSIM on the test split; on the embedded set the
+    PSNR/SSIM of the translation (and of the untranslated input) against the known truth; and
+    FID of translated test images against the real target-domain test images when an extractor
+    is available (skipped on the embedded set with extractor "auto": 32 test images per domain
+    and no classifier trained for these domains make FID meaningless there)."""
+    from ..data.unpaired import EMBEDDED
+    from ..metrics.translation import psnr, ssim
+
+    tr = Translator(ckpt)
+    cfg = tr.config
+    data = load_unpaired(cfg.data, cfg.load_size, cfg.crop_size, cfg.strict)
+    want_fid = not (cfg.data == EMBEDDED and extractor == "auto")
+    out: dict[str, float] = {}
+    for direction, src, dst, truth in (("AtoB", data.testA, data.testB, data.truthA),
+                                       ("BtoA", data.testB, data.testA, data.truthB)):
+        n = min(num or len(src), len(src))
+        x = to_float(src[:n])
+        y = tr.translate(x, direction)
+        back = tr.translate(y, "BtoA" if direction == "AtoB" else "AtoB")
+        out[f"{direction}_cycle_psnr"] = psnr(back, x).mean().item()
+        out[f"{direction}_cycle_ssim"] = ssim(back, x).mean().item()
+        if truth is not None:
+            t = to_float(truth[:n])
+            out[f"{direction}_psnr_truth"] = psnr(y, t).mean().item()
+            out[f"{direction}_ssim_truth"] = ssim(y, t).mean().item()
+            out[f"{direction}_input_psnr_truth"] = psnr(x, t).mean().item()
+            out[f"{direction}_input_ssim_truth"] = ssim(x, t).mean().item()
+        if want_fid:
+            out[f"{direction}_fid"] = _fid(y, to_float(dst[:num or len(dst)]), extractor, data.name)
+    return out
+
+
+def _fid(fake: torch.Tensor, real: torch.Tensor, extractor: str, dataset: str) -> float:
+    try:
+        from ..metrics.extractors import get_extractor
+        from ..metrics.image import frechet_distance
+    except ImportError:
+        raise UserError("FID needs ganforge.metrics.extractors, which this install lacks") from None
+    ex = get_extractor(extractor, tuple(real.shape[1:]), dataset)
+    return float(frechet_distance(ex.features(fake), ex.features(real)))
+
+
+# ----------------------------------------------------------------------------- files
+
+def _resized(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == (h, w):
+        return x
+    return nnf.interpolate(x, size=(h, w), mode="bicubic", align_corners=False, antialias=True).clamp(-1, 1)
+
+
+def translate_paths(tr: Translator, source, output, direction: str = "AtoB", batch_size: int = 8,
+                    size: int | None = None, strict: bool = False, log=print) -> tuple[list, list]:
+    """Translate one image file or every image under a folder (recursively) into `output`.
+
+    Each image is scaled so its short side is `size` (default: the training crop size), keeping
+    its aspect ratio, translated whole (the nets are fully convolutional) and scaled back to its
+    own size. Names and sub-folders are kept. Returns (written paths, [(path, error)]).
+    """
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from ..data.images import IMAGE_SUFFIXES, list_images, read_image
+
+    tr.generator(direction)
+    source, output = Path(source), Path(output)
+    size = size or tr.image_size
+    if size < 4 or batch_size < 1:
+        raise UserError(f"--size must be >= 4 and --batch-size >= 1, got {size} and {batch_size}")
+    if source.is_dir():
+        paths = list_images(source)
+        if not paths:
+            raise UserError(f"folder {source} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        targets = [output / p.relative_to(source) for p in paths]
+    elif source.is_file():
+        paths = [source]
+        targets = [output if output.suffix.lower() in IMAGE_SUFFIXES else output / source.name]
+    else:
+        raise UserError(f"input {source} does not exist")
+    written, failed = [], []
+    for i in range(0, len(paths), batch_size):
+        groups: dict[tuple, list] = {}   # net input shape -> [(target, image, original size)]
+        for path, target in zip(paths[i:i + batch_size], targets[i:i + batch_size]):
+            try:
+                img = read_image(path, 3)
+            except UserError as e:
+                if strict:
+                    raise
+                failed.append((path, str(e)))
+                log(f"skipped: {e}")
+                continue
+            x = to_float(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None])
+            h, w = x.shape[-2:]
+            s = size / min(h, w)
+            shape = (max(4, round(h * s / 4) * 4), max(4, round(w * s / 4) * 4))
+            groups.setdefault(shape, []).append((target, _resized(x, *shape), (h, w)))
+        for shape, items in groups.items():
+            y = tr.translate(torch.cat([it[1] for it in items]), direction)
+            for (target, _, (h, w)), img in zip(items, y):
+                _save(_resized(img[None], h, w)[0], target)
+                written.append(target)
+    return written, failed
+
+
+def _save(image: torch.Tensor, path) -> None:
+    from PIL import Image
+
+    from ..data import to_uint8
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
+    try:
+        Image.fromarray(arr).save(path, **({"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"cannot write {path}: {e}") from None
+
+
+def export_onnx(tr: Translator, path, direction: str = "AtoB") -> None:
+    """Write one generator as ONNX: input 'image' (N, 3, H, W) in [-1, 1], H and W multiples of 4,
+    output 'translated' of the same shape; batch, height and width are dynamic."""
+    net = tr.generator(direction)
+    dummy = torch.zeros(1, 3, tr.image_size, tr.image_size)
+    axes = {0: "batch", 2: "height", 3: "width"}
+    try:
+        torch.onnx.export(net, (dummy,), str(path), input_names=["image"], output_names=["translated"],
+                          dynamic_axes={"image": axes, "translated": axes}, opset_version=17, dynamo=False)
+    except ImportError as e:
+        raise UserError(f"ONNX export needs the onnx package: pip install 'ganforge[export]' ({e})") from None

@@ -1,0 +1,206 @@
+"""CycleGAN pieces: networks, receptive field, losses, image pool, LR schedule, metrics, data."""
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganforge import models
+from ganforge.data import to_float
+from ganforge.data.unpaired import embedded, load_unpaired, random_crop_flip, vintage
+from ganforge.errors import UserError
+from ganforge.metrics.translation import psnr, ssim
+from ganforge.train.cyclegan import ImagePool, l1, lr_factor, lsgan_d, lsgan_g
+
+
+def test_parameter_counts_match_reference_implementation():
+    # pytorch-CycleGAN-and-pix2pix prints 11.378 M (resnet_9blocks) and 2.765 M (basic 70x70 D);
+    # resnet-6 is that minus three residual blocks of 2 x (256*256*9 + 256) parameters.
+    counts = {n: models.count_params(models.create(n, **models.get(n).example)) for n in ("resnet-9", "resnet-6", "patchgan")}
+    assert counts == {"resnet-9": 11_378_179, "resnet-6": 11_378_179 - 3 * 2 * (256 * 256 * 9 + 256), "patchgan": 2_764_737}
+
+
+@pytest.mark.parametrize("name", ["resnet-6", "resnet-9"])
+def test_generator_shapes_and_range(name):
+    g = models.create(name, width=4)
+    y = g(torch.randn(2, 3, 36, 44))
+    assert y.shape == (2, 3, 36, 44) and y.abs().max() <= 1 and torch.isfinite(y).all()
+
+
+def test_init_is_normal_002():
+    g = models.create("resnet-9", width=64)
+    w = g.net[0][1].weight
+    assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.002
+
+
+def test_patchgan_output_shape():
+    d = models.create("patchgan", width=4)
+    assert d(torch.randn(2, 3, 256, 256)).shape == (2, 1, 30, 30)
+
+
+def _window(i: int) -> tuple[int, int]:
+    return 8 * i - 23, 8 * i + 46   # inclusive input rows seen by output row i
+
+
+def test_patchgan_receptive_field_single_pixel():
+    # Instance norm mixes the whole image; the 70x70 field is a property of the convolutions.
+    d = models.create("patchgan", width=4, norm="none").double()
+    x = torch.randn(1, 3, 128, 128, dtype=torch.double)
+    base = d(x)[0, 0]
+    p, q = 60, 77
+    x2 = x.clone()
+    x2[0, :, p, q] += 3.0
+    changed = (d(x2)[0, 0] - base).abs() > 0
+    rows = torch.tensor([_window(i)[0] <= p <= _window(i)[1] for i in range(base.shape[0])])
+    cols = torch.tensor([_window(j)[0] <= q <= _window(j)[1] for j in range(base.shape[1])])
+    assert torch.equal(changed, rows[:, None] & cols[None, :])
+    assert rows.sum() == cols.sum() == 9   # a pixel far from the border sits in 70/8 ~ 9 windows per axis
+
+
+def test_patchgan_output_sees_exactly_its_70x70_window():
+    d = models.create("patchgan", width=4, norm="none").double()
+    x = torch.randn(1, 3, 128, 128, dtype=torch.double)
+    i, j = 6, 7
+    (r0, r1), (c0, c1) = _window(i), _window(j)
+    assert r1 - r0 + 1 == c1 - c0 + 1 == 70
+    outside = torch.randn_like(x)
+    outside[..., r0:r1 + 1, c0:c1 + 1] = x[..., r0:r1 + 1, c0:c1 + 1]   # everything else changes
+    assert d(outside)[0, 0, i, j] == d(x)[0, 0, i, j]
+    corner = x.clone()
+    corner[..., r0, c1] += 1.0   # the window's own corner pixel does matter
+    assert d(corner)[0, 0, i, j] != d(x)[0, 0, i, j]
+
+
+def test_losses_on_hand_made_tensors():
+    ones, zeros = torch.ones(2, 1, 3, 3), torch.zeros(2, 1, 3, 3)
+    assert lsgan_d(ones, zeros) == 0 and lsgan_d(zeros, ones) == 1
+    assert lsgan_d(torch.full((4,), 0.5), torch.full((4,), 0.5)) == pytest.approx(0.25)
+    assert lsgan_g(ones) == 0 and lsgan_g(zeros) == 1 and lsgan_g(torch.full((3,), 3.0)) == 4
+    assert l1(torch.tensor([0.0, 2.0, -1.0]), torch.tensor([1.0, 1.0, 1.0])) == pytest.approx(4 / 3)
+
+
+def test_image_pool():
+    pool = ImagePool(3, seed=0)
+    first = torch.arange(3.0).view(3, 1, 1, 1).expand(3, 1, 2, 2)
+    assert torch.equal(pool.query(first), first)           # filling: images pass through
+    returned_old = 0
+    for k in range(40):
+        new = torch.full((1, 1, 2, 2), 100.0 + k)
+        before = torch.stack(pool.images).clone()
+        out = pool.query(new)
+        if out[0, 0, 0, 0] == new[0, 0, 0, 0]:
+            assert torch.equal(torch.stack(pool.images), before)   # pool unchanged
+        else:
+            returned_old += 1
+            assert any(torch.equal(out[0], b) for b in before)     # an old image comes back
+            assert any(torch.equal(new[0], b) for b in pool.images)  # and the new one is stored
+        assert len(pool.images) == 3
+    assert 8 <= returned_old <= 32   # probability 1/2
+    empty = ImagePool(0)
+    assert torch.equal(empty.query(first), first) and empty.images == []
+
+
+def test_image_pool_state_roundtrip():
+    a, b = ImagePool(2, seed=1), ImagePool(2, seed=5)
+    for k in range(5):
+        a.query(torch.full((1, 1, 1, 1), float(k)))
+    b.load(a.state())
+    x = torch.full((4, 1, 1, 1), 9.0)
+    assert torch.equal(a.query(x), b.query(x))
+
+
+def test_lr_schedule():
+    assert [lr_factor(s, 100) for s in (0, 49, 50)] == [1.0, 1.0, 1.0]
+    assert lr_factor(75, 100) == pytest.approx(0.5) and lr_factor(99, 100) == pytest.approx(0.02)
+    assert lr_factor(0, 10, decay_from=0.0) == 1.0 and lr_factor(5, 10, decay_from=0.0) == pytest.approx(0.5)
+    assert lr_factor(9, 10, decay_from=1.0) == 1.0
+
+
+def test_psnr_and_ssim():
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    assert psnr(x, (x + 0.2)).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)   # 10 log10(4 / 0.04)
+    assert ssim(x, x).tolist() == pytest.approx([1.0, 1.0])
+    assert ssim(x, torch.rand_like(x) * 2 - 1).abs().max() < 0.1    # unrelated images
+    noisy = [ssim(x, x + s * torch.randn_like(x)).mean().item() for s in (0.05, 0.2, 0.5)]
+    assert noisy[0] > noisy[1] > noisy[2]
+    a, b = torch.full((1, 1, 16, 16), 0.5), torch.full((1, 1, 16, 16), -0.25)
+    c1 = (0.01 * 2) ** 2   # constant images: only the luminance term is left
+    assert ssim(a, b).item() == pytest.approx((2 * 0.5 * -0.25 + c1) / (0.25 + 0.0625 + c1), rel=1e-4)
+
+
+def test_random_crop_flip_takes_windows_of_the_source():
+    x = torch.arange(2 * 10 * 10, dtype=torch.int64).view(2, 1, 10, 10).expand(2, 3, 10, 10).to(torch.uint8)
+    g = torch.Generator().manual_seed(0)
+    flips = 0
+    for _ in range(10):
+        out = random_crop_flip(x, 6, True, g)
+        assert out.shape == (2, 3, 6, 6) and out.dtype == torch.uint8
+        for n in range(2):
+            tile = out[n, 0]
+            if tile[0, 0] > tile[0, -1]:
+                flips += 1
+                tile = tile.flip(-1)
+            top, left = divmod(int(tile[0, 0]) - 100 * n, 10)
+            assert torch.equal(tile, x[n, 0, top:top + 6, left:left + 6])
+    assert 0 < flips < 20
+
+
+def test_embedded_set_is_unpaired_with_known_truth():
+    d = embedded(40, 32, n_train=8, n_test=4)
+    assert d.A.shape == d.B.shape == (8, 3, 40, 40) and d.testA.shape == (4, 3, 32, 32)
+    assert torch.equal(d.truthA, vintage(d.testA)) and torch.equal(d.testB, vintage(d.truthB))
+    assert not torch.equal(d.B, vintage(d.A))            # B is not the styled A (unpaired)
+    gap = psnr(to_float(d.testA), to_float(d.truthA)).mean()
+    assert 12 < gap < 30                                  # the style is a real change
+    assert torch.equal(embedded(40, 32, n_train=8, n_test=4).A, d.A)   # deterministic
+
+
+def _png(path, w, h, color=(200, 30, 30)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (w, h), color).save(path)
+
+
+def test_folder_layout_and_bad_input(tmp_path, capsys):
+    root = tmp_path / "ds"
+    for sub, n in (("trainA", 3), ("trainB", 2), ("testA", 2), ("testB", 2)):
+        for k in range(n):
+            _png(root / sub / f"{k}.png", 50 + 10 * k, 40)
+    d = load_unpaired(str(root), 36, 32)
+    assert d.A.shape == (3, 3, 36, 36) and d.B.shape == (2, 3, 36, 36) and d.testA.shape == (2, 3, 32, 32)
+    assert d.truthA is None and not d.test_is_train
+    two = load_unpaired(f"{root / 'trainA'},{root / 'trainB'}", 36, 32)
+    assert two.test_is_train and two.testA.shape == (3, 3, 32, 32)
+
+    _png(root / "trainA" / "tiny.png", 20, 20)           # smaller than the 32 px crop
+    assert load_unpaired(str(root), 36, 32).A.shape[0] == 3
+    assert "smaller than the crop size 32" in capsys.readouterr().err
+    with pytest.raises(UserError, match="smaller than the crop size"):
+        load_unpaired(str(root), 36, 32, strict=True)
+    with pytest.raises(UserError, match="larger than --load-size"):
+        load_unpaired(str(root), 30, 32)
+    (root / "empty").mkdir()
+    with pytest.raises(UserError, match="holds no images"):
+        load_unpaired(f"{root / 'trainA'},{root / 'empty'}", 36, 32)
+    for p in (root / "trainB").iterdir():
+        p.unlink()
+    (root / "trainB").rmdir()
+    with pytest.raises(UserError, match="no trainB/ folder"):
+        load_unpaired(str(root), 36, 32)
+    with pytest.raises(UserError, match="unknown cyclegan dataset"):
+        load_unpaired("horse2zebr", 36, 32)
+
+
+def test_named_dataset_from_a_cached_zip(tmp_path, monkeypatch):
+    # No network: the archive is put where fetch() looks, as a completed download would be.
+    cache = tmp_path / "cache" / "cyclegan"
+    cache.mkdir(parents=True)
+    with zipfile.ZipFile(cache / "horse2zebra.zip", "w") as z:
+        for sub in ("trainA", "trainB", "testA", "testB"):
+            buf = io.BytesIO()
+            Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(buf, "PNG")
+            z.writestr(f"horse2zebra/{sub}/x.png", buf.getvalue())
+    d = load_unpaired("horse2zebra", 36, 32, progress=False)
+    assert d.A.shape == (1, 3, 36, 36) and (cache / "horse2zebra" / "horse2zebra" / "trainA").is_dir()
+    assert not list(cache.glob("*.part*"))
