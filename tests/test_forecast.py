@@ -172,7 +172,7 @@ def test_cli_train_then_forecast(tmp_path, capsys):
     assert abs(api.y[0] - f.y[0]) < 1e-6
     capsys.readouterr()
     assert main(["forecast", str(run), "--horizon", "4"]) == 2
-    assert "trained to predict 3" in capsys.readouterr().err
+    assert "it predicts 3 step(s)" in capsys.readouterr().err
     pd.read_csv("s.csv").drop(columns="x").to_csv("nox.csv", index=False)
     assert main(["forecast", str(run), "--csv", "nox.csv"]) == 2
     assert "'x' is not in nox.csv; columns: day, y" in capsys.readouterr().err

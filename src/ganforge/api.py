@@ -38,6 +38,13 @@ def sample(checkpoint: str | Path, n: int = 64, seed: int | None = None):
     return load(checkpoint, "gan").sample(n, seed=seed)
 
 
+def forecast(checkpoint: str | Path, csv=None, horizon: int | None = None):
+    """Continue a series with a forecaster checkpoint: a DataFrame of dated forecasts in original
+    units. csv: a path or DataFrame with the training columns (None: the training CSV)."""
+    model = load(checkpoint, "forecaster")
+    return model.forecast(csv if csv is not None else (model.config.csv or None), horizon)
+
+
 def translate(checkpoint: str | Path, source: str | Path, output: str | Path, direction: str = "AtoB",
               batch_size: int = 8, size: int | None = None, strict: bool = False, log=print):
     """Translate an image file or every image under a folder with a CycleGAN checkpoint; names are

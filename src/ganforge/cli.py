@@ -11,7 +11,7 @@ import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "info", "cyclegan")
+COMMAND_MODULES = ("train", "sample", "info", "forecast", "cyclegan")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

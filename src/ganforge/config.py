@@ -142,8 +142,66 @@ class CycleGANConfig(RunConfig):
                 raise UserError(f"{flag_name(name)} must be >= 0, got {getattr(self, name)}")
 
 
+@dataclass
+class ForecasterConfig(RunConfig):
+    help: ClassVar[str] = ("train a GRU forecaster on a CSV time series and score it against naive baselines "
+                           "(default: tomorrow's max temperature in Seattle)")
+    example: ClassVar[str] = ("ganforge train forecaster\n"
+                              "ganforge train forecaster --csv sales.csv --column units --date-column day "
+                              "--horizon 7 --fill interpolate\n"
+                              "ganforge train forecaster --features temp_min,precipitation --window 60 --cell ganforge")
+
+    steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)")
+    batch_size: int = opt(32, "windows per batch")
+    eval_every: int = opt(0, "validate every N steps (0: once per epoch); best.pt keeps the lowest val_loss")
+    patience: int = opt(5, "stop after this many validations without a better val_loss (0: never)")
+    sample_every: int = opt(0, "unused by the forecaster (plots are written at the end)")
+    csv: str = opt("", "CSV file with one row per time step (empty: the embedded Seattle weather 2012-2015)")
+    column: str = opt("temp_max", "column to predict")
+    date_column: str = opt("", "date column (empty: a column named date, time, timestamp, ... if there is one)")
+    features: str = opt("", "extra input columns, comma-separated, e.g. temp_min,precipitation")
+    fill: str = opt("none", "fill missing values and missing dates (none: refuse them)",
+                    ("none", "interpolate", "ffill"))
+    window: int = opt(100, "past steps the GRU reads per forecast")
+    horizon: int = opt(1, "future steps predicted at once")
+    epochs: int = opt(50, "passes over the training windows (sets --steps when that is 0)")
+    hidden: str = opt("50,50", "GRU layer sizes, comma-separated")
+    cell: str = opt("torch", "GRU implementation: torch (torch.nn.GRU, faster) or ganforge (ganforge.nn.GRU)",
+                    ("torch", "ganforge"))
+    reset_after: bool = opt(True, "apply the reset gate after the recurrent product (torch/Keras maths); "
+                            "--no-reset-after is the article's equations and needs --cell ganforge")
+    lr: float = opt(1e-3, "Adam learning rate")
+    val_frac: float = opt(0.15, "fraction of rows (the middle part) for validation")
+    test_frac: float = opt(0.15, "fraction of rows (the last part) for the test")
+    season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)")
+    threads: int = opt(1, "CPU threads (1 is fastest for this small recurrent net; 0: torch's default)")
+
+    def validate(self) -> None:
+        if self.steps < 0:
+            raise UserError(f"--steps must be >= 0, got {self.steps}")
+        # steps == 0 is legal here (derived from --epochs later); check the rest as usual
+        RunConfig.validate(dataclasses.replace(self, steps=self.steps or 1))
+        for name in ("window", "horizon", "epochs"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
+        sizes = [h.strip() for h in self.hidden.split(",") if h.strip()]
+        if not sizes or not all(h.isdigit() and int(h) > 0 for h in sizes):
+            raise UserError(f"--hidden must be positive layer sizes like 50,50, got {self.hidden!r}")
+        if self.lr <= 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if not (0 < self.val_frac < 1 and 0 < self.test_frac < 1 and self.val_frac + self.test_frac < 1):
+            raise UserError(f"--val-frac and --test-frac must be in (0, 1) and sum to less than 1, "
+                            f"got {self.val_frac} and {self.test_frac}")
+        if self.season < 0 or self.threads < 0:
+            raise UserError(f"--season and --threads must be >= 0, got {self.season} and {self.threads}")
+        if self.cell == "torch" and not self.reset_after:
+            raise UserError("--no-reset-after (the article's equations) needs --cell ganforge: "
+                            "torch.nn.GRU only computes the reset-after variant")
+
+
 # Task name -> config class; `ganforge train TASK` is built from this table.
-TASKS: dict[str, type] = {"gan": GANConfig, "cyclegan": CycleGANConfig}
+TASKS: dict[str, type] = {"gan": GANConfig, "cyclegan": CycleGANConfig,
+                          "forecaster": ForecasterConfig}
 
 
 # --------------------------------------------------------------------------- machinery

@@ -206,9 +206,11 @@ class Forecaster:
         import pandas as pd
 
         horizon = self.horizon if horizon is None else horizon
-        if not 1 <= horizon <= self.horizon:
-            raise UserError(f"--horizon {horizon} is outside 1..{self.horizon}: this checkpoint was trained to "
-                            f"predict {self.horizon} step(s); train with --horizon {horizon} for more")
+        if horizon < 1:
+            raise UserError(f"--horizon must be positive, got {horizon}")
+        if horizon > self.horizon:
+            raise UserError(f"--horizon {horizon} is larger than this checkpoint was trained for: it predicts "
+                            f"{self.horizon} step(s) at once; train with --horizon {horizon} for more")
         s = data if isinstance(data, S.Series) else self.read(data)
         if len(s) < self.window:
             raise UserError(f"the series has {len(s)} rows; this forecaster reads the last {self.window}")
