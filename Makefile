@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-out
 
-.PHONY: install demo test bench clean
+.PHONY: install demo cyclegan-demo test bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: install
 	$(BIN)/ganforge train gan --model dcgan --data mnist5k --width 32 --steps 1500 --batch-size 64 \
 		--precision bf16 --sample-every 250 --ckpt-every 500 --out $(DEMO)
 	$(BIN)/ganforge sample $$(ls -d $(DEMO)/gan-* | tail -n 1)/checkpoint.pt -n 64 --seed 0 -o $(DEMO)/grid.png
+
+cyclegan-demo: install
+	$(BIN)/ganforge train cyclegan --steps 1000 --sample-every 250 --eval-every 250 --out $(DEMO)
+	$(BIN)/ganforge translate $$(ls -d $(DEMO)/cyclegan-* | tail -n 1) src/ganforge/data/builtin/photos -o $(DEMO)/vintage
 
 test: install
 	$(BIN)/python -m pytest
