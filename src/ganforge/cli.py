@@ -11,7 +11,7 @@ import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "info", "forecast", "cyclegan")
+COMMAND_MODULES = ("train", "sample", "info", "forecast", "cyclegan", "cnn", "eval")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

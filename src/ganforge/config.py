@@ -76,9 +76,13 @@ class GANConfig(RunConfig):
     ema: float = opt(0.0, "keep an exponential moving average of G with this decay (0: off)")
     channels_last: bool = opt(True, "use the channels_last memory format for conv models")
     strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
+    eval_num: int = opt(1000, "generated images per --eval-every evaluation (FID, KID)")
+    eval_extractor: str = opt("auto", "features for --eval-every: auto, inception, classifier:CKPT")
 
     def validate(self) -> None:
         super().validate()
+        if self.eval_num < 2:
+            raise UserError(f"--eval-num must be at least 2, got {self.eval_num}")
         for name in ("latent_dim", "width", "d_steps", "g_steps"):
             if getattr(self, name) <= 0:
                 raise UserError(f"{flag_name(name)} must be positive, got {getattr(self, name)}")
@@ -90,6 +94,43 @@ class GANConfig(RunConfig):
             raise UserError(f"--channels must be 1 or 3, got {self.channels}")
         if self.image_size < 0:
             raise UserError(f"--image-size must be >= 0, got {self.image_size}")
+
+
+@dataclass
+class ClassifierConfig(RunConfig):
+    help: ClassVar[str] = "train a CNN image classifier (cnn-small, cnn-cifar) with a held-out split"
+    example: ClassVar[str] = ("ganforge train classifier --model cnn-small --data mnist5k --steps 1500\n"
+                              "ganforge train classifier --model cnn-cifar --data cifar10 --steps 20000 --precision bf16\n"
+                              "ganforge train classifier --data folder:photos/ --image-size 32 --channels 3")
+
+    steps: int = opt(1500, "number of training steps (optimiser updates)")
+    eval_every: int = opt(250, "measure held-out accuracy every N steps; best.pt keeps the best (0: only at the end)")
+    sample_every: int = opt(0, "unused by classifiers (no samples)")
+    model: str = opt("cnn-small", "classifier (see `ganforge models --kind classifier`)")
+    data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH (one sub-folder per class)")
+    lr: float = opt(2e-3, "AdamW learning rate (cosine decay to 0 over --steps)")
+    weight_decay: float = opt(1e-4, "AdamW weight decay")
+    width: int = opt(0, "channels of the first conv stage (0: the model's default)")
+    image_size: int = opt(0, "train at this size (0: the dataset's own size)")
+    channels: int = opt(0, "1 or 3 (0: the dataset's own channels)")
+    augment: bool = opt(True, "random shifts of up to 2 px (and horizontal flips for colour images)")
+    val_fraction: float = opt(0.2, "held-out fraction for datasets without a test split (folder:PATH)")
+    strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.lr <= 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if self.weight_decay < 0:
+            raise UserError(f"--weight-decay must be >= 0, got {self.weight_decay}")
+        if self.width < 0:
+            raise UserError(f"--width must be >= 0, got {self.width}")
+        if self.channels not in (0, 1, 3):
+            raise UserError(f"--channels must be 1 or 3, got {self.channels}")
+        if self.image_size < 0:
+            raise UserError(f"--image-size must be >= 0, got {self.image_size}")
+        if not (0.0 < self.val_fraction < 1.0):
+            raise UserError(f"--val-fraction must be in (0, 1), got {self.val_fraction}")
 
 
 @dataclass
@@ -200,7 +241,7 @@ class ForecasterConfig(RunConfig):
 
 
 # Task name -> config class; `ganforge train TASK` is built from this table.
-TASKS: dict[str, type] = {"gan": GANConfig, "cyclegan": CycleGANConfig,
+TASKS: dict[str, type] = {"gan": GANConfig, "classifier": ClassifierConfig, "cyclegan": CycleGANConfig,
                           "forecaster": ForecasterConfig}
 
 

@@ -14,7 +14,7 @@ from . import checkpoint
 from .loop import RunDir, fit
 
 # task -> module with build(cfg, rank, world) -> Objective and load(ckpt) -> usable model
-TASK_MODULES = {"gan": "ganforge.train.gan", "cyclegan": "ganforge.train.cyclegan",
+TASK_MODULES = {"gan": "ganforge.train.gan", "classifier": "ganforge.train.classifier", "cyclegan": "ganforge.train.cyclegan",
                 "forecaster": "ganforge.train.forecaster"}
 
 # Fields that may change when resuming; anything else must match the checkpoint.

@@ -21,6 +21,7 @@ class GANObjective(Objective):
     """
 
     task = "gan"
+    best = ("fid", "min")   # kept as best.pt when --eval-every is on: GAN runs often get worse late
 
     def __init__(self, cfg, rank: int = 0, world: int = 1, data=None):
         super().__init__(cfg, rank, world)
@@ -41,6 +42,10 @@ class GANObjective(Objective):
             self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
             self.modules["G_ema"] = self.G_ema
         self.fixed_z = torch.randn(SAMPLE_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+        if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
+            from ..metrics.extractors import get_extractor
+
+            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
 
     def real_batch(self, index: int) -> torch.Tensor:
         x = to_float(self.data.images[self.sampler.indices(index)])
@@ -108,6 +113,18 @@ class GANObjective(Objective):
         save_grid(images, run.path / "samples" / f"step_{step:06d}.png")
         save_grid(images, run.path / "samples.png")
 
+    def evaluate(self, step: int) -> dict[str, float]:
+        """FID and KID of --eval-num samples against the training data (the cheap subset of `ganforge eval`)."""
+        from ..metrics.extractors import get_extractor
+        from ..metrics.generative import NetGenerator, evaluate_generator
+
+        if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
+            self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
+        gen = NetGenerator(self.sampler_net, self.cfg.latent_dim, self.image_shape, self.data.name)
+        m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
+                               full=False)
+        return {"fid": m["fid"], "kid": m["kid"]}
+
     def finish(self, run: RunDir) -> dict:
         from ..viz import plot_gan_curves
 
@@ -156,3 +173,10 @@ class Generator:
 
 def load(ckpt: dict) -> Generator:
     return Generator(ckpt)
+
+
+def evaluate(ckpt: dict, num: int = 10_000, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
+    """`ganforge eval` of a GAN checkpoint: FID, KID, IS, precision/recall (metrics.generative)."""
+    from ..metrics.generative import evaluate_generator
+
+    return evaluate_generator(Generator(ckpt), num, extractor, data, seed)

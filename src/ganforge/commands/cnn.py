@@ -1,0 +1,120 @@
+"""ganforge conv (the convolution -> activation -> pooling explorer) and ganforge features
+(the feature maps of each conv stage of a trained classifier)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def register(sub) -> None:
+    from ..cli import add_command
+    from ..conv import ACTIVATIONS, KERNELS, PADDINGS, POOLS
+
+    p = add_command(sub, "conv", "convolve an image with a kernel, apply an activation and pool; "
+                                 "save one figure of the stages and print their shapes",
+                    "ganforge conv -o stages.png\n"
+                    "ganforge conv photo.jpg --kernel sobel-x --activation tanh --pool avg --padding valid -o sobel.png\n"
+                    "ganforge conv --kernel \"[[0,1,0],[1,-4,1],[0,1,0]]\" --color --save-arrays stages.npz")
+    p.add_argument("image", nargs="?", help="image file (default: the embedded astronaut photo)")
+    p.add_argument("--kernel", default="edge",
+                   help=f"{', '.join(KERNELS)}, or a matrix like \"[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]\" (default: edge)")
+    p.add_argument("--activation", default="relu", choices=list(ACTIVATIONS), help="default: relu")
+    p.add_argument("--pool", default="max", choices=list(POOLS), help="pooling type (default: max)")
+    p.add_argument("--pool-size", type=int, default=2, help="pooling window side (default 2)")
+    p.add_argument("--stride", type=int, default=None, help="pooling stride (default: the window side)")
+    p.add_argument("--padding", default="same", choices=list(PADDINGS),
+                   help="'same' keeps the size (TensorFlow rule), 'valid' uses only full windows (default: same)")
+    p.add_argument("--size", type=int, default=300, help="resize the image to SIZE x SIZE first (default 300)")
+    p.add_argument("--color", action="store_true", help="keep RGB and convolve each channel (default: grayscale)")
+    p.add_argument("-o", "--output", default="stages.png", help="figure to write (default stages.png)")
+    p.add_argument("--save-arrays", metavar="FILE.npz", help="also save every stage as float32 arrays (H, W, C)")
+    p.set_defaults(func=_conv)
+
+    p = add_command(sub, "features", "show the feature maps of each conv stage of a trained classifier for one image",
+                    "ganforge features runs/classifier-0001/checkpoint.pt digit.png -o maps.png\n"
+                    "ganforge features runs/classifier-0001 --index 7 -o maps.png   # held-out image 7")
+    p.add_argument("checkpoint", help="a classifier checkpoint, or its run directory")
+    p.add_argument("image", nargs="?", help="image file (default: held-out image --index of the training dataset)")
+    p.add_argument("--index", type=int, default=0, help="which held-out image when no IMAGE is given (default 0)")
+    p.add_argument("--maps", type=int, default=16, help="feature maps shown per stage (default 16)")
+    p.add_argument("-o", "--output", default="maps.png", help="figure to write (default maps.png)")
+    p.set_defaults(func=_features)
+
+
+def _conv(args) -> int:
+    from ..conv import explore, load_picture, parse_kernel, save_figure
+
+    kernel = parse_kernel(args.kernel)   # before loading: a typo fails fast
+    image, name = load_picture(args.image, args.size, args.color)
+    stages = explore(image, kernel, args.activation, args.pool, args.pool_size, args.stride or args.pool_size,
+                     args.padding)
+    for st in stages:
+        print(f"{st.title:<48} {st.shape_text:>12}  (H x W x C)")
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    label = args.kernel if args.kernel.startswith("[") is False else "custom"
+    save_figure(stages, out, f"{name}: {label} kernel -> {args.activation} -> {args.pool} pooling")
+    print(f"wrote {out}")
+    if args.save_arrays:
+        import numpy as np
+
+        keys = ("original", "convolution", "activation", "pooling")
+        try:
+            np.savez_compressed(args.save_arrays, kernel=kernel.numpy(),
+                                **{k: st.data.permute(1, 2, 0).numpy() for k, st in zip(keys, stages)})
+        except OSError as e:
+            raise UserError(f"cannot write {args.save_arrays}: {e.strerror}") from None
+        print(f"wrote {args.save_arrays}")
+    return 0
+
+
+def _features(args) -> int:
+    from ..api import load
+    from ..viz import _plt
+
+    clf = load(args.checkpoint, "classifier")
+    if args.image:
+        path = Path(args.image)
+        if not path.is_file():
+            raise UserError(f"image {path} does not exist")
+        image, title = clf.read(path), path.name
+    else:
+        from ..data import load_images, to_float
+
+        c, size, _ = clf.image_shape
+        data = load_images(clf.dataset, "test" if clf.dataset.partition(":")[0] != "folder" else "train", c, size)
+        if not 0 <= args.index < len(data):
+            raise UserError(f"--index must be in 0..{len(data) - 1}, got {args.index}")
+        image, title = to_float(data.images[args.index]), f"{clf.dataset} held-out #{args.index}"
+    if args.maps < 1:
+        raise UserError(f"--maps must be positive, got {args.maps}")
+    maps = clf.feature_maps(image)
+    probs = clf.logits(image[None])[0].softmax(0)
+    top = int(probs.argmax())
+    plt = _plt()
+    cols = min(args.maps, max(m.shape[0] for m in maps))
+    fig, axes = plt.subplots(len(maps) + 1, cols, figsize=(1.3 * cols, 1.5 * (len(maps) + 1)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes[0][0].imshow((image.permute(1, 2, 0).squeeze(-1).numpy() + 1) / 2, cmap="gray", vmin=0, vmax=1)
+    axes[0][0].set_title("input", fontsize=8)
+    axes[0][1].text(0, 0.5, f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)", fontsize=9)
+    for row, m in enumerate(maps, 1):
+        print(f"stage {row}: {m.shape[0]} maps of {m.shape[1]}x{m.shape[2]}")
+        for j in range(min(cols, m.shape[0])):
+            axes[row][j].imshow(m[j].numpy(), cmap="viridis")
+            axes[row][j].set_title(f"s{row} #{j}" + (f"  {m.shape[1]}x{m.shape[2]}" if j == 0 else ""), fontsize=7)
+    fig.suptitle(f"{clf.name}: feature maps for {title}", fontsize=10)
+    fig.tight_layout()
+    out = Path(args.output)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=100)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot write {out}: {e}") from None
+    finally:
+        plt.close(fig)
+    print(f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)")
+    print(f"wrote {out}")
+    return 0

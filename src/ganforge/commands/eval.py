@@ -1,0 +1,79 @@
+"""ganforge eval CHECKPOINT: score a trained model. Dispatches on the checkpoint's task: the task
+module's evaluate(ckpt, **options) returns a dict of metrics (numbers, or strings for labels).
+Only options the user gave are passed, so each task takes the ones that make sense to it."""
+from __future__ import annotations
+
+from ..errors import UserError
+
+LABELS = {"kid": "KID", "is": "IS", "precision": "precision (k=3)", "recall": "recall (k=3)",
+          "label_acc": "label accuracy", "accuracy": "accuracy", "loss": "loss"}
+
+
+def register(sub) -> None:
+    from ..cli import add_command
+
+    p = add_command(sub, "eval", "evaluate a checkpoint: FID, KID, IS and precision/recall for generators; "
+                                 "accuracy for classifiers",
+                    "ganforge eval runs/gan-0001/checkpoint.pt --num 2000\n"
+                    "ganforge eval runs/gan-0001/best.pt --extractor inception\n"
+                    "ganforge eval runs/classifier-0001 --data mnist5k\n"
+                    "ganforge eval --images mnist5k    # real held-out vs real train: the near-zero floor")
+    p.add_argument("checkpoint", nargs="?", help="a checkpoint file or run directory")
+    p.add_argument("--num", type=int, default=None, help="generated images to score (default 10000; "
+                                                         "FID is biased upward for small counts)")
+    p.add_argument("--extractor", default=None, help="auto (default), inception, classifier, classifier:CKPT")
+    p.add_argument("--data", default=None, help="dataset to compare with (default: the checkpoint's own)")
+    p.add_argument("--seed", type=int, default=None, help="noise seed for the samples (default 0)")
+    p.add_argument("--images", metavar="DATASET", default=None,
+                   help="instead of a checkpoint, score DATASET's held-out images against its training images")
+    p.set_defaults(func=_eval)
+
+
+def _print(metrics: dict) -> None:
+    label = metrics.pop("extractor", None)
+    head = {k: metrics.pop(k) for k in ("num", "num_real", "dataset", "classifier", "images", "real_vs_real")
+            if k in metrics}
+    if "num" in head:
+        what = "held-out" if head.get("real_vs_real") else "generated"
+        print(f"{head['num']} {what} vs {head['num_real']} training images of {head['dataset']}")
+    elif "images" in head:
+        print(f"{head.get('classifier', '')} on {head['images']} held-out images".strip())
+    for k, v in metrics.items():
+        if k.endswith("_std"):
+            continue
+        name = label if k == "fid" and label else LABELS.get(k, k)
+        if k + "_std" in metrics:
+            print(f"  {name:<38} {v:.4g} ± {metrics[k + '_std']:.2g}")
+        elif isinstance(v, float):
+            print(f"  {name:<38} {v:.4g}")
+        else:
+            print(f"  {name:<38} {v}")
+    if label and label.startswith("classifier-FID"):
+        print("  (classifier features, not Inception: compare only with scores from the same extractor)")
+
+
+def _eval(args) -> int:
+    from ..train import checkpoint, task_module
+
+    if args.images:
+        if args.checkpoint:
+            raise UserError("give a CHECKPOINT or --images DATASET, not both")
+        from ..metrics.generative import evaluate_real
+
+        _print(evaluate_real(args.images, args.extractor or "auto", args.num))
+        return 0
+    if not args.checkpoint:
+        raise UserError("which checkpoint? e.g. ganforge eval runs/gan-0001/checkpoint.pt")
+    ckpt = checkpoint.load(args.checkpoint)
+    module = task_module(ckpt["task"])
+    if not hasattr(module, "evaluate"):
+        from ..train import TASK_MODULES
+
+        able = [t for t in TASK_MODULES if hasattr(task_module(t), "evaluate")]
+        raise UserError(f"{ckpt['path']} is a {ckpt['task']} checkpoint; ganforge eval can evaluate: {', '.join(able)}")
+    if args.num is not None and args.num < 2:
+        raise UserError(f"--num must be at least 2, got {args.num}")
+    options = {k: v for k, v in (("num", args.num), ("extractor", args.extractor), ("data", args.data),
+                                 ("seed", args.seed)) if v is not None}
+    _print(dict(module.evaluate(ckpt, **options)))
+    return 0

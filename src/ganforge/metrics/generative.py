@@ -1,0 +1,152 @@
+"""Evaluate a generator (or any set of images) against the real training data it imitates.
+
+Reference features of the real data are cached per dataset, extractor, image shape and count in
+<cache>/fid-refs/, so repeated evaluations (and --eval-every during training) extract them once.
+"""
+from __future__ import annotations
+
+import re
+
+import torch
+
+from ..data.download import cache_dir
+from ..data.images import NAMED
+from ..errors import UserError
+from . import image as M
+from .extractors import Extractor, get_extractor
+
+MAX_REFERENCE = 10_000
+
+
+def reference_features(extractor: Extractor, dataset: str, image_shape, max_images: int = MAX_REFERENCE,
+                       split: str = "train") -> torch.Tensor:
+    """Features (N, D) of up to max_images real images of `dataset` converted to `image_shape`."""
+    from ..data import load_images, to_float
+
+    c, h, w = image_shape
+    cacheable = dataset.partition(":")[0] not in ("folder", "synthetic")   # folders can change under us
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{dataset}-{split}-{extractor.key}-{c}x{h}x{w}-{max_images}")
+    path = cache_dir() / "fid-refs" / f"{safe}.pt"
+    if cacheable and path.is_file():
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception:   # a corrupt cache file is rebuilt, not fatal
+            pass
+    data = load_images(dataset, split, c, h)
+    images = data.images
+    if len(images) > max_images:   # a fixed random subset, the same every time
+        images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:max_images]]
+    feats = torch.cat([extractor.features(to_float(x)) for x in images.split(500)])
+    if cacheable:
+        _save_atomic(path, feats)
+    return feats
+
+
+def _save_atomic(path, tensor: torch.Tensor) -> None:
+    """Write through a temp file + rename so a killed run never leaves a half-written cache file;
+    a cache that cannot be written is skipped (it only saves time)."""
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            torch.save(tensor, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def evaluate_images(images: torch.Tensor, extractor: Extractor, real_feats: torch.Tensor,
+                    labels: torch.Tensor | None = None, kid_subsets: int = 50, k: int = 3,
+                    inception_score: bool = True, precision_recall: bool = True) -> dict:
+    """Metrics of images (N, C, H, W) in [-1, 1] against real features (M, D).
+
+    labels: the classes the images should show (a conditional generator's requests, or real
+    labels); adds label_acc, how often the extractor's classifier recognises them."""
+    extractor.check(images.shape[1:])
+    if images.shape[0] < max(2, k + 1):
+        raise UserError(f"need at least {max(2, k + 1)} images to evaluate, got {images.shape[0]}")
+    feats = torch.cat([extractor.features(x) for x in images.split(500)])
+    out = {"fid": M.frechet_distance(real_feats, feats)}
+    out["kid"], out["kid_std"] = M.kernel_inception_distance(real_feats, feats, subsets=kid_subsets)
+    logits = None
+    if inception_score or labels is not None:
+        logits = torch.cat([extractor.logits(x) for x in images.split(500)])
+    if inception_score:
+        out["is"], out["is_std"] = M.inception_score(logits)
+    if precision_recall:
+        out["precision"], out["recall"] = M.precision_recall(real_feats, feats, k)
+    if labels is not None:
+        out["label_acc"] = (logits.argmax(1) == labels).float().mean().item()
+    return out
+
+
+def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor = "auto",
+                       dataset: str | None = None, seed: int = 0, kid_subsets: int = 50,
+                       full: bool = True) -> dict:
+    """Sample `num` images from generator (.sample(n, seed=...), .image_shape, .meta["dataset"])
+    and score them against that dataset's training images.
+
+    full=False skips IS and precision/recall (the cheap set for --eval-every).
+    Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ...}."""
+    if num < 2:
+        raise UserError(f"--num must be at least 2, got {num}")
+    shape = tuple(generator.image_shape)
+    dataset = dataset or generator.meta.get("dataset")
+    if not dataset or dataset.startswith("synthetic:"):
+        raise UserError(f"this generator was trained on {dataset or 'an unknown dataset'}: there is no real data "
+                        "to compare its samples with")
+    ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, shape, dataset)
+    real = reference_features(ext, dataset, shape)
+    labels = None
+    num_classes = getattr(generator, "num_classes", 0)
+    if num_classes:   # conditional: ask for every class equally often
+        labels = torch.arange(num) % num_classes
+        images = generator.sample(num, seed=seed, labels=labels)
+    else:
+        images = generator.sample(num, seed=seed)
+    if labels is not None and getattr(ext, "classes", None) is None:
+        labels = None   # Inception's 1008 classes are not the generator's
+    metrics = evaluate_images(images, ext, real, labels, kid_subsets, inception_score=full, precision_recall=full)
+    return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics}
+
+
+def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | None = None) -> dict:
+    """The floor of every metric: the dataset's held-out split scored like a generator's samples
+    against its training split. FID near 0, label accuracy = the classifier's test accuracy."""
+    from ..data import load_images, to_float
+
+    if dataset.partition(":")[0] in ("folder", "synthetic"):
+        raise UserError(f"--images needs a dataset with a held-out split ({', '.join(NAMED)}), got {dataset}")
+    test = load_images(dataset, "test")
+    if num is not None:
+        if num < 2:
+            raise UserError(f"--num must be at least 2, got {num}")
+        test = type(test)(test.name, test.images[:num], test.labels[:num], test.classes)
+    ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, test.shape, dataset)
+    real = reference_features(ext, dataset, test.shape)
+    labels = test.labels if getattr(ext, "classes", None) == test.classes else None
+    metrics = evaluate_images(to_float(test.images), ext, real, labels)
+    return {"extractor": ext.name, "num": len(test), "num_real": len(real), "dataset": dataset,
+            "real_vs_real": 1, **metrics}
+
+
+class NetGenerator:
+    """A generator net in training, seen through the .sample interface (eval mode while sampling)."""
+
+    def __init__(self, net: torch.nn.Module, latent_dim: int, image_shape, dataset: str):
+        self.net, self.latent_dim, self.image_shape = net, latent_dim, tuple(image_shape)
+        self.meta = {"dataset": dataset}
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 250) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, self.latent_dim, generator=g)
+        was = self.net.training
+        self.net.eval()
+        try:
+            return torch.cat([self.net(chunk).float() for chunk in z.split(batch_size)])
+        finally:
+            self.net.train(was)

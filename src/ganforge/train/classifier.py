@@ -1,0 +1,253 @@
+"""The classifier task: cross-entropy on a labelled image dataset, accuracy on a held-out split.
+
+Held-out split: the dataset's own test split (mnist5k: the last 100 images of each class;
+mnist, fashion-mnist, cifar10: the official test sets); for folder:PATH a fixed stratified
+--val-fraction of each class, drawn from --seed.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .. import models
+from ..data import BatchSampler, ImageData, load_images, to_float
+from ..errors import UserError
+from .loop import Objective, RunDir
+
+EVAL_BATCH = 500
+
+
+def split_data(cfg) -> tuple[ImageData, ImageData]:
+    """(train, held-out) for cfg.data at cfg.channels / cfg.image_size."""
+    kind = cfg.data.partition(":")[0]
+    if kind in ("folder", "synthetic"):
+        data = load_images(cfg.data, "train", cfg.channels, cfg.image_size, strict=cfg.strict)
+        if data.labels is None:
+            raise UserError(f"{cfg.data} has no labels: a classifier needs one sub-folder per class "
+                            "(folder:PATH/<class>/<image>)")
+        g = torch.Generator().manual_seed(cfg.seed)
+        held = torch.zeros(len(data), dtype=torch.bool)
+        for c in range(len(data.classes)):
+            idx = (data.labels == c).nonzero().flatten()
+            n = max(1, round(len(idx) * cfg.val_fraction)) if len(idx) > 1 else 0
+            held[idx[torch.randperm(len(idx), generator=g)[:n]]] = True
+        pick = lambda m: ImageData(data.name, data.images[m], data.labels[m], data.classes)  # noqa: E731
+        return pick(~held), pick(held)
+    train = load_images(cfg.data, "train", cfg.channels, cfg.image_size)
+    test = load_images(cfg.data, "test", cfg.channels, cfg.image_size)
+    return train, test
+
+
+def shift_flip(x: torch.Tensor, pad: int = 2, flip: bool = False, generator=None) -> torch.Tensor:
+    """Random translation of each image by up to `pad` px (edge-replicated), optional h-flips."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    dy, dx = torch.randint(0, 2 * pad + 1, (2, n, 1), generator=generator)
+    rows, cols = dy + torch.arange(h), dx + torch.arange(w)                 # (N, H), (N, W)
+    out = padded.permute(0, 2, 3, 1)[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    out = out.permute(0, 3, 1, 2).contiguous()                              # (N, C, H, W)
+    if flip:
+        mask = torch.rand(n, generator=generator) < 0.5
+        out[mask] = out[mask].flip(-1)
+    return out
+
+
+@torch.no_grad()
+def predict_logits(net: torch.nn.Module, images: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
+    """uint8 or float [-1, 1] images (N, C, H, W) -> logits (N, K), in eval mode."""
+    was = net.training
+    net.eval()
+    out = [net(to_float(x) if x.dtype == torch.uint8 else x).float() for x in images.split(batch)]
+    net.train(was)
+    return torch.cat(out)
+
+
+def confusion(pred: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+    """(K, K) counts: row = true class, column = predicted class."""
+    return torch.bincount(labels * k + pred, minlength=k * k).view(k, k)
+
+
+def accuracy_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    """accuracy, mean loss, per-class accuracy ("acc/<class>") and the confusion matrix."""
+    pred = logits.argmax(1)
+    cm = confusion(pred, labels, len(classes))
+    per_class = cm.diag().float() / cm.sum(1).clamp_min(1).float()
+    out = {"accuracy": (pred == labels).float().mean().item(), "loss": F.cross_entropy(logits, labels).item()}
+    out.update({f"acc/{c}": v.item() for c, v in zip(classes, per_class)})
+    out["confusion"] = cm
+    return out
+
+
+def plot_confusion(cm: torch.Tensor, classes: list[str], path, title: str) -> None:
+    from ..viz import _plt
+
+    plt = _plt()
+    k = len(classes)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * k, 1.0 + 0.5 * k))
+    ax.imshow(cm.numpy(), cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            v = int(cm[i, j])
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                    color="white" if v > cm.max().item() / 2 else "black")
+    ax.set_xticks(range(k), classes, rotation=45, ha="right")
+    ax.set_yticks(range(k), classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class ClassifierObjective(Objective):
+    task = "classifier"
+    best = ("val_acc", "max")
+
+    def __init__(self, cfg, rank: int = 0, world: int = 1, data: tuple[ImageData, ImageData] | None = None):
+        super().__init__(cfg, rank, world)
+        models.get(cfg.model, "classifier")   # fail on a bad name before loading data
+        self.train_data, self.val_data = data if data is not None else split_data(cfg)
+        if self.train_data.labels is None:
+            raise UserError(f"{cfg.data} has no labels; a classifier needs a labelled dataset")
+        if len(self.val_data) == 0:
+            raise UserError(f"{cfg.data}: the held-out split is empty; add images or raise --val-fraction")
+        self.classes = list(self.train_data.classes)
+        self.image_shape = self.train_data.shape
+        self.sampler = BatchSampler(len(self.train_data), cfg.batch_size, cfg.seed, rank, world)
+        self.net = build_net(cfg.model, self.image_shape, len(self.classes), cfg.width)
+        self.modules = {"net": self.net}
+        self.optimizers = {"net": torch.optim.AdamW(self.net.parameters(), cfg.lr, weight_decay=cfg.weight_decay)}
+        self.aug_gen = torch.Generator().manual_seed(cfg.seed + 1)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg, opt = self.cfg, self.optimizers["net"]
+        for group in opt.param_groups:   # cosine decay, stateless so resume needs nothing
+            group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+        idx = self.sampler.indices(step)
+        x, y = to_float(self.train_data.images[idx]), self.train_data.labels[idx]
+        if cfg.augment:
+            x = shift_flip(x, flip=self.image_shape[0] == 3, generator=self.aug_gen)
+        self.net.train()
+        with self.autocast():
+            logits = self.net(x).float()
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        r = accuracy_report(predict_logits(self.net, self.val_data.images), self.val_data.labels, self.classes)
+        return {"val_acc": r["accuracy"], "val_loss": r["loss"]}
+
+    def finish(self, run: RunDir) -> dict:
+        from ..viz import plot_curves, smooth
+
+        r = accuracy_report(predict_logits(self.net, self.val_data.images), self.val_data.labels, self.classes)
+        plot_confusion(r.pop("confusion"), self.classes, run.path / "confusion.png",
+                       f"{self.cfg.model} on {self.val_data.name} held-out ({len(self.val_data)} images): "
+                       f"{100 * r['accuracy']:.1f}%")
+        stats = run.read_stats()
+        train = [(s["step"], s["loss"]) for s in stats if "loss" in s]
+        val = [(s["step"], s["val_loss"]) for s in stats if "val_loss" in s]
+        if train:
+            series = {"train loss (smoothed)": ([s for s, _ in train], smooth([v for _, v in train], 25))}
+            if val:
+                series["held-out loss"] = ([s for s, _ in val], [v for _, v in val])
+            plot_curves(series, run.path / "losses.png", title=f"{self.cfg.model} on {self.cfg.data}", ylabel="loss")
+        return {"val_acc": r.pop("accuracy"), "val_loss": r.pop("loss"), **r}
+
+    def meta(self) -> dict:
+        return {"image_shape": list(self.image_shape), "dataset": self.train_data.name, "classes": self.classes}
+
+
+def build_net(model: str, image_shape, num_classes: int, width: int = 0) -> torch.nn.Module:
+    kw = {"width": width} if width else {}
+    return models.create(model, kind="classifier", in_channels=image_shape[0], image_size=image_shape[1],
+                         num_classes=num_classes, **kw)
+
+
+def build(cfg, rank: int = 0, world: int = 1) -> ClassifierObjective:
+    return ClassifierObjective(cfg, rank, world)
+
+
+class Classifier:
+    """A trained classifier rebuilt from its checkpoint. Images are float (N, C, H, W) in [-1, 1]
+    (or uint8) at the training shape `image_shape`."""
+
+    def __init__(self, ckpt: dict):
+        from ..config import ClassifierConfig, from_dict
+
+        self.config = from_dict(ClassifierConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+        self.image_shape = tuple(self.meta["image_shape"])
+        self.classes = list(self.meta["classes"])
+        self.dataset = self.meta["dataset"]
+        self.net = build_net(self.config.model, self.image_shape, len(self.classes), self.config.width)
+        self.net.load_state_dict(ckpt["modules"]["net"])
+        self.net.eval()
+        self.name = f"{self.config.model}@{self.dataset}"
+
+    def check(self, images: torch.Tensor) -> None:
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
+            got = "x".join(map(str, images.shape[1:])) if images.ndim == 4 else str(tuple(images.shape))
+            raise UserError(f"classifier {self.name} expects images of {'x'.join(map(str, self.image_shape))} "
+                            f"(CxHxW), got {got}")
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, K)."""
+        self.check(images)
+        return predict_logits(self.net, images)
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> predicted class indices (N,)."""
+        return self.logits(images).argmax(1)
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> the hidden layer before the softmax head (N, D): the FID embedding."""
+        self.check(images)
+        x = [to_float(b) if b.dtype == torch.uint8 else b for b in images.split(EVAL_BATCH)]
+        return torch.cat([self.net.forward_head(self.net.forward_features(b), pre_logits=True) for b in x])
+
+    @torch.no_grad()
+    def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """One image (C, H, W) -> the output map of each conv stage [(C_i, H_i, W_i)]."""
+        self.check(image[None])
+        return [m[0] for m in self.net.forward_stages(image[None])]
+
+    def read(self, path) -> torch.Tensor:
+        """An image file -> (C, H, W) in [-1, 1] at this classifier's size (centre-cropped)."""
+        import numpy as np
+
+        from ..data.images import read_image, resize_center_crop
+
+        c, size, _ = self.image_shape
+        img = resize_center_crop(read_image(path, c), size)
+        return to_float(torch.from_numpy(np.asarray(img, np.uint8).reshape(size, size, c)).permute(2, 0, 1))
+
+
+def load(ckpt: dict) -> Classifier:
+    return Classifier(ckpt)
+
+
+def evaluate(ckpt: dict, data: str | None = None, num: int | None = None, extractor: str | None = None,
+             **_ignored) -> dict:
+    """Accuracy, loss and per-class accuracy on the held-out split of `data` (default: the
+    training dataset); num limits the number of images."""
+    if extractor is not None:
+        raise UserError("--extractor applies to generators; a classifier is evaluated by its accuracy")
+    clf = Classifier(ckpt)
+    spec = data or clf.dataset
+    c, size, _ = clf.image_shape
+    test = load_images(spec, "test" if spec.partition(":")[0] not in ("folder", "synthetic") else "train", c, size)
+    if test.labels is None:
+        raise UserError(f"{spec} has no labels to measure accuracy against")
+    if test.classes != clf.classes:
+        raise UserError(f"{spec} has classes {test.classes}, the classifier was trained on {clf.classes}")
+    if num:
+        test = ImageData(test.name, test.images[:num], test.labels[:num], test.classes)
+    r = accuracy_report(clf.logits(test.images), test.labels, clf.classes)
+    r.pop("confusion")
+    return {"classifier": clf.name, "images": len(test), **r}
