@@ -315,18 +315,19 @@ def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -
             out[f"{direction}_input_psnr_truth"] = psnr(x, t).mean().item()
             out[f"{direction}_input_ssim_truth"] = ssim(x, t).mean().item()
         if want_fid:
-            out[f"{direction}_fid"] = _fid(y, to_float(dst[:num or len(dst)]), extractor, data.name)
+            out[f"{direction}_fid"], out["fid_features"] = _fid(y, to_float(dst[:num or len(dst)]), extractor,
+                                                                data.name)
     return out
 
 
-def _fid(fake: torch.Tensor, real: torch.Tensor, extractor: str, dataset: str) -> float:
+def _fid(fake: torch.Tensor, real: torch.Tensor, extractor: str, dataset: str) -> tuple[float, str]:
     try:
         from ..metrics.extractors import get_extractor
         from ..metrics.image import frechet_distance
     except ImportError:
         raise UserError("FID needs ganforge.metrics.extractors, which this install lacks") from None
     ex = get_extractor(extractor, tuple(real.shape[1:]), dataset)
-    return float(frechet_distance(ex.features(fake), ex.features(real)))
+    return float(frechet_distance(ex.features(fake), ex.features(real))), ex.name
 
 
 # ----------------------------------------------------------------------------- files
