@@ -123,7 +123,8 @@ class ForecasterObjective(Objective):
                                                                 "windows": len(rep["starts"]), **rows}, indent=2))
         self._plots(run, rep)
         print(f"test part: {len(rep['starts'])} windows of {self.series.columns[0]!r} "
-              f"(horizon {self.cfg.horizon}), original units\n{M.table(rows)}\n{rep['verdict']}")
+              f"(horizon {self.cfg.horizon}), original units\n{M.table(rows)}\n{rep['verdict']}\n"
+              f"test predictions plotted in {run.path / 'test_forecast.png'}")
         summary = {f"test_{k}": v for k, v in rows["GRU"].items()}
         for name, s in rows.items():
             if name != "GRU":
@@ -155,10 +156,9 @@ class ForecasterObjective(Objective):
         x = rep["starts"] if self.series.dates is None else self.series.dates[rep["starts"]]
         fig, ax = plt.subplots(figsize=(11, 4))
         ax.plot(x, rep["actual"][:, 0], color="black", lw=1, label="actual")
-        for name, p in rep["forecasts"].items():
-            if name == "GRU" or name.startswith("seasonal"):
-                s = rep["rows"][name]
-                ax.plot(x, p[:, 0], lw=1, label=f"{name} (MAE {s['mae']:.3g})")
+        base = min((k for k in rep["rows"] if k != "GRU"), key=lambda k: rep["rows"][k]["mae"])
+        for name in ("GRU", base):       # the model and its strongest baseline
+            ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
         ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}", ylabel=self.series.columns[0])
         ax.legend()
         fig.autofmt_xdate()
