@@ -186,3 +186,15 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert "columns: day, y, x" in capsys.readouterr().err
     assert main(["train", "forecaster", "--no-reset-after"]) == 2
     assert "--cell ganforge" in capsys.readouterr().err
+
+
+def test_series_without_dates_forecasts_by_step(tmp_path):
+    pd.DataFrame({"v": np.sin(np.arange(90) / 2)}).to_csv(tmp_path / "n.csv", index=False)
+    run = ganforge.train("forecaster", csv=str(tmp_path / "n.csv"), column="v", window=8, horizon=2, hidden="4",
+                         epochs=1, batch_size=8, progress=False, out=str(tmp_path / "runs"))
+    model = ganforge.load(run / "checkpoint.pt")
+    table = model.forecast(str(tmp_path / "n.csv"))
+    assert table.columns.tolist() == ["step", "v"] and table.step.tolist() == [90, 91]
+    assert table.v.between(-1.5, 1.5).all()                     # back in original units
+    with pytest.raises(UserError, match="reads the last 8"):
+        model.forecast(pd.DataFrame({"v": [0.1, 0.2, 0.3]}))
