@@ -124,7 +124,8 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
     if num is not None:
         if num < 2:
             raise UserError(f"--num must be at least 2, got {num}")
-        test = type(test)(test.name, test.images[:num], test.labels[:num], test.classes)
+        keep = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:num]   # test sets may be sorted
+        test = type(test)(test.name, test.images[keep], test.labels[keep], test.classes)
     ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, test.shape, dataset)
     real = reference_features(ext, dataset, test.shape)
     labels = test.labels if getattr(ext, "classes", None) == test.classes else None

@@ -83,7 +83,8 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, floa
     scores = []
     for part in logp.chunk(splits):
         p_y = torch.logsumexp(part, 0) - torch.log(torch.tensor(float(part.shape[0]), dtype=torch.float64))
-        kl = (part.exp() * (part - p_y)).sum(1).mean()
+        p = part.exp()
+        kl = torch.where(p > 0, p * (part - p_y), 0.0).sum(1).mean()   # 0 log 0 = 0
         scores.append(kl.exp())
     s = torch.stack(scores)
     return s.mean().item(), (s.std().item() if len(s) > 1 else 0.0)

@@ -225,7 +225,7 @@ class Classifier:
 
         c, size, _ = self.image_shape
         img = resize_center_crop(read_image(path, c), size)
-        return to_float(torch.from_numpy(np.asarray(img, np.uint8).reshape(size, size, c)).permute(2, 0, 1))
+        return to_float(torch.from_numpy(np.array(img, np.uint8).reshape(size, size, c)).permute(2, 0, 1))
 
 
 def load(ckpt: dict) -> Classifier:
@@ -247,7 +247,8 @@ def evaluate(ckpt: dict, data: str | None = None, num: int | None = None, extrac
     if test.classes != clf.classes:
         raise UserError(f"{spec} has classes {test.classes}, the classifier was trained on {clf.classes}")
     if num:
-        test = ImageData(test.name, test.images[:num], test.labels[:num], test.classes)
+        keep = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:num]   # test sets may be sorted
+        test = ImageData(test.name, test.images[keep], test.labels[keep], test.classes)
     r = accuracy_report(clf.logits(test.images), test.labels, clf.classes)
     r.pop("confusion")
     return {"classifier": clf.name, "images": len(test), **r}

@@ -128,7 +128,7 @@ class GANObjective(Objective):
     def finish(self, run: RunDir) -> dict:
         from ..viz import plot_gan_curves
 
-        stats = run.read_stats()
+        stats = [s for s in run.read_stats() if "d_loss" in s]   # --eval-every adds lines with only fid/kid
         if stats:
             plot_gan_curves(stats, run.path / "losses.png")
         last = stats[-min(len(stats), 100):]
