@@ -108,3 +108,9 @@ def test_cli_conv_bad_input(argv, msg, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and msg in err and "Traceback" not in err
+
+
+def test_cli_choices_match_conv_module():
+    from ganforge.commands import cnn
+    assert cnn.KERNELS == tuple(conv.KERNELS) and cnn.ACTIVATIONS == tuple(conv.ACTIVATIONS)
+    assert cnn.POOLS == conv.POOLS and cnn.PADDINGS == conv.PADDINGS

@@ -7,9 +7,15 @@ from pathlib import Path
 from ..errors import UserError
 
 
+# The names in ganforge.conv, repeated so `ganforge --help` need not import torch (a test keeps them equal).
+KERNELS = ("edge", "sharpen", "sobel-x", "sobel-y", "box-blur", "gaussian", "emboss")
+ACTIVATIONS = ("relu", "leaky-relu", "tanh", "sigmoid", "none")
+POOLS = ("max", "avg")
+PADDINGS = ("same", "valid")
+
+
 def register(sub) -> None:
     from ..cli import add_command
-    from ..conv import ACTIVATIONS, KERNELS, PADDINGS, POOLS
 
     p = add_command(sub, "conv", "convolve an image with a kernel, apply an activation and pool; "
                                  "save one figure of the stages and print their shapes",
