@@ -2,7 +2,9 @@
 
 Odd details are kept on purpose: BatchNorm momenta 0.78/0.82/0.8, LeakyReLU slopes 0.2/0.25,
 the ZeroPad2d((0, 1, 0, 1)) after the second conv. D returns logits; the article's Sigmoid
-lives in the loss (BCE-with-logits is the same maths, numerically stable).
+lives in the loss (BCE-with-logits is the same maths, numerically stable). Each
+Upsample + 3x3 Conv2d pair of G is one UpsampleConv2d: the same parameters and function,
+computed with 2.25x fewer multiply-adds.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UserError
+from ..nn.upsample import UpsampleConv2d
 from .registry import register
 
 
@@ -25,12 +28,10 @@ class ConvGenerator(nn.Module):
             nn.Linear(latent_dim, c1 * (h // 4) * (w // 4)),
             nn.ReLU(),
             nn.Unflatten(1, (c1, h // 4, w // 4)),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(c1, c1, 3, padding=1),
+            UpsampleConv2d(c1, c1),          # nn.Upsample(scale_factor=2) + nn.Conv2d(c1, c1, 3, padding=1)
             nn.BatchNorm2d(c1, momentum=0.78),
             nn.ReLU(),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(c1, c2, 3, padding=1),
+            UpsampleConv2d(c1, c2),          # nn.Upsample(scale_factor=2) + nn.Conv2d(c1, c2, 3, padding=1)
             nn.BatchNorm2d(c2, momentum=0.78),
             nn.ReLU(),
             nn.Conv2d(c2, c, 3, padding=1),
