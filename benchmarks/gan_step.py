@@ -28,8 +28,9 @@ from PIL import Image
 
 from ganforge.config import GANConfig
 from ganforge.data import ImageData
-from ganforge.models.convgan import ConvDiscriminator, ConvGenerator
+from ganforge.models.convgan import ConvDiscriminator
 from ganforge.train.gan import GANObjective
+from ganforge.train.loop import native_bf16
 
 
 class ArticleDataset(torch.utils.data.Dataset):
@@ -50,10 +51,20 @@ class ArticleDataset(torch.utils.data.Dataset):
         return x, 0
 
 
+def article_generator(latent_dim: int = 100) -> nn.Module:
+    """The article's generator exactly: separate nn.Upsample and nn.Conv2d layers."""
+    return nn.Sequential(
+        nn.Linear(latent_dim, 128 * 8 * 8), nn.ReLU(), nn.Unflatten(1, (128, 8, 8)),
+        nn.Upsample(scale_factor=2), nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128, momentum=0.78), nn.ReLU(),
+        nn.Upsample(scale_factor=2), nn.Conv2d(128, 64, 3, padding=1), nn.BatchNorm2d(64, momentum=0.78), nn.ReLU(),
+        nn.Conv2d(64, 3, 3, padding=1), nn.Tanh(),
+    )
+
+
 class ArticleLoop:
     def __init__(self, array: np.ndarray, batch_size: int, latent_dim: int = 100):
         torch.manual_seed(0)
-        self.G = ConvGenerator((3, 32, 32), latent_dim)
+        self.G = article_generator(latent_dim)
         self.D = nn.Sequential(ConvDiscriminator((3, 32, 32)), nn.Sigmoid())
         self.loss = nn.BCELoss()
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -87,8 +98,9 @@ class ArticleLoop:
         return d_loss.item(), g_loss.item()
 
 
-def ganforge_step_fn(images: torch.Tensor, batch_size: int, precision: str):
-    cfg = GANConfig(model="convgan", batch_size=batch_size, precision=precision, progress=False)
+def ganforge_step_fn(images: torch.Tensor, batch_size: int, precision: str, channels_last: bool):
+    cfg = GANConfig(model="convgan", batch_size=batch_size, precision=precision, channels_last=channels_last,
+                    progress=False)
     torch.manual_seed(0)
     obj = GANObjective(cfg, data=ImageData("synthetic:3x32x32", images))
     counter = iter(range(10**9))
@@ -115,11 +127,12 @@ def main() -> None:
     images = torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
     variants = {
         "article (PIL per sample, G twice, BCE on sigmoid)": ArticleLoop(array, args.batch_size).step,
-        "ganforge fp32": ganforge_step_fn(images, args.batch_size, "fp32"),
-        "ganforge bf16": ganforge_step_fn(images, args.batch_size, "bf16"),
+        "ganforge fp32": ganforge_step_fn(images, args.batch_size, "fp32", False),
+        "ganforge fp32 channels_last": ganforge_step_fn(images, args.batch_size, "fp32", True),
+        "ganforge bf16 channels_last": ganforge_step_fn(images, args.batch_size, "bf16", True),
     }
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
-          f"{args.rounds} rounds x {args.steps} steps")
+          f"{args.rounds} rounds x {args.steps} steps; native bf16 on this CPU: {native_bf16()}")
     for fn in variants.values():   # warm-up (allocator, oneDNN kernels)
         time_steps(fn, 5)
     times = {name: [] for name in variants}

@@ -6,6 +6,7 @@ from PIL import Image
 
 import ganforge
 from ganforge.cli import main
+from ganforge.config import GANConfig
 from ganforge.errors import TrainingDiverged, UserError
 from ganforge.train import checkpoint
 from ganforge.train.gan import GANObjective
@@ -175,3 +176,17 @@ def test_models_and_datasets_commands(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     assert "mnist5k" in out and "embedded" in out and "not downloaded" in out
+
+
+def test_precision_auto_resolves_to_what_the_cpu_runs_natively(capsys, monkeypatch):
+    from ganforge.train import loop
+
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(loop, "native_bf16", lambda native=native: native)
+        cfg = GANConfig(precision="auto")
+        loop.resolve_precision(cfg)
+        assert cfg.precision == expected
+        assert f"precision auto: {expected}" in capsys.readouterr().err
+    cfg = GANConfig(precision="bf16")          # asked for explicitly: kept, with a warning
+    loop.resolve_precision(cfg)
+    assert cfg.precision == "bf16" and "emulated" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import UserError
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
 
 
@@ -37,7 +37,8 @@ class RunConfig:
     batch_size: int = opt(64, "images (or windows) per batch")
     seed: int = opt(0, "random seed: same seed, same data and same weights on CPU")
     out: str = opt("runs", "parent folder of the numbered run directories")
-    precision: str = opt("fp32", "fp32, or bf16 autocast (faster on CPUs with AVX-512 BF16)", PRECISIONS)
+    precision: str = opt("fp32", "fp32; bf16 autocast (fast only on CPUs with AVX-512 BF16 or AMX, "
+                          "emulated and slower elsewhere); auto: bf16 where the CPU has it, else fp32", PRECISIONS)
     log_every: int = opt(1, "write stats.jsonl / TensorBoard every N steps")
     sample_every: int = opt(500, "write a sample image every N steps (0: only at the end)")
     ckpt_every: int = opt(1000, "write checkpoint.pt every N steps (and always at the end)")
@@ -58,7 +59,7 @@ class RunConfig:
 class GANConfig(RunConfig):
     help: ClassVar[str] = "train an unconditional GAN (mlp, convgan, dcgan) on an image dataset"
     example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
-                              "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision bf16\n"
+                              "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision auto\n"
                               "ganforge train gan --resume runs/gan-0001 --steps 4000")
 
     model: str = opt("dcgan", "generator/discriminator family (see `ganforge models`)")
@@ -100,7 +101,7 @@ class GANConfig(RunConfig):
 class ClassifierConfig(RunConfig):
     help: ClassVar[str] = "train a CNN image classifier (cnn-small, cnn-cifar) with a held-out split"
     example: ClassVar[str] = ("ganforge train classifier --model cnn-small --data mnist5k --steps 1500\n"
-                              "ganforge train classifier --model cnn-cifar --data cifar10 --steps 20000 --precision bf16\n"
+                              "ganforge train classifier --model cnn-cifar --data cifar10 --steps 20000 --precision auto\n"
                               "ganforge train classifier --data folder:photos/ --image-size 32 --channels 3")
 
     steps: int = opt(1500, "number of training steps (optimiser updates)")

@@ -11,7 +11,7 @@ import torch
 from .. import config as C
 from ..errors import UserError
 from . import checkpoint
-from .loop import RunDir, fit
+from .loop import RunDir, fit, resolve_precision
 
 # task -> module with build(cfg, rank, world) -> Objective and load(ckpt) -> usable model
 TASK_MODULES = {"gan": "ganforge.train.gan", "classifier": "ganforge.train.classifier", "cyclegan": "ganforge.train.cyclegan",
@@ -44,6 +44,7 @@ def run(task: str, cfg=None, resume: str | Path | None = None, changed: dict | N
         if ckpt["step"] >= cfg.steps:
             raise UserError(f"{ckpt['path']} is already at step {ckpt['step']}; pass --steps larger than that "
                             "(--steps is the total)")
+        resolve_precision(cfg)
         torch.manual_seed(cfg.seed)
         obj = module.build(cfg, rank, world)
         obj.load_state(ckpt)
@@ -51,6 +52,7 @@ def run(task: str, cfg=None, resume: str | Path | None = None, changed: dict | N
         run_dir.truncate_stats(ckpt["step"])
         start, best = ckpt["step"], ckpt.get("metrics", {}).get("best")
     else:
+        resolve_precision(cfg)
         torch.manual_seed(cfg.seed)
         obj = module.build(cfg, rank, world)
         run_dir = RunDir.create(cfg.out, task, write=rank == 0)
