@@ -130,7 +130,9 @@ def test_baselines_by_hand():
     assert M.actual(target, starts, 2).tolist() == [[6, 7], [7, 8]]
     b = M.baselines(target, starts, 1, window=2, period=7)    # not enough history for period 7
     assert list(b) == ["naive", "window mean"]
-    assert "does NOT beat naive" in M.verdict({"mae": 2, "rmse": 2}, {"naive": {"mae": 1, "rmse": 3}})
+    lost = M.verdict({"mae": 2, "rmse": 2}, {"naive": {"mae": 1, "rmse": 3}, "mean": {"mae": 3, "rmse": 3}})
+    assert "does NOT beat naive on MAE (2 vs 1):" in lost and "RMSE" not in lost and "mean" not in lost
+    assert "beats every baseline" in M.verdict({"mae": 1, "rmse": 1}, {"naive": {"mae": 2, "rmse": 2}})
 
 
 def test_detect_period():

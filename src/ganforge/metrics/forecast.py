@@ -129,9 +129,10 @@ def table(rows: dict[str, dict[str, float]]) -> str:
 
 
 def verdict(model: dict[str, float], base: dict[str, dict[str, float]], name: str = "GRU") -> str:
-    """One plain sentence on whether the model beats every baseline on MAE and RMSE."""
-    lost = [b for b, s in base.items() if s["mae"] <= model["mae"] or s["rmse"] <= model["rmse"]]
+    """One plain sentence on whether the model beats every baseline on MAE and RMSE, naming each loss."""
+    lost = [f"{b} on {m.upper()} ({model[m]:.4g} vs {s[m]:.4g})"
+            for b, s in base.items() for m in ("mae", "rmse") if s[m] <= model[m]]
     if not lost:
         return f"the {name} beats every baseline on test MAE and RMSE"
-    return (f"the {name} does NOT beat {', '.join(lost)} on test MAE/RMSE; "
+    return (f"the {name} does NOT beat {'; '.join(lost)}: "
             "use the better baseline, or try more --epochs, another --window or extra --features")
