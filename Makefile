@@ -23,7 +23,8 @@ demo: install
 	$(BIN)/ganforge eval $$(ls -d $(DEMO)/gan-* | tail -n 1)/checkpoint.pt --num 2000
 
 cyclegan-demo: install
-	$(BIN)/ganforge train cyclegan --steps 1000 --sample-every 250 --eval-every 250 --out $(DEMO)
+	$(BIN)/ganforge train cyclegan --eval-every 500 --out $(DEMO)
+	$(BIN)/ganforge eval $$(ls -d $(DEMO)/cyclegan-* | tail -n 1)
 	$(BIN)/ganforge translate $$(ls -d $(DEMO)/cyclegan-* | tail -n 1) src/ganforge/data/builtin/photos -o $(DEMO)/vintage
 
 test: install

@@ -158,6 +158,22 @@ def test_embedded_set_is_unpaired_with_known_truth():
     assert torch.equal(embedded(40, 32, n_train=8, n_test=4).A, d.A)   # deterministic
 
 
+def test_embedded_train_and_test_crops_share_one_scale():
+    # Train crops are stored at load size and cut to crop size, test crops are made at crop size:
+    # per output pixel both must cover the same number of photo pixels, or the test images are a
+    # zoomed-in (smoother) distribution the model never trained on.
+    from ganforge.data.images import builtin_photos, read_image
+    from ganforge.data.unpaired import _side_range
+
+    load, crop = 72, 64
+    for path in builtin_photos().values():
+        w, h = read_image(path, 3).size
+        t_lo, t_hi = _side_range(h, w, test=True)
+        r_lo, r_hi = _side_range(h, w, test=False, zoom=load / crop)
+        assert 0 < t_lo < t_hi <= w - int(0.75 * w) and r_hi <= int(0.75 * w)
+        assert abs(r_lo * crop / load - t_lo) <= 1 and abs(r_hi * crop / load - t_hi) <= 1
+
+
 def _png(path, w, h, color=(200, 30, 30)):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (w, h), color).save(path)

@@ -144,7 +144,7 @@ class CycleGANConfig(RunConfig):
 
     # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
     # is the second example above.
-    steps: int = opt(2000, "training steps (one update of G and F, then of D_X and D_Y)")
+    steps: int = opt(4000, "training steps (one update of G and F, then of D_X and D_Y)")
     batch_size: int = opt(1, "image pairs per batch (the paper uses 1)")
     sample_every: int = opt(500, "write a sample panel every N steps (0: only at the end)")
     ckpt_every: int = opt(500, "write checkpoint.pt every N steps (and always at the end)")
@@ -152,7 +152,7 @@ class CycleGANConfig(RunConfig):
                     "monet2photo, vangogh2photo, ..., a folder with trainA/ trainB/ [testA/ testB/], or PATH_A,PATH_B")
     generator: str = opt("resnet-6", "generator: resnet-6 (128 px in the paper) or resnet-9 (256 px)",
                          ("resnet-6", "resnet-9"))
-    width: int = opt(16, "channels of the first generator / discriminator layer (the paper: 64)")
+    width: int = opt(8, "channels of the first generator / discriminator layer (the paper: 64)")
     load_size: int = opt(72, "images are scaled to this square size, then randomly cropped")
     crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4)")
     flip: bool = opt(True, "random horizontal flips")

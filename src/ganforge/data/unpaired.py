@@ -62,21 +62,34 @@ _SEPIA = torch.tensor([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.5
 def vintage(images: torch.Tensor) -> torch.Tensor:
     """The fixed style of domain Y: uint8 (N, 3, H, W) -> uint8 (N, 3, H, W).
 
-    Per pixel: 80% sepia channel mix + 20% original, an S-shaped tone curve (more contrast in the
-    mid-tones), then faded blacks and dimmed whites (output range 0.06 .. 0.94).
+    Per pixel: 80% sepia channel mix + 20% original, an S-shaped tone curve (smoothstep: more
+    contrast in the mid-tones), then strongly faded blacks and dimmed whites (output range
+    0.2 .. 0.94, the matte look of old prints). The untranslated input is 16.7 dB PSNR from the
+    truth on the default test set (64 px), so copying the input is clearly not a translation.
     """
     x = images.float() / 255
     mix = (0.8 * _SEPIA + 0.2 * torch.eye(3)).to(x)
     g = torch.einsum("oc,nchw->nohw", mix, x).clamp(0, 1)
-    g = 0.5 * g + 0.5 * g * g * (3 - 2 * g)
-    return (255 * (0.06 + 0.88 * g)).round().clamp(0, 255).to(torch.uint8)
+    g = g * g * (3 - 2 * g)
+    return (255 * (0.2 + 0.74 * g)).round().clamp(0, 255).to(torch.uint8)
 
 
-def _photo_crops(n: int, size: int, test: bool, seed: int) -> torch.Tensor:
+def _side_range(h: int, w: int, test: bool, zoom: float = 1.0) -> tuple[int, int]:
+    """(lo, hi) crop sides for an h x w photo: [q/2, q] * zoom, q the width of the test strip (the
+    right 25%), within the split's region."""
+    q = min(h, w - int(0.75 * w))
+    hi = min(h, w - int(0.75 * w) if test else int(0.75 * w), round(zoom * q))
+    return min(hi, round(zoom * q / 2)), hi
+
+
+def _photo_crops(n: int, size: int, test: bool, seed: int, zoom: float = 1.0) -> torch.Tensor:
     """n random square crops of the embedded photos, resized to size: (n, 3, size, size) uint8.
 
     Training crops come from the left 75% of each photo, test crops from the right 25%, so test
-    content is never seen in training (the photos are the same four, though).
+    content is never seen in training (the photos are the same four, though). Crop sides are drawn
+    from [q/2, q] * zoom, q the width of the test strip: training crops stored at load size and then
+    cropped to crop size pass zoom = load / crop, so both splits show content at the same scale
+    (the same source pixels per output pixel).
     """
     g = torch.Generator().manual_seed(seed)
     photos = [torch.from_numpy(np.array(read_image(p, 3))).permute(2, 0, 1) for p in builtin_photos().values()]
@@ -85,9 +98,8 @@ def _photo_crops(n: int, size: int, test: bool, seed: int) -> torch.Tensor:
         img = photos[i % len(photos)]
         h, w = img.shape[1:]
         x0, x1 = (int(0.75 * w), w) if test else (0, int(0.75 * w))
-        hi = min(h, x1 - x0)
-        side = int(torch.randint(min(hi, max(size, int(0.35 * min(h, w)))) if not test else hi // 2, hi + 1,
-                                 (1,), generator=g))
+        lo, hi = _side_range(h, w, test, zoom)
+        side = int(torch.randint(lo, hi + 1, (1,), generator=g))
         top = int(torch.randint(0, h - side + 1, (1,), generator=g))
         left = x0 + int(torch.randint(0, x1 - x0 - side + 1, (1,), generator=g))
         crop = img[None, :, top:top + side, left:left + side].float()
@@ -97,8 +109,9 @@ def _photo_crops(n: int, size: int, test: bool, seed: int) -> torch.Tensor:
 
 def embedded(load_size: int, crop_size: int, n_train: int = 240, n_test: int = 32) -> UnpairedData:
     """photo2vintage: X and Y come from independent crops (unpaired); the data are the same for every seed."""
-    A = _photo_crops(n_train, load_size, test=False, seed=1)
-    B = vintage(_photo_crops(n_train, load_size, test=False, seed=2))
+    zoom = load_size / crop_size   # train crops are cut to crop_size later (random_crop_flip)
+    A = _photo_crops(n_train, load_size, test=False, seed=1, zoom=zoom)
+    B = vintage(_photo_crops(n_train, load_size, test=False, seed=2, zoom=zoom))
     testA = _photo_crops(n_test, crop_size, test=True, seed=3)
     sourceB = _photo_crops(n_test, crop_size, test=True, seed=4)
     return UnpairedData(EMBEDDED, A, B, testA, vintage(sourceB), truthA=vintage(testA), truthB=sourceB)
