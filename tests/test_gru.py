@@ -114,3 +114,49 @@ def test_forecaster_cells_share_weights():
     torch.testing.assert_close(a(x), b(x), atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="reset_after"):
         models.create("gru", kind="forecaster", cell="torch", reset_after=False)
+
+
+def step_by_step(gru: GRU, x: torch.Tensor, h0: torch.Tensor):
+    """Reference: the layer as a plain loop of gru_step under ordinary autograd."""
+    from ganforge.nn.gru import gru_step
+
+    finals = []
+    for i in range(gru.num_layers):
+        w_ih, w_hh, b_ih, b_hh = gru.layer(i)
+        h, outs = h0[i], []
+        gi = torch.nn.functional.linear(x, w_ih, b_ih)
+        for t in range(x.shape[1]):
+            h = gru_step(gi[:, t], h, w_hh, b_hh, gru.reset_after)
+            outs.append(h)
+        x = torch.stack(outs, 1)
+        finals.append(h)
+    return x, torch.stack(finals)
+
+
+@pytest.mark.parametrize("reset_after", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_sequence_matches_step_loop_values_and_gradients(reset_after, bias):
+    torch.manual_seed(4)
+    gru = GRU(3, 4, 2, bias=bias, reset_after=reset_after).double()
+    x = torch.randn(5, 7, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+    y, h = gru(x, h0)
+    y_ref, h_ref = step_by_step(gru, x, h0)
+    torch.testing.assert_close(y, y_ref)
+    torch.testing.assert_close(h, h_ref)
+    wy, wh = torch.randn_like(y), torch.randn_like(h)     # gradients through both outputs
+    inputs = [x, h0, *gru.parameters()]
+    grads = torch.autograd.grad((y * wy).sum() + (h * wh).sum(), inputs)
+    grads_ref = torch.autograd.grad((y_ref * wy).sum() + (h_ref * wh).sum(), inputs)
+    for (name, _), g, g_ref in zip([("x", 0), ("h0", 0), *gru.named_parameters()], grads, grads_ref):
+        torch.testing.assert_close(g, g_ref, msg=lambda m, name=name: f"{name}: {m}")
+
+
+def test_fused_sequence_runs_in_fp32_under_bf16_autocast():
+    gru = GRU(2, 3, 1, reset_after=True)
+    x = torch.randn(4, 6, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, h = gru(x)
+    assert y.dtype == torch.float32 and torch.isfinite(y).all()
+    y.sum().backward()
+    assert torch.isfinite(gru.weight_hh_l0.grad).all()

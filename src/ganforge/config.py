@@ -191,7 +191,7 @@ class ForecasterConfig(RunConfig):
     example: ClassVar[str] = ("ganforge train forecaster\n"
                               "ganforge train forecaster --csv sales.csv --column units --date-column day "
                               "--horizon 7 --fill interpolate\n"
-                              "ganforge train forecaster --features temp_min,precipitation --window 60 --cell ganforge")
+                              "ganforge train forecaster --features temp_min,precipitation --window 60 --cell torch")
 
     steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)")
     batch_size: int = opt(32, "windows per batch")
@@ -208,7 +208,8 @@ class ForecasterConfig(RunConfig):
     horizon: int = opt(1, "future steps predicted at once")
     epochs: int = opt(50, "passes over the training windows (sets --steps when that is 0)")
     hidden: str = opt("50,50", "GRU layer sizes, comma-separated")
-    cell: str = opt("torch", "GRU implementation: torch (torch.nn.GRU, faster) or ganforge (ganforge.nn.GRU)",
+    cell: str = opt("ganforge", "GRU implementation: ganforge (ganforge.nn.GRU, faster: fused recurrence with a "
+                    "hand-written backward) or torch (torch.nn.GRU)",
                     ("torch", "ganforge"))
     reset_after: bool = opt(True, "apply the reset gate after the recurrent product (torch/Keras maths); "
                             "--no-reset-after is the article's equations and needs --cell ganforge")
