@@ -186,7 +186,7 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert "has 50 rows, too short for --window 100" in capsys.readouterr().err
     assert main(["train", "forecaster", "--csv", "s.csv", "--column", "z", "--window", "5"]) == 2
     assert "columns: day, y, x" in capsys.readouterr().err
-    assert main(["train", "forecaster", "--no-reset-after"]) == 2
+    assert main(["train", "forecaster", "--cell", "torch", "--no-reset-after"]) == 2
     assert "--cell ganforge" in capsys.readouterr().err
 
 
