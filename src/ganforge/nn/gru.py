@@ -96,39 +96,38 @@ class _GRUSequence(torch.autograd.Function):
         d_next = [d_hs.new_zeros(B, H), *d_hs.unbind(0)[:-1]]    # d_next[t] = gradient from outside at t - 1
         dh = d_hs[-1]
         first, second = [], []
-        # Everything that does not depend on the incoming gradient is computed for all steps at once.
+        # Everything that does not depend on the incoming gradient is computed for all steps at once;
+        # the loop then uses plain same-shape products (broadcasting ones are several times slower here).
         if ctx.reset_after:
             n, gh_n = out, extra
-            to_zn = torch.stack([(h_prev - n) * z * (1 - z), (1 - z) * (1 - n * n)], 2).unbind(0)  # dh -> d(z, n pre)
-            to_rh = torch.stack([gh_n * r * (1 - r), r], 2).unbind(0)  # d(n pre) -> d(r pre), d(W_hn h + b_hn)
-            w_rn = torch.cat([weight_hh[:H], weight_hh[2 * H:]])       # rows of r and n
-            w_z, z_ = weight_hh[H:2 * H], z.unbind(0)
+            to_z = ((h_prev - n) * z * (1 - z)).unbind(0)         # dh -> d(z pre-activation)
+            to_n = ((1 - z) * (1 - n * n)).unbind(0)              # dh -> d(n pre-activation)
+            to_r = (gh_n * r * (1 - r)).unbind(0)                 # d(n pre) -> d(r pre-activation)
+            r_, z_ = r.unbind(0), z.unbind(0)
             for t in reversed(range(T)):
-                zn = dh[:, None] * to_zn[t]                            # (B, 2, H): d(z pre), d(n pre)
-                rh = zn[:, 1:] * to_rh[t]                              # (B, 2, H): d(r pre), d(W_hn h + b_hn)
-                dh = torch.addmm(torch.addmm(torch.addcmul(d_next[t], dh, z_[t]), rh.view(B, 2 * H), w_rn),
-                                 zn[:, 0], w_z)
-                first.append(zn), second.append(rh)
-            zn, rh = torch.stack(first[::-1]), torch.stack(second[::-1])   # (T, B, 2, H)
-            d_gh = torch.stack([rh[:, :, 0], zn[:, :, 0], rh[:, :, 1]], 2).view(T * B, 3 * H)
-            d_gi = torch.stack([rh[:, :, 0], zn[:, :, 0], zn[:, :, 1]], 2).view(T, B, 3 * H)
-            d_w = d_gh.t() @ h_prev.reshape(T * B, H)
-            d_b = d_gh.sum(0)
+                d_n = dh * to_n[t]
+                d_gh = torch.cat([d_n * to_r[t], dh * to_z[t], d_n * r_[t]], 1)   # d(W_h h + b_h): r, z, n
+                dh = torch.addmm(torch.addcmul(d_next[t], dh, z_[t]), d_gh, weight_hh)
+                first.append(d_gh), second.append(d_n)
+            d_gh, d_n = torch.stack(first[::-1]), torch.stack(second[::-1])     # (T, B, 3H), (T, B, H)
+            d_gi = torch.cat([d_gh[..., :2 * H], d_n], 2)
+            flat = d_gh.view(T * B, 3 * H)
+            d_w = flat.t() @ h_prev.reshape(T * B, H)
+            d_b = flat.sum(0)
         else:
             cand, rh = out, extra
-            to_zc = torch.stack([(cand - h_prev) * z * (1 - z), z * (1 - cand * cand)], 2).unbind(0)
-            to_r = (h_prev * r * (1 - r)).unbind(0)                   # d(r * h) -> d(r pre)
+            to_z = ((cand - h_prev) * z * (1 - z)).unbind(0)      # dh -> d(z pre-activation)
+            to_c = (z * (1 - cand * cand)).unbind(0)              # dh -> d(candidate pre-activation)
+            to_r = (h_prev * r * (1 - r)).unbind(0)               # d(r * h) -> d(r pre-activation)
             keep, r_ = (1 - z).unbind(0), r.unbind(0)
-            w_r, w_z, w_n = weight_hh[:H], weight_hh[H:2 * H], weight_hh[2 * H:]
+            w_rz, w_n = weight_hh[:2 * H], weight_hh[2 * H:]
             for t in reversed(range(T)):
-                zc = dh[:, None] * to_zc[t]                            # (B, 2, H): d(z pre), d(candidate pre)
-                d_rh = zc[:, 1] @ w_n
-                d_r = d_rh * to_r[t]
-                dh = torch.addmm(torch.addmm(torch.addcmul(torch.addcmul(d_next[t], dh, keep[t]), d_rh, r_[t]),
-                                             d_r, w_r), zc[:, 0], w_z)
-                first.append(zc), second.append(d_r)
-            zc, d_r = torch.stack(first[::-1]), torch.stack(second[::-1])
-            d_gi = torch.stack([d_r, zc[:, :, 0], zc[:, :, 1]], 2).view(T, B, 3 * H)
+                d_c = dh * to_c[t]
+                d_rh = d_c @ w_n
+                d_rz = torch.cat([d_rh * to_r[t], dh * to_z[t]], 1)
+                dh = torch.addmm(torch.addcmul(torch.addcmul(d_next[t], dh, keep[t]), d_rh, r_[t]), d_rz, w_rz)
+                first.append(d_rz), second.append(d_c)
+            d_gi = torch.cat([torch.stack(first[::-1]), torch.stack(second[::-1])], 2)   # (T, B, 3H)
             flat = d_gi.view(T * B, 3 * H)
             d_w = torch.cat([flat[:, :2 * H].t() @ h_prev.reshape(T * B, H),
                              flat[:, 2 * H:].t() @ rh.view(T * B, H)], 0)
