@@ -44,17 +44,15 @@ def run(task: str, cfg=None, resume: str | Path | None = None, changed: dict | N
         if ckpt["step"] >= cfg.steps:
             raise UserError(f"{ckpt['path']} is already at step {ckpt['step']}; pass --steps larger than that "
                             "(--steps is the total)")
-        resolve_precision(cfg)
-        torch.manual_seed(cfg.seed)
-        obj = module.build(cfg, rank, world)
+    resolve_precision(cfg)
+    torch.manual_seed(cfg.seed)
+    obj = module.build(cfg, rank, world)
+    if resume is not None:
         obj.load_state(ckpt)
         run_dir = RunDir(Path(ckpt["path"]).parent, write=rank == 0)
         run_dir.truncate_stats(ckpt["step"])
         start, best = ckpt["step"], ckpt.get("metrics", {}).get("best")
     else:
-        resolve_precision(cfg)
-        torch.manual_seed(cfg.seed)
-        obj = module.build(cfg, rank, world)
         run_dir = RunDir.create(cfg.out, task, write=rank == 0)
         run_dir.save_config(cfg)
         start, best = 0, None
