@@ -47,8 +47,9 @@ class _GRUSequence(torch.autograd.Function):
     """A whole layer's recurrence with a hand-written backward: gi (T, B, 3H), h0 (B, H) -> hs (T, B, H).
 
     gi = W_i x + b_i for every step is one GEMM outside (ordinary autograd). Inside, each step
-    costs one small GEMM and a few pointwise ops; the backward walks time in reverse with one
-    GEMM per step and forms the weight gradients in one GEMM over all steps at the end. Autograd
+    costs two small GEMMs (the r, z part and the n part of W_h) and a few pointwise ops; the
+    backward walks time in reverse with one or two GEMMs per step and forms the weight gradients
+    in one GEMM over all steps at the end. Autograd
     therefore records one node per layer instead of ~15 per time step, which is what makes
     torch.nn.GRU slow on the CPU for small hidden sizes. Same maths as gru_step (tests check the
     gradients against it).
