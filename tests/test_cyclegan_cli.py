@@ -31,7 +31,9 @@ def test_training_writes_a_usable_run(run_dir):
     assert set(ckpt["modules"]) == {"G", "F", "D_X", "D_Y"}
     assert ckpt["extra"]["pool_A"]["images"].shape == (3, 3, 32, 32)   # 3 steps x batch 1
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["AtoB_input_psnr_truth"] > 15
+    for d in ("AtoB", "BtoA"):   # both directions, each next to its untranslated input
+        assert summary[f"{d}_input_psnr_truth"] > 15
+        assert np.isfinite(summary[f"{d}_psnr_truth"]) and np.isfinite(summary[f"{d}_cycle_psnr"])
 
 
 def test_training_step_moves_generators_and_discriminators():

@@ -183,16 +183,23 @@ class CycleGANObjective(Objective):
 
     @torch.no_grad()
     def evaluate(self, step: int) -> dict[str, float]:
+        """Cycle-reconstruction PSNR per direction and, with a known truth, the translation's PSNR."""
         from ..metrics.translation import psnr
 
         n = self.cfg.eval_num or len(self.data.testA)
-        a = to_float(self.data.testA[:n])
-        with self.autocast():
-            ga = self.G(a).float()
-            out = {"AtoB_cycle_psnr": psnr(self.F(ga).float(), a).mean().item()}
-        if self.data.truthA is not None:
-            out["AtoB_psnr_truth"] = psnr(ga, to_float(self.data.truthA[:n])).mean().item()
+        out = {}
+        for name, there, back, test, truth in self._directions():
+            x = to_float(test[:n])
+            with self.autocast():
+                y = there(x).float()
+                out[f"{name}_cycle_psnr"] = psnr(back(y).float(), x).mean().item()
+            if truth is not None:
+                out[f"{name}_psnr_truth"] = psnr(y, to_float(truth[:n])).mean().item()
         return out
+
+    def _directions(self):
+        d = self.data
+        return (("AtoB", self.G, self.F, d.testA, d.truthA), ("BtoA", self.F, self.G, d.testB, d.truthB))
 
     def finish(self, run: RunDir) -> dict:
         from ..viz import plot_curves
@@ -203,13 +210,13 @@ class CycleGANObjective(Objective):
             keys = [k for k in ("g_adv", "cycle", "identity", "d_x", "d_y") if k in stats[0]]
             plot_curves({k: (steps, [s[k] for s in stats]) for k in keys}, run.path / "losses.png",
                         title="CycleGAN losses", ylabel="loss")
-        summary = self.evaluate(self.cfg.steps)
-        if self.data.truthA is not None:   # the untranslated input, for comparison
-            from ..metrics.translation import psnr
+        from ..metrics.translation import psnr
 
-            n = self.cfg.eval_num or len(self.data.testA)
-            summary["AtoB_input_psnr_truth"] = psnr(to_float(self.data.testA[:n]),
-                                                    to_float(self.data.truthA[:n])).mean().item()
+        summary = self.evaluate(self.cfg.steps)
+        n = self.cfg.eval_num or len(self.data.testA)
+        for name, _, _, test, truth in self._directions():
+            if truth is not None:   # the untranslated input, for comparison
+                summary[f"{name}_input_psnr_truth"] = psnr(to_float(test[:n]), to_float(truth[:n])).mean().item()
         return summary
 
     def meta(self) -> dict:
