@@ -49,9 +49,8 @@ class _GRUSequence(torch.autograd.Function):
     gi = W_i x + b_i for every step is one GEMM outside (ordinary autograd). Inside, each step
     costs two small GEMMs (the r, z part and the n part of W_h) and a few pointwise ops; the
     backward walks time in reverse with one or two GEMMs per step and forms the weight gradients
-    in one GEMM over all steps at the end. Autograd
-    therefore records one node per layer instead of ~15 per time step, which is what makes
-    torch.nn.GRU slow on the CPU for small hidden sizes. Same maths as gru_step (tests check the
+    in one GEMM over all steps at the end. Autograd therefore records one node per layer instead
+    of ~15 per time step, which is what makes torch.nn.GRU slow on the CPU for small hidden sizes. Same maths as gru_step (tests check the
     gradients against it).
     """
 
@@ -72,7 +71,6 @@ class _GRUSequence(torch.autograd.Function):
                 n = torch.addcmul(gi_n[t], rz[:, :H], gh_n).tanh_()
                 h = torch.lerp(n, h, rz[:, H:])                     # (1 - z) * n + z * h
                 hs.append(h), gates.append(rz), outs.append(n), saved.append(gh_n)
-            extra = torch.stack(saved)
         else:
             c_n = (gi[..., 2 * H:] + bias_hh[2 * H:]).unbind(0)
             for t in range(T):
@@ -81,8 +79,8 @@ class _GRUSequence(torch.autograd.Function):
                 cand = torch.addmm(c_n[t], rh, w_n).tanh_()
                 h = torch.lerp(h, cand, rz[:, H:])                  # (1 - z) * h + z * h'
                 hs.append(h), gates.append(rz), outs.append(cand), saved.append(rh)
-            extra = torch.stack(saved)                              # r * h_{t-1}
         hs = torch.stack([h0, *hs])
+        extra = torch.stack(saved)        # W_hn h + b_hn (reset_after) or r * h_{t-1} (article)
         ctx.save_for_backward(weight_hh, hs, torch.stack(gates), torch.stack(outs), extra)
         ctx.reset_after = reset_after
         return hs[1:]

@@ -45,9 +45,9 @@ class UpsampleConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
-        bias = self.bias.repeat(4) if self.bias is not None else None
+        bias = None if self.bias is None else self.bias.repeat(4).to(x.dtype)
         # padding=1 with a 2x2 kernel gives (h+1, w+1) positions; phase r starts at row offset r.
-        y = F.conv2d(x, self.phase_kernels().to(x.dtype), bias if bias is None else bias.to(x.dtype), padding=1)
+        y = F.conv2d(x, self.phase_kernels().to(x.dtype), bias, padding=1)
         y = y.view(n, 2, 2, self.out_channels, h + 1, w + 1)
         out = torch.stack([torch.stack([y[:, r, s, :, r:r + h, s:s + w] for s in (0, 1)], -1) for r in (0, 1)], 3)
         return out.reshape(n, self.out_channels, 2 * h, 2 * w)
