@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .. import models
 from ..data import BatchSampler, ImageData, load_images, to_float
 from ..errors import UserError
-from .loop import Objective, RunDir
+from .loop import Objective, RunDir, adam
 
 EVAL_BATCH = 500
 
@@ -117,7 +117,7 @@ class ClassifierObjective(Objective):
         self.sampler = BatchSampler(len(self.train_data), cfg.batch_size, cfg.seed, rank, world)
         self.net = build_net(cfg.model, self.image_shape, len(self.classes), cfg.width)
         self.modules = {"net": self.net}
-        self.optimizers = {"net": torch.optim.AdamW(self.net.parameters(), cfg.lr, weight_decay=cfg.weight_decay)}
+        self.optimizers = {"net": adam(self.net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, decoupled=True)}
         self.aug_gen = torch.Generator().manual_seed(cfg.seed + 1)
 
     def train_step(self, step: int) -> dict[str, float]:

@@ -18,7 +18,7 @@ from .. import models
 from ..data import BatchSampler, to_float
 from ..data.unpaired import load_unpaired, random_crop_flip
 from ..errors import UserError
-from .loop import Objective, RunDir
+from .loop import Objective, RunDir, adam
 
 DIRECTIONS = ("AtoB", "BtoA")
 PANEL = 6            # test images per domain in a sample panel
@@ -110,8 +110,8 @@ class CycleGANObjective(Objective):
         self.G, self.F, self.D_X, self.D_Y = nets["G"], nets["F"], nets["D_X"], nets["D_Y"]
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers = {
-            "G": torch.optim.Adam(itertools.chain(self.G.parameters(), self.F.parameters()), cfg.lr, betas),
-            "D": torch.optim.Adam(itertools.chain(self.D_X.parameters(), self.D_Y.parameters()), cfg.lr, betas)}
+            "G": adam(itertools.chain(self.G.parameters(), self.F.parameters()), cfg.lr, betas),
+            "D": adam(itertools.chain(self.D_X.parameters(), self.D_Y.parameters()), cfg.lr, betas)}
         self.pool_A = ImagePool(cfg.pool_size, cfg.seed + 2)   # generated A images, for D_X
         self.pool_B = ImagePool(cfg.pool_size, cfg.seed + 3)   # generated B images, for D_Y
         if self.data.truthA is not None:

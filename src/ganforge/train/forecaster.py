@@ -19,7 +19,7 @@ from ..data import series as S
 from ..errors import UserError
 from ..metrics import forecast as M
 from . import checkpoint
-from .loop import Objective, RunDir
+from .loop import Objective, RunDir, adam
 
 EVAL_BATCH = 1024
 
@@ -80,7 +80,7 @@ class ForecasterObjective(Objective):
         self.period = cfg.season or M.detect_period(self.series.target[:self.parts.train.stop], self.series.freq)
         self.net = build_net(cfg, self.data.shape[1])
         self.modules = {"net": self.net}
-        self.optimizers = {"net": torch.optim.Adam(self.net.parameters(), cfg.lr)}
+        self.optimizers = {"net": adam(self.net.parameters(), cfg.lr)}
 
     def train_step(self, step: int) -> dict[str, float]:
         x, y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["train"][self.sampler.indices(step)])

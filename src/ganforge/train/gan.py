@@ -8,7 +8,7 @@ import torch
 from .. import losses, models
 from ..data import BatchSampler, load_images, to_float
 from ..errors import UserError
-from .loop import Objective, RunDir
+from .loop import Objective, RunDir, adam
 
 SAMPLE_GRID = 64     # fixed-noise images in each snapshot
 
@@ -36,8 +36,8 @@ class GANObjective(Objective):
         self.G, self.D = G.to(memory_format=self.memory_format), D.to(memory_format=self.memory_format)
         self.modules = {"G": self.G, "D": self.D}
         betas = (cfg.beta1, cfg.beta2)
-        self.optimizers = {"G": torch.optim.Adam(G.parameters(), cfg.lr, betas),
-                           "D": torch.optim.Adam(D.parameters(), cfg.lr, betas)}
+        self.optimizers = {"G": adam(G.parameters(), cfg.lr, betas),
+                           "D": adam(D.parameters(), cfg.lr, betas)}
         if cfg.ema:
             self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
             self.modules["G_ema"] = self.G_ema
