@@ -7,7 +7,7 @@ GRU 50 -> Dense 1, Adam(1e-3), MSE.
 
 "ganforge" runs ForecasterObjective.train_step, the exact code behind `ganforge train
 forecaster`, with --cell torch (torch.nn.GRU) and --cell ganforge (ganforge.nn.GRU, both
-reset_after variants), on 1 and 2 threads. "keras" is the article's Sequential model trained by
+reset_after variants, with its C kernel and with PyTorch ops only), on 1 and 2 threads. "keras" is the article's Sequential model trained by
 model.fit (compiled train step), in a subprocess of a separate venv holding tensorflow-cpu,
 which is a benchmark-only dependency, never one of ganforge:
 
@@ -117,27 +117,31 @@ def main() -> None:
 
     import torch
 
-    variants = {  # name: (cell, reset_after, threads)
-        "ganforge --cell torch, 1 thread": ("torch", True, 1),
-        "ganforge --cell torch, 2 threads": ("torch", True, 2),
-        "ganforge --cell ganforge, 1 thread": ("ganforge", True, 1),
-        "ganforge --cell ganforge --no-reset-after (article maths), 1 thread": ("ganforge", False, 1),
+    variants = {  # name: (cell, reset_after, threads, C kernel)
+        "ganforge --cell torch, 1 thread": ("torch", True, 1, True),
+        "ganforge --cell torch, 2 threads": ("torch", True, 2, True),
+        "ganforge --cell ganforge, PyTorch ops only (GANFORGE_GRU_KERNEL=0), 1 thread": ("ganforge", True, 1, False),
+        "ganforge --cell ganforge, 1 thread": ("ganforge", True, 1, True),
+        "ganforge --cell ganforge, 2 threads": ("ganforge", True, 2, True),
+        "ganforge --cell ganforge --no-reset-after (article maths), 2 threads": ("ganforge", False, 2, True),
     }
-    objs = {name: ganforge_objective(cell, ra) for name, (cell, ra, _) in variants.items()}
+    objs = {name: ganforge_objective(cell, ra) for name, (cell, ra, _, _) in variants.items()}
     times: dict[str, list[float]] = {name: [] for name in variants}
     print(f"{N_POINTS} points, window {WINDOW}, batch {BATCH}, GRU {UNITS} -> {UNITS} -> 1; "
           f"{args.steps} steps x {args.rounds} rounds; torch {torch.__version__}, {os.cpu_count()} CPUs")
     for r in range(args.rounds):
-        for name, (_, _, threads) in variants.items():
+        for name, (_, _, threads, c_kernel) in variants.items():
+            os.environ["GANFORGE_GRU_KERNEL"] = "1" if c_kernel else "0"
             times[name].append(time_steps(objs[name], args.steps, threads, r * (args.steps + 3)))
     keras = run_keras(args.keras_python, args.steps, args.rounds)
     if keras:
         times["keras (article, model.fit, TF default threads)"] = keras
     ref = statistics.median(keras) if keras else None
-    print(f"{'variant':<72}{'ms/step':>9}{'steps/s':>9}" + (f"{'x keras':>9}" if ref else ""))
+    w = max(map(len, times)) + 2
+    print(f"{'variant':<{w}}{'ms/step':>9}{'steps/s':>9}" + (f"{'x keras':>9}" if ref else ""))
     for name, ms in times.items():
         m = statistics.median(ms)
-        print(f"{name:<72}{m:>9.1f}{1000 / m:>9.1f}" + (f"{ref / m:>9.2f}" if ref else ""))
+        print(f"{name:<{w}}{m:>9.1f}{1000 / m:>9.1f}" + (f"{ref / m:>9.2f}" if ref else ""))
 
 
 if __name__ == "__main__":

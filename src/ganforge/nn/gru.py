@@ -17,9 +17,12 @@ bias_ih and bias_hh (3H,)), so weights copy across from torch.nn.GRU one to one.
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 import torch.nn as nn
+
+from ganforge.nn import kernel
 
 
 def gru_step(gi: torch.Tensor, h: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor | None,
@@ -46,43 +49,23 @@ def gru_step(gi: torch.Tensor, h: torch.Tensor, weight_hh: torch.Tensor, bias_hh
 class _GRUSequence(torch.autograd.Function):
     """A whole layer's recurrence with a hand-written backward: gi (T, B, 3H), h0 (B, H) -> hs (T, B, H).
 
-    gi = W_i x + b_i for every step is one GEMM outside (ordinary autograd). Inside, each step
-    costs two small GEMMs (the r, z part and the n part of W_h) and a few pointwise ops; the
-    backward walks time in reverse with one or two GEMMs per step and forms the weight gradients
-    in one GEMM over all steps at the end. Autograd therefore records one node per layer instead
-    of ~15 per time step, which is what makes torch.nn.GRU slow on the CPU for small hidden sizes. Same maths as gru_step (tests check the
-    gradients against it).
+    gi = W_i x + b_i for every step is one GEMM outside (ordinary autograd), and so are the weight
+    gradients, one GEMM over all steps at the end of the backward. Autograd records one node per
+    layer instead of ~15 per time step, which is what makes torch.nn.GRU slow on the CPU for small
+    hidden sizes. The time loops themselves run in one of two implementations of the same maths:
+    _gru_kernel.c (float32 on the CPU, compiled on first use, see kernel.py), or PyTorch ops
+    (everything else: float64, GPUs, machines with no C compiler). Tests check both against
+    gru_step under plain autograd.
     """
 
     @staticmethod
     def forward(ctx, gi, h0, weight_hh, bias_hh, reset_after: bool):
-        T, B, H3 = gi.shape
-        H = H3 // 3
-        # Each step makes fresh tensors (writing into slices of big buffers is slower at these
-        # sizes) and reads per-step inputs from lists made once with unbind.
-        w_rz, w_n = weight_hh[:2 * H].t(), weight_hh[2 * H:].t()
-        c_rz = (gi[..., :2 * H] + bias_hh[:2 * H]).unbind(0)       # input + bias part of the r, z gates
-        h, hs, gates, outs, saved = h0, [], [], [], []
-        if reset_after:
-            gi_n, b_n = gi[..., 2 * H:].unbind(0), bias_hh[2 * H:]
-            for t in range(T):
-                rz = torch.addmm(c_rz[t], h, w_rz).sigmoid_()
-                gh_n = torch.addmm(b_n, h, w_n)                     # W_hn h + b_hn, reset AFTER the product
-                n = torch.addcmul(gi_n[t], rz[:, :H], gh_n).tanh_()
-                h = torch.lerp(n, h, rz[:, H:])                     # (1 - z) * n + z * h
-                hs.append(h), gates.append(rz), outs.append(n), saved.append(gh_n)
-        else:
-            c_n = (gi[..., 2 * H:] + bias_hh[2 * H:]).unbind(0)
-            for t in range(T):
-                rz = torch.addmm(c_rz[t], h, w_rz).sigmoid_()
-                rh = rz[:, :H] * h                                  # reset BEFORE the recurrent product
-                cand = torch.addmm(c_n[t], rh, w_n).tanh_()
-                h = torch.lerp(h, cand, rz[:, H:])                  # (1 - z) * h + z * h'
-                hs.append(h), gates.append(rz), outs.append(cand), saved.append(rh)
-        hs = torch.stack([h0, *hs])
-        extra = torch.stack(saved)        # W_hn h + b_hn (reset_after) or r * h_{t-1} (article)
-        ctx.save_for_backward(weight_hh, hs, torch.stack(gates), torch.stack(outs), extra)
-        ctx.reset_after = reset_after
+        lib = _kernel_for(gi, h0, weight_hh, bias_hh)
+        step = _forward_kernel if lib is not None else _forward_torch
+        hs, gates, outs, extra = step(lib, gi, h0, weight_hh, bias_hh, reset_after)
+        # extra: W_hn h + b_hn (reset_after) or r * h_{t-1} (article)
+        ctx.save_for_backward(weight_hh, hs, gates, outs, extra)
+        ctx.reset_after, ctx.kernel = reset_after, lib
         return hs[1:]
 
     @staticmethod
@@ -90,48 +73,125 @@ class _GRUSequence(torch.autograd.Function):
     def backward(ctx, d_hs):
         weight_hh, hs, rz, out, extra = ctx.saved_tensors
         T, B, H = d_hs.shape
-        h_prev = hs[:-1]
-        r, z = rz[..., :H], rz[..., H:]
-        d_next = [d_hs.new_zeros(B, H), *d_hs.unbind(0)[:-1]]    # d_next[t] = gradient from outside at t - 1
-        dh = d_hs[-1]
-        first, second = [], []
-        # Everything that does not depend on the incoming gradient is computed for all steps at once;
-        # the loop then uses plain same-shape products (broadcasting ones are several times slower here).
-        if ctx.reset_after:
-            n, gh_n = out, extra
-            to_z = ((h_prev - n) * z * (1 - z)).unbind(0)         # dh -> d(z pre-activation)
-            to_n = ((1 - z) * (1 - n * n)).unbind(0)              # dh -> d(n pre-activation)
-            to_r = (gh_n * r * (1 - r)).unbind(0)                 # d(n pre) -> d(r pre-activation)
-            r_, z_ = r.unbind(0), z.unbind(0)
-            for t in reversed(range(T)):
-                d_n = dh * to_n[t]
-                d_gh = torch.cat([d_n * to_r[t], dh * to_z[t], d_n * r_[t]], 1)   # d(W_h h + b_h): r, z, n
-                dh = torch.addmm(torch.addcmul(d_next[t], dh, z_[t]), d_gh, weight_hh)
-                first.append(d_gh), second.append(d_n)
-            d_gh, d_n = torch.stack(first[::-1]), torch.stack(second[::-1])     # (T, B, 3H), (T, B, H)
-            d_gi = torch.cat([d_gh[..., :2 * H], d_n], 2)
-            flat = d_gh.view(T * B, 3 * H)
-            d_w = flat.t() @ h_prev.reshape(T * B, H)
-            d_b = flat.sum(0)
-        else:
-            cand, rh = out, extra
-            to_z = ((cand - h_prev) * z * (1 - z)).unbind(0)      # dh -> d(z pre-activation)
-            to_c = (z * (1 - cand * cand)).unbind(0)              # dh -> d(candidate pre-activation)
-            to_r = (h_prev * r * (1 - r)).unbind(0)               # d(r * h) -> d(r pre-activation)
-            keep, r_ = (1 - z).unbind(0), r.unbind(0)
-            w_rz, w_n = weight_hh[:2 * H], weight_hh[2 * H:]
-            for t in reversed(range(T)):
-                d_c = dh * to_c[t]
-                d_rh = d_c @ w_n
-                d_rz = torch.cat([d_rh * to_r[t], dh * to_z[t]], 1)
-                dh = torch.addmm(torch.addcmul(torch.addcmul(d_next[t], dh, keep[t]), d_rh, r_[t]), d_rz, w_rz)
-                first.append(d_rz), second.append(d_c)
-            d_gi = torch.cat([torch.stack(first[::-1]), torch.stack(second[::-1])], 2)   # (T, B, 3H)
-            flat = d_gi.view(T * B, 3 * H)
-            d_w = torch.cat([flat[:, :2 * H].t() @ h_prev.reshape(T * B, H),
-                             flat[:, 2 * H:].t() @ rh.view(T * B, H)], 0)
-            d_b = flat.sum(0)
+        lib = ctx.kernel if d_hs.dtype == torch.float32 else None
+        step = _backward_kernel if lib is not None else _backward_torch
+        # d_gi: gradient of W_i x + b_i (T, B, 3H); d_hn: of the n part of W_h h + b_h (T, B, H), which
+        # for the article's maths is d_gi's own n part; dh: of h0
+        d_gi, d_hn, dh = step(lib, weight_hh, hs, rz, out, extra, d_hs, ctx.reset_after)
+        h_prev = hs[:-1].reshape(T * B, H)
+        d_rz = d_gi.view(T * B, 3 * H)[:, :2 * H]
+        d_hn = d_hn.reshape(T * B, H)
+        rhs_n = h_prev if ctx.reset_after else extra.view(T * B, H)     # what multiplies W_hn
+        d_w = torch.cat([d_rz.t() @ h_prev, d_hn.t() @ rhs_n], 0)
+        d_b = torch.cat([d_rz.sum(0), d_hn.sum(0)])
         return d_gi, dh, d_w, d_b, None
+
+
+def _kernel_for(*tensors):
+    """The C kernel where it applies (float32 CPU tensors, hidden size <= 1024), else None."""
+    t = tensors[0]
+    if t.device.type != "cpu" or any(x.dtype != torch.float32 for x in tensors) or tensors[2].shape[1] > 1024:
+        return None
+    return kernel.load()
+
+
+def _threads() -> int:
+    """The kernel's threads: torch's intra-op count (it shares torch's OpenMP pool), or GANFORGE_GRU_THREADS."""
+    return int(os.environ.get("GANFORGE_GRU_THREADS", 0)) or torch.get_num_threads()
+
+
+def _ptr(t: torch.Tensor) -> int:
+    return t.data_ptr()
+
+
+def _forward_kernel(lib, gi, h0, weight_hh, bias_hh, reset_after):
+    T, B, H3 = gi.shape
+    H = H3 // 3
+    gi, h0, w, bias_hh = gi.contiguous(), h0.contiguous(), weight_hh.contiguous(), bias_hh.contiguous()
+    hs, rz = gi.new_empty(T + 1, B, H), gi.new_empty(T, B, 2 * H)
+    out, extra = gi.new_empty(T, B, H), gi.new_empty(T, B, H)
+    rc = lib.gru_forward(T, B, H, int(reset_after), _threads(), *map(_ptr, (
+        gi, h0, w, bias_hh, hs, rz, out, extra)))
+    if rc:
+        raise RuntimeError(f"GRU kernel refused T={T} B={B} H={H}")
+    return hs, rz, out, extra
+
+
+def _backward_kernel(lib, weight_hh, hs, rz, out, extra, d_hs, reset_after):
+    T, B, H = d_hs.shape
+    d_hs, w = d_hs.contiguous(), weight_hh.contiguous()
+    d_gi, dh = d_hs.new_empty(T, B, 3 * H), d_hs.new_empty(B, H)
+    d_hn = d_hs.new_empty(T, B, H) if reset_after else d_gi[..., 2 * H:]
+    rc = lib.gru_backward(T, B, H, int(reset_after), _threads(), *map(_ptr, (
+        w, hs, rz, out, extra, d_hs, d_gi)), d_hn.data_ptr() if reset_after else None, dh.data_ptr())
+    if rc:
+        raise RuntimeError(f"GRU kernel refused T={T} B={B} H={H}")
+    return d_gi, d_hn, dh
+
+
+def _forward_torch(_lib, gi, h0, weight_hh, bias_hh, reset_after):
+    T, B, H3 = gi.shape
+    H = H3 // 3
+    # Each step makes fresh tensors (writing into slices of big buffers is slower at these
+    # sizes) and reads per-step inputs from lists made once with unbind.
+    w_rz, w_n = weight_hh[:2 * H].t(), weight_hh[2 * H:].t()
+    c_rz = (gi[..., :2 * H] + bias_hh[:2 * H]).unbind(0)       # input + bias part of the r, z gates
+    h, hs, gates, outs, saved = h0, [], [], [], []
+    if reset_after:
+        gi_n, b_n = gi[..., 2 * H:].unbind(0), bias_hh[2 * H:]
+        for t in range(T):
+            rz = torch.addmm(c_rz[t], h, w_rz).sigmoid_()
+            gh_n = torch.addmm(b_n, h, w_n)                     # W_hn h + b_hn, reset AFTER the product
+            n = torch.addcmul(gi_n[t], rz[:, :H], gh_n).tanh_()
+            h = torch.lerp(n, h, rz[:, H:])                     # (1 - z) * n + z * h
+            hs.append(h), gates.append(rz), outs.append(n), saved.append(gh_n)
+    else:
+        c_n = (gi[..., 2 * H:] + bias_hh[2 * H:]).unbind(0)
+        for t in range(T):
+            rz = torch.addmm(c_rz[t], h, w_rz).sigmoid_()
+            rh = rz[:, :H] * h                                  # reset BEFORE the recurrent product
+            cand = torch.addmm(c_n[t], rh, w_n).tanh_()
+            h = torch.lerp(h, cand, rz[:, H:])                  # (1 - z) * h + z * h'
+            hs.append(h), gates.append(rz), outs.append(cand), saved.append(rh)
+    return torch.stack([h0, *hs]), torch.stack(gates), torch.stack(outs), torch.stack(saved)
+
+
+def _backward_torch(_lib, weight_hh, hs, rz, out, extra, d_hs, reset_after):
+    T, B, H = d_hs.shape
+    h_prev = hs[:-1]
+    r, z = rz[..., :H], rz[..., H:]
+    d_next = [d_hs.new_zeros(B, H), *d_hs.unbind(0)[:-1]]    # d_next[t] = gradient from outside at t - 1
+    dh = d_hs[-1]
+    first, second = [], []
+    # Everything that does not depend on the incoming gradient is computed for all steps at once;
+    # the loop then uses plain same-shape products (broadcasting ones are several times slower here).
+    if reset_after:
+        n, gh_n = out, extra
+        to_z = ((h_prev - n) * z * (1 - z)).unbind(0)         # dh -> d(z pre-activation)
+        to_n = ((1 - z) * (1 - n * n)).unbind(0)              # dh -> d(n pre-activation)
+        to_r = (gh_n * r * (1 - r)).unbind(0)                 # d(n pre) -> d(r pre-activation)
+        r_, z_ = r.unbind(0), z.unbind(0)
+        for t in reversed(range(T)):
+            d_n = dh * to_n[t]
+            d_gh = torch.cat([d_n * to_r[t], dh * to_z[t], d_n * r_[t]], 1)   # d(W_h h + b_h): r, z, n
+            dh = torch.addmm(torch.addcmul(d_next[t], dh, z_[t]), d_gh, weight_hh)
+            first.append(d_gh), second.append(d_n)
+        d_gh, d_n = torch.stack(first[::-1]), torch.stack(second[::-1])     # (T, B, 3H), (T, B, H)
+        return torch.cat([d_gh[..., :2 * H], d_n], 2), d_gh[..., 2 * H:], dh
+    cand = out
+    to_z = ((cand - h_prev) * z * (1 - z)).unbind(0)      # dh -> d(z pre-activation)
+    to_c = (z * (1 - cand * cand)).unbind(0)              # dh -> d(candidate pre-activation)
+    to_r = (h_prev * r * (1 - r)).unbind(0)               # d(r * h) -> d(r pre-activation)
+    keep, r_ = (1 - z).unbind(0), r.unbind(0)
+    w_rz, w_n = weight_hh[:2 * H], weight_hh[2 * H:]
+    for t in reversed(range(T)):
+        d_c = dh * to_c[t]
+        d_rh = d_c @ w_n
+        d_rz = torch.cat([d_rh * to_r[t], dh * to_z[t]], 1)
+        dh = torch.addmm(torch.addcmul(torch.addcmul(d_next[t], dh, keep[t]), d_rh, r_[t]), d_rz, w_rz)
+        first.append(d_rz), second.append(d_c)
+    d_gi = torch.cat([torch.stack(first[::-1]), torch.stack(second[::-1])], 2)   # (T, B, 3H)
+    return d_gi, d_gi[..., 2 * H:], dh
 
 
 def _init(module: nn.Module, hidden_size: int) -> None:

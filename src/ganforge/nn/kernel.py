@@ -1,0 +1,95 @@
+"""Builds and loads _gru_kernel.c, the GRU recurrence in C, on first use.
+
+The file is compiled once per source version and CPU with the system C compiler (`cc -O3
+-march=native`, under a second) into ~/.cache/ganforge (or $GANFORGE_CACHE) and loaded with
+ctypes. Where there is no compiler, the build fails, or GANFORGE_GRU_KERNEL=0 is set, `load()`
+returns None and ganforge.nn.GRU runs the same maths in PyTorch operations instead.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+from pathlib import Path
+
+SOURCE = Path(__file__).with_name("_gru_kernel.c")
+FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-shared", "-fPIC", "-fopenmp", "-std=gnu11"]
+_lib: ctypes.CDLL | None = None
+_tried = False
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GANFORGE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ganforge")
+    return Path(root) / "kernels"
+
+
+def _cpu_id() -> str:
+    """What -march=native depends on, so a cache shared between machines never runs foreign code."""
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features", "model name")):
+                flags += line
+    except OSError:
+        pass
+    return platform.machine() + platform.processor() + flags
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
+        exe = name.split()[0] if name else None
+        if exe and shutil.which(exe):
+            return exe
+    return None
+
+
+def _build(target: Path) -> None:
+    cc = _compiler()
+    if cc is None:
+        raise RuntimeError("no C compiler found (set CC)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = Path(tmp) / target.name
+        proc = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", str(built)], capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"{cc} failed: {proc.stderr.strip()[-500:]}")
+        os.replace(built, target)        # atomic: a concurrent process sees the old file or the new one
+
+
+def enabled() -> bool:
+    return os.environ.get("GANFORGE_GRU_KERNEL", "1").lower() not in ("0", "false", "no", "off")
+
+
+def load() -> ctypes.CDLL | None:
+    """The compiled kernel, or None where it cannot be had (see the module docstring)."""
+    global _lib, _tried
+    if not enabled():
+        return None
+    if _tried:
+        return _lib
+    _tried = True
+    if sys.platform == "win32":
+        return None
+    key = hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS).encode() + _cpu_id().encode()).hexdigest()[:16]
+    target = cache_dir() / f"gru-{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
+    try:
+        if not target.exists():
+            _build(target)
+        lib = ctypes.CDLL(str(target))
+    except (OSError, RuntimeError) as e:
+        warnings.warn(f"ganforge: GRU C kernel unavailable, using PyTorch ops instead ({e})", stacklevel=2)
+        return None
+    p, i = ctypes.c_void_p, ctypes.c_int
+    lib.gru_forward.argtypes = [i, i, i, i, i] + [p] * 8
+    lib.gru_backward.argtypes = [i, i, i, i, i] + [p] * 9
+    lib.gru_forward.restype = lib.gru_backward.restype = i
+    _lib = lib
+    return lib
