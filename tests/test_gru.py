@@ -209,14 +209,16 @@ def test_c_kernel_and_torch_ops_paths_agree(monkeypatch):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-def test_without_a_compiler_the_gru_falls_back_with_a_warning(monkeypatch, tmp_path):
+@pytest.mark.parametrize("compiler,message", [(None, "no C compiler"), ("false", "false failed")])
+def test_without_a_working_compiler_the_gru_falls_back_with_a_warning(compiler, message, monkeypatch, tmp_path):
     monkeypatch.setattr(kernel, "_lib", None)
     monkeypatch.setattr(kernel, "_tried", False)
     monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path))
-    monkeypatch.setattr(kernel, "_compiler", lambda: None)
-    with pytest.warns(UserWarning, match="no C compiler"):
+    monkeypatch.setattr(kernel, "_compiler", lambda: compiler)     # "false": a compiler that always fails
+    with pytest.warns(UserWarning, match=message):
         assert kernel.load() is None
     assert kernel.load() is None                    # tried once, not again
+    assert not list(tmp_path.rglob("*.so"))         # and nothing half-built left in the cache
     gru = GRU(2, 3, reset_after=False)
     y, h = gru(torch.randn(2, 5, 2))
     y.sum().backward()

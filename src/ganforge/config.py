@@ -217,7 +217,8 @@ class ForecasterConfig(RunConfig):
     val_frac: float = opt(0.15, "fraction of rows (the middle part) for validation")
     test_frac: float = opt(0.15, "fraction of rows (the last part) for the test")
     season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)")
-    threads: int = opt(1, "CPU threads (1 is fastest for this small recurrent net; 0: torch's default)")
+    threads: int = opt(1, "CPU threads (1 is safest: 2 is ~1.6x faster on an idle machine, much slower when another "
+                          "process holds a core; 0: torch's default)")
 
     def validate(self) -> None:
         if self.steps < 0:

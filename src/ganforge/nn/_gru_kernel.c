@@ -15,8 +15,8 @@
  *   rz    (T, B, 2H)  the r and z gates after the sigmoid
  *   out   (T, B, H)   n_t (reset_after) or the candidate h'_t (article)
  *   extra (T, B, H)   W_hn h_{t-1} + b_hn (reset_after) or r_t * h_{t-1} (article)
- * Rows of the batch are independent, so the work over b is split between threads; each thread
- * takes its rows four at a time, so that the weights are read once per four rows and the small
+ * Rows of the batch never interact, so the batch is cut into blocks of four rows that threads
+ * take whole (all steps); within a block the weights are read once per four rows and the small
  * matrix products keep their sums in vector registers. Weights are first copied into panels of
  * K x Np floats (Np = N rounded up to 8, zero padding) so every load is one whole vector.
  */
@@ -25,7 +25,6 @@
 #include <string.h>
 
 #define MAX_H 1024
-#define MAX_THREADS 16
 
 /* exp for float, branch-free so the loops that call it vectorise: 2^k * e^r with |r| <= ln2/2,
  * e^r from Cephes' degree-6 polynomial (relative error ~1e-7). */
@@ -256,56 +255,49 @@ static void backward_before(const Job *j, int t, int b, int R, float *acc, float
     for (int r = 0; r < R; r++) memcpy(j->d_h0 + (int64_t)(b + r) * H, acc + r * N1, H * sizeof(float));
 }
 
+/* One block: rows b0..b1-1 (at most ROWS) through all T steps. */
 static void *forward_part(void *arg) {
     const Job *j = arg;
-    const int H = j->H;
+    const int H = j->H, R = j->b1 - j->b0;
     float *acc = malloc(sizeof(float) * ROWS * (round8(3 * H) + round8(H)));
     if (!acc) return arg;
-    for (int b = j->b0; b < j->b1; b++) memcpy(j->hs + (int64_t)b * H, j->h0 + (int64_t)b * H, H * sizeof(float));
-    for (int t = 0; t < j->T; t++)
-        for (int b = j->b0; b < j->b1; b += ROWS) {
-            const int R = j->b1 - b < ROWS ? j->b1 - b : ROWS;
-            (j->reset_after ? forward_after : forward_before)(j, t, b, R, acc);
-        }
+    memcpy(j->hs + (int64_t)j->b0 * H, j->h0 + (int64_t)j->b0 * H, (size_t)R * H * sizeof(float));
+    for (int t = 0; t < j->T; t++) (j->reset_after ? forward_after : forward_before)(j, t, j->b0, R, acc);
     free(acc);
     return 0;
 }
 
 static void *backward_part(void *arg) {
     const Job *j = arg;
-    const int T = j->T, B = j->B, H = j->H;
+    const int T = j->T, B = j->B, H = j->H, R = j->b1 - j->b0;
     float *acc = malloc(sizeof(float) * ROWS * (round8(H) + 3 * H + 8));
     if (!acc) return arg;
-    float *scratch = acc + ROWS * round8(H);
-    for (int b = j->b0; b < j->b1; b++)
-        memcpy(j->d_h0 + (int64_t)b * H, j->d_hs + ((int64_t)(T - 1) * B + b) * H, H * sizeof(float));
+    memcpy(j->d_h0 + (int64_t)j->b0 * H, j->d_hs + ((int64_t)(T - 1) * B + j->b0) * H, (size_t)R * H * sizeof(float));
     for (int t = T - 1; t >= 0; t--)
-        for (int b = j->b0; b < j->b1; b += ROWS) {
-            const int R = j->b1 - b < ROWS ? j->b1 - b : ROWS;
-            (j->reset_after ? backward_after : backward_before)(j, t, b, R, acc, scratch);
-        }
+        (j->reset_after ? backward_after : backward_before)(j, t, j->b0, R, acc, acc + ROWS * round8(H));
     free(acc);
     return 0;
 }
 
-/* Splits the batch into `threads` contiguous parts and runs fn on each. The threads come from
- * OpenMP: loaded after torch, this file binds to the libgomp.so.1 that torch has already loaded,
- * so it shares torch's thread pool instead of competing with its spinning workers (two pools on
- * two cores made a training step 1.8x slower). Returns 0, or -1 where a part could not get its
- * scratch memory. */
-static int run_split(Job base, int threads, void *(*fn)(void *)) {
-    if (threads < 1) threads = 1;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if (threads > (base.B + ROWS - 1) / ROWS) threads = (base.B + ROWS - 1) / ROWS;
-    Job jobs[MAX_THREADS];
+/* Runs fn on every block of ROWS batch rows (all T steps each: rows never interact). Blocks are
+ * handed out one at a time to `threads` OpenMP threads, so a thread that the OS pauses (another
+ * process on the core) delays at most its current block, not half the batch. The threads come
+ * from torch's pool: loaded after torch, this file binds to the libgomp.so.1 torch has already
+ * loaded, instead of starting a second pool that would compete with torch's spinning workers
+ * (measured: a training step 1.8x slower that way). Returns 0, or -1 where a block could not
+ * get its scratch memory. */
+static int run_blocks(Job base, int threads, void *(*fn)(void *)) {
+    const int blocks = (base.B + ROWS - 1) / ROWS;
     int failed = 0;
-    for (int i = 0; i < threads; i++) {
-        jobs[i] = base;
-        jobs[i].b0 = (int)((int64_t)base.B * i / threads);
-        jobs[i].b1 = (int)((int64_t)base.B * (i + 1) / threads);
+    if (threads < 1) threads = 1;
+    if (threads > blocks) threads = blocks;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(| : failed)
+    for (int i = 0; i < blocks; i++) {
+        Job j = base;
+        j.b0 = i * ROWS;
+        j.b1 = j.b0 + ROWS < base.B ? j.b0 + ROWS : base.B;
+        failed |= fn(&j) != 0;
     }
-#pragma omp parallel for num_threads(threads) schedule(static, 1) reduction(| : failed)
-    for (int i = 0; i < threads; i++) failed |= fn(&jobs[i]) != 0;
     return failed ? -1 : 0;
 }
 
@@ -324,7 +316,7 @@ int gru_forward(int T, int B, int H, int reset_after, int threads, const float *
         j.p2 = panels + H * round8(2 * H);
         pack((float *)j.p2, w + 2 * H * H, H, H, 1, H);             /* W_hn^T */
     }
-    int rc = run_split(j, threads, forward_part);
+    int rc = run_blocks(j, threads, forward_part);
     free(panels);
     return rc;
 }
@@ -341,7 +333,7 @@ int gru_backward(int T, int B, int H, int reset_after, int threads, const float 
              (float *)extra, d_gi, d_ghn, d_h0};
     pack(panels, w, 3 * H, H, H, 1);                                /* W_h as it is: rows r, z, n */
     j.p2 = panels + 2 * H * round8(H);                              /* its n rows */
-    int rc = run_split(j, threads, backward_part);
+    int rc = run_blocks(j, threads, backward_part);
     free(panels);
     return rc;
 }

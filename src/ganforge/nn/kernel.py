@@ -1,9 +1,10 @@
 """Builds and loads _gru_kernel.c, the GRU recurrence in C, on first use.
 
 The file is compiled once per source version and CPU with the system C compiler (`cc -O3
--march=native`, under a second) into ~/.cache/ganforge (or $GANFORGE_CACHE) and loaded with
-ctypes. Where there is no compiler, the build fails, or GANFORGE_GRU_KERNEL=0 is set, `load()`
-returns None and ganforge.nn.GRU runs the same maths in PyTorch operations instead.
+-march=native -fopenmp`, under a second) into ~/.cache/ganforge/kernels (or $GANFORGE_CACHE) and
+loaded with ctypes after torch, so that its OpenMP threads are torch's own. Where there is no
+compiler, the build fails, or GANFORGE_GRU_KERNEL=0 is set, `load()` returns None and
+ganforge.nn.GRU runs the same maths in PyTorch operations instead.
 """
 from __future__ import annotations
 
@@ -56,12 +57,18 @@ def _build(target: Path) -> None:
     if cc is None:
         raise RuntimeError("no C compiler found (set CC)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        built = Path(tmp) / target.name
-        proc = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", str(built)], capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"{cc} failed: {proc.stderr.strip()[-500:]}")
-        os.replace(built, target)        # atomic: a concurrent process sees the old file or the new one
+    errors = []
+    # compilers without OpenMP (Apple clang) or -march=native still build it, single-threaded / generic
+    for drop in ((), ("-fopenmp",), ("-fopenmp", "-march=native")):
+        flags = [f for f in FLAGS if f not in drop]
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            built = Path(tmp) / target.name
+            proc = subprocess.run([cc, *flags, str(SOURCE), "-o", str(built)], capture_output=True, text=True)
+            if proc.returncode == 0:
+                os.replace(built, target)      # atomic: a concurrent process sees no file or a whole one
+                return
+            errors.append(proc.stderr.strip()[-300:])
+    raise RuntimeError(f"{cc} failed: {errors[-1]}")
 
 
 def enabled() -> bool:
@@ -78,6 +85,7 @@ def load() -> ctypes.CDLL | None:
     _tried = True
     if sys.platform == "win32":
         return None
+    import torch  # noqa: F401  (loaded first, so the kernel binds to torch's libgomp)
     key = hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS).encode() + _cpu_id().encode()).hexdigest()[:16]
     target = cache_dir() / f"gru-{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
     try:
