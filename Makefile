@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/gan_step.py
+	$(BIN)/python benchmarks/gru_step.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) runs build src/*.egg-info
