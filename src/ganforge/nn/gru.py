@@ -87,10 +87,10 @@ class _GRUSequence(torch.autograd.Function):
         return d_gi, dh, d_w, d_b, None
 
 
-def _kernel_for(*tensors):
-    """The C kernel where it applies (float32 CPU tensors, hidden size <= 1024), else None."""
-    t = tensors[0]
-    if t.device.type != "cpu" or any(x.dtype != torch.float32 for x in tensors) or tensors[2].shape[1] > 1024:
+def _kernel_for(gi, h0, weight_hh, bias_hh):
+    """The C kernel where it applies (float32 CPU tensors, hidden size <= kernel.MAX_HIDDEN), else None."""
+    tensors = (gi, h0, weight_hh, bias_hh)
+    if gi.device.type != "cpu" or any(t.dtype != torch.float32 for t in tensors) or h0.shape[-1] > kernel.MAX_HIDDEN:
         return None
     return kernel.load()
 
@@ -100,17 +100,13 @@ def _threads() -> int:
     return int(os.environ.get("GANFORGE_GRU_THREADS", 0)) or torch.get_num_threads()
 
 
-def _ptr(t: torch.Tensor) -> int:
-    return t.data_ptr()
-
-
 def _forward_kernel(lib, gi, h0, weight_hh, bias_hh, reset_after):
     T, B, H3 = gi.shape
     H = H3 // 3
     gi, h0, w, bias_hh = gi.contiguous(), h0.contiguous(), weight_hh.contiguous(), bias_hh.contiguous()
     hs, rz = gi.new_empty(T + 1, B, H), gi.new_empty(T, B, 2 * H)
     out, extra = gi.new_empty(T, B, H), gi.new_empty(T, B, H)
-    rc = lib.gru_forward(T, B, H, int(reset_after), _threads(), *map(_ptr, (
+    rc = lib.gru_forward(T, B, H, int(reset_after), _threads(), *map(torch.Tensor.data_ptr, (
         gi, h0, w, bias_hh, hs, rz, out, extra)))
     if rc:
         raise RuntimeError(f"GRU kernel refused T={T} B={B} H={H}")
@@ -122,7 +118,7 @@ def _backward_kernel(lib, weight_hh, hs, rz, out, extra, d_hs, reset_after):
     d_hs, w = d_hs.contiguous(), weight_hh.contiguous()
     d_gi, dh = d_hs.new_empty(T, B, 3 * H), d_hs.new_empty(B, H)
     d_hn = d_hs.new_empty(T, B, H) if reset_after else d_gi[..., 2 * H:]
-    rc = lib.gru_backward(T, B, H, int(reset_after), _threads(), *map(_ptr, (
+    rc = lib.gru_backward(T, B, H, int(reset_after), _threads(), *map(torch.Tensor.data_ptr, (
         w, hs, rz, out, extra, d_hs, d_gi)), d_hn.data_ptr() if reset_after else None, dh.data_ptr())
     if rc:
         raise RuntimeError(f"GRU kernel refused T={T} B={B} H={H}")

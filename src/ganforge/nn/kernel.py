@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("_gru_kernel.c")
+MAX_HIDDEN = 1024       # MAX_H in the C file
 FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-shared", "-fPIC", "-fopenmp", "-std=gnu11"]
 _lib: ctypes.CDLL | None = None
 _tried = False
