@@ -105,6 +105,15 @@ static void pack(float *dst, const float *src, int K, int N, int rs, int cs) {
         for (int n = 0; n < Np; n++) dst[(int64_t)k * Np + n] = n < N ? src[(int64_t)k * rs + (int64_t)n * cs] : 0.0f;
 }
 
+/* R rows of width Np: each starts as src[0:n] (zeros where src is NULL), the padding as zeros */
+static void fill_rows(float *rows, int R, int Np, const float *src, int n) {
+    for (int r = 0; r < R; r++) {
+        if (src) memcpy(rows + r * Np, src, n * sizeof(float));
+        else memset(rows + r * Np, 0, n * sizeof(float));
+        memset(rows + r * Np + n, 0, (Np - n) * sizeof(float));
+    }
+}
+
 typedef struct {
     int T, B, H, reset_after, b0, b1;
     const float *gi, *h0, *bhh, *d_hs;
@@ -182,10 +191,7 @@ static const float ZEROS[MAX_H];
 static void forward_after(const Job *j, int t, int b, int R, float *acc) {
     const int B = j->B, H = j->H, H3 = 3 * H, Np = round8(H3);
     const int64_t row = (int64_t)t * B + b;
-    for (int r = 0; r < R; r++) {
-        memcpy(acc + r * Np, j->bhh, H3 * sizeof(float));
-        memset(acc + r * Np + H3, 0, (Np - H3) * sizeof(float));
-    }
+    fill_rows(acc, R, Np, j->bhh, H3);
     gemm(R, H, Np, j->hs + row * H, H, j->p1, acc);                    /* W_h h + b_h */
     for (int r = 0; r < R; r++) {
         const int64_t q = row + r;
@@ -200,12 +206,8 @@ static void forward_before(const Job *j, int t, int b, int R, float *acc) {
     const int B = j->B, H = j->H, H2 = 2 * H, H3 = 3 * H, N2 = round8(H2), N1 = round8(H);
     const int64_t row = (int64_t)t * B + b;
     float *acc_n = acc + ROWS * N2;
-    for (int r = 0; r < R; r++) {
-        memcpy(acc + r * N2, j->bhh, H2 * sizeof(float));
-        memset(acc + r * N2 + H2, 0, (N2 - H2) * sizeof(float));
-        memcpy(acc_n + r * N1, j->bhh + H2, H * sizeof(float));
-        memset(acc_n + r * N1 + H, 0, (N1 - H) * sizeof(float));
-    }
+    fill_rows(acc, R, N2, j->bhh, H2);
+    fill_rows(acc_n, R, N1, j->bhh + H2, H);
     gemm(R, H, N2, j->hs + row * H, H, j->p1, acc);                   /* r, z part of W_h h + b_h */
     for (int r = 0; r < R; r++) {
         const int64_t q = row + r;
@@ -242,8 +244,8 @@ static void backward_before(const Job *j, int t, int b, int R, float *acc, float
     for (int r = 0; r < R; r++) {
         const int64_t q = row + r;
         grads_before_c(H, j->d_h0 + (int64_t)(b + r) * H, j->rz + q * H2 + H, j->out + q * H, j->d_gi + q * H3 + H2);
-        memset(drh + r * N1, 0, N1 * sizeof(float));
     }
+    fill_rows(drh, R, N1, 0, N1);
     gemm(R, H, N1, j->d_gi + row * H3 + H2, H3, j->p2, drh);          /* d(r h) = d_c W_hn */
     for (int r = 0; r < R; r++) {
         const int64_t q = row + r;
