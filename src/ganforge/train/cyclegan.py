@@ -186,7 +186,7 @@ class CycleGANObjective(Objective):
         """Cycle-reconstruction PSNR per direction and, with a known truth, the translation's PSNR."""
         from ..metrics.translation import psnr
 
-        n = self.cfg.eval_num or len(self.data.testA)
+        n = self._eval_num()
         out = {}
         for name, there, back, test, truth in self._directions():
             x = to_float(test[:n])
@@ -196,6 +196,9 @@ class CycleGANObjective(Objective):
             if truth is not None:
                 out[f"{name}_psnr_truth"] = psnr(y, to_float(truth[:n])).mean().item()
         return out
+
+    def _eval_num(self) -> int:
+        return self.cfg.eval_num or len(self.data.testA)
 
     def _directions(self):
         d = self.data
@@ -213,7 +216,7 @@ class CycleGANObjective(Objective):
         from ..metrics.translation import psnr
 
         summary = self.evaluate(self.cfg.steps)
-        n = self.cfg.eval_num or len(self.data.testA)
+        n = self._eval_num()
         for name, _, _, test, truth in self._directions():
             if truth is not None:   # the untranslated input, for comparison
                 summary[f"{name}_input_psnr_truth"] = psnr(to_float(test[:n]), to_float(truth[:n])).mean().item()
