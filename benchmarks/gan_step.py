@@ -29,8 +29,8 @@ from PIL import Image
 from ganforge.config import GANConfig
 from ganforge.data import ImageData
 from ganforge.models.convgan import ConvDiscriminator
-from ganforge.train.gan import GANObjective
-from ganforge.train.loop import native_bf16
+from ganforge.tasks.gan import GANObjective
+from ganforge.engine.runtime import native_bf16
 
 
 class ArticleDataset(torch.utils.data.Dataset):

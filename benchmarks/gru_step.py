@@ -84,7 +84,7 @@ def ganforge_objective(cell: str, reset_after: bool):
 
     from ganforge import config as C
     from ganforge.data.series import read_series
-    from ganforge.train.forecaster import ForecasterObjective
+    from ganforge.tasks.forecaster import ForecasterObjective
 
     frame = pd.DataFrame({"date": pd.date_range("2010-01-01", periods=N_POINTS, freq="D"),
                           "temperature": article_series()})

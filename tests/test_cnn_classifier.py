@@ -8,9 +8,9 @@ from ganforge import models
 from ganforge.api import load
 from ganforge.cli import main
 from ganforge.data import ImageData
-from ganforge.train import checkpoint
-from ganforge.train.classifier import ClassifierObjective, accuracy_report, confusion
-from ganforge.train.loop import RunDir, fit
+from ganforge.engine import checkpoint
+from ganforge.tasks.classifier import ClassifierObjective, accuracy_report, confusion
+from ganforge.engine.loop import RunDir, fit
 
 
 @pytest.mark.parametrize("name", [e.name for e in models.entries("classifier")])

@@ -12,7 +12,8 @@ from ganforge.data import to_float
 from ganforge.data.unpaired import embedded, load_unpaired, random_crop_flip, vintage
 from ganforge.errors import UserError
 from ganforge.metrics.translation import psnr, ssim
-from ganforge.train.cyclegan import ImagePool, l1, lr_factor, lsgan_d, lsgan_g
+from ganforge.losses import d_loss, g_loss
+from ganforge.tasks.cyclegan import ImagePool, l1, lr_factor
 
 
 def test_parameter_counts_match_reference_implementation():
@@ -75,9 +76,10 @@ def test_patchgan_output_sees_exactly_its_70x70_window():
 
 def test_losses_on_hand_made_tensors():
     ones, zeros = torch.ones(2, 1, 3, 3), torch.zeros(2, 1, 3, 3)
-    assert lsgan_d(ones, zeros) == 0 and lsgan_d(zeros, ones) == 1
-    assert lsgan_d(torch.full((4,), 0.5), torch.full((4,), 0.5)) == pytest.approx(0.25)
-    assert lsgan_g(ones) == 0 and lsgan_g(zeros) == 1 and lsgan_g(torch.full((3,), 3.0)) == 4
+    # CycleGAN's LSGAN on PatchGAN maps: D 1/2 (E (D(real) - 1)^2 + E D(fake)^2), G E (D(fake) - 1)^2
+    assert d_loss("lsgan", ones, zeros) == 0 and d_loss("lsgan", zeros, ones) == 1
+    assert d_loss("lsgan", torch.full((4,), 0.5), torch.full((4,), 0.5)) == pytest.approx(0.25)
+    assert g_loss("lsgan", ones) == 0 and g_loss("lsgan", zeros) == 1 and g_loss("lsgan", torch.full((3,), 3.0)) == 4
     assert l1(torch.tensor([0.0, 2.0, -1.0]), torch.tensor([1.0, 1.0, 1.0])) == pytest.approx(4 / 3)
 
 

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from ganforge.cli import main
-from ganforge.train import checkpoint
+from ganforge.engine import checkpoint
 
 TINY = ["--crop-size", "32", "--load-size", "36", "--width", "4", "--no-progress"]
 
@@ -38,7 +38,7 @@ def test_training_writes_a_usable_run(run_dir):
 
 def test_training_step_moves_generators_and_discriminators():
     from ganforge import config as C
-    from ganforge.train.cyclegan import build
+    from ganforge.tasks.cyclegan import build
 
     cfg = C.resolve(C.TASKS["cyclegan"], steps=2, crop_size=32, load_size=36, width=4, batch_size=2)
     obj = build(cfg)
@@ -63,7 +63,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
 
 def test_eval_reports_both_directions(run_dir):
     from ganforge.metrics.translation import psnr
-    from ganforge.train.cyclegan import evaluate
+    from ganforge.tasks.cyclegan import evaluate
     from ganforge.data import to_float
     from ganforge.data.unpaired import embedded
 
@@ -145,7 +145,7 @@ def test_eval_fid_on_a_folder_dataset(tmp_path, monkeypatch):
     # A stand-in extractor (per-channel means and stds) keeps this fast; the FID plumbing is real.
     from ganforge import config as C
     from ganforge.metrics import extractors
-    from ganforge.train.cyclegan import build, evaluate
+    from ganforge.tasks.cyclegan import build, evaluate
 
     rng = np.random.default_rng(0)
     for sub in ("trainA", "trainB", "testA", "testB"):

@@ -101,7 +101,7 @@ def test_scaler_sees_training_rows_only(tmp_path):
     df.to_csv(tmp_path / "b.csv", index=False)
     cfg = C.resolve(C.TASKS["forecaster"], csv=str(tmp_path / "b.csv"), column="y",
                                   window=10, hidden="4", progress=False)
-    from ganforge.train.forecaster import ForecasterObjective
+    from ganforge.tasks.forecaster import ForecasterObjective
 
     obj = ForecasterObjective(cfg)
     train_rows = obj.parts.train

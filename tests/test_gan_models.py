@@ -5,7 +5,7 @@ from ganforge import models
 from ganforge.config import GANConfig
 from ganforge.data import ImageData
 from ganforge.errors import UserError
-from ganforge.train.gan import GANObjective
+from ganforge.tasks.gan import GANObjective
 
 GANS = [e.name for e in models.entries("gan")]
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]

@@ -26,7 +26,7 @@ def test_generator_losses():
         (math.log(1 - sig(0.5)) + math.log(1 - sig(-3.0))) / 2, rel=1e-6)
     assert losses.g_loss("nonsaturating", F_).item() == pytest.approx(
         -(math.log(sig(0.5)) + math.log(sig(-3.0))) / 2, rel=1e-6)
-    assert losses.g_loss("lsgan", F_).item() == pytest.approx(0.5 * ((0.5 - 1) ** 2 + (-3 - 1) ** 2) / 2)
+    assert losses.g_loss("lsgan", F_).item() == pytest.approx(((0.5 - 1) ** 2 + (-3 - 1) ** 2) / 2)
     assert losses.g_loss("hinge", F_).item() == pytest.approx(-(0.5 - 3.0) / 2)
 
 

@@ -8,8 +8,8 @@ import ganforge
 from ganforge.cli import main
 from ganforge.config import GANConfig
 from ganforge.errors import TrainingDiverged, UserError
-from ganforge.train import checkpoint
-from ganforge.train.gan import GANObjective
+from ganforge.engine import checkpoint
+from ganforge.tasks.gan import GANObjective
 
 TINY = dict(data="synthetic:1x28x28:64", width=8, latent_dim=8, batch_size=8, progress=False)
 TINY_FLAGS = ["--data", "synthetic:1x28x28:64", "--width", "8", "--latent-dim", "8", "--batch-size", "8",
@@ -179,14 +179,14 @@ def test_models_and_datasets_commands(capsys):
 
 
 def test_precision_auto_resolves_to_what_the_cpu_runs_natively(capsys, monkeypatch):
-    from ganforge.train import loop
+    import torch
 
+    from ganforge.engine import runtime
+
+    cpu = torch.device("cpu")
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(loop, "native_bf16", lambda native=native: native)
-        cfg = GANConfig(precision="auto")
-        loop.resolve_precision(cfg)
-        assert cfg.precision == expected
+        monkeypatch.setattr(runtime, "native_bf16", lambda native=native: native)
+        assert runtime.resolve_precision("auto", cpu) == expected
         assert f"precision auto: {expected}" in capsys.readouterr().err
-    cfg = GANConfig(precision="bf16")          # asked for explicitly: kept, with a warning
-    loop.resolve_precision(cfg)
-    assert cfg.precision == "bf16" and "emulated" in capsys.readouterr().err
+    # asked for explicitly: kept, with a warning
+    assert runtime.resolve_precision("bf16", cpu) == "bf16" and "emulated" in capsys.readouterr().err

@@ -14,20 +14,23 @@ from .errors import UserError
 
 def train(task: str = "gan", resume: str | Path | None = None, config_file: str | None = None, **fields) -> Path:
     """Train a task ("gan", ...) with config fields as keyword arguments; returns the run dir.
-    With resume=RUN_DIR it continues that run (fields may then only change steps and logging)."""
-    from .train import run
+    With resume=RUN_DIR it continues that run (fields may then change steps, logging, device
+    and precision)."""
+    from .engine.trainer import resume_config, run
 
     if task not in C.TASKS:
         raise UserError(f"unknown task {task!r}; choose from: {', '.join(C.TASKS)}")
     if resume is not None:
-        return run(task, resume=resume, changed=fields)[0]
-    cfg = C.resolve(C.TASKS[task], config_file=config_file, **fields)
-    return run(task, cfg)[0]
+        cfg, ckpt = resume_config(task, resume, config_file=config_file, **fields)
+    else:
+        cfg, ckpt = C.resolve(C.TASKS[task], config_file=config_file, **fields), None
+    return run(task, cfg, ckpt)[0]
 
 
 def load(path: str | Path, task: str | tuple[str, ...] | None = None):
     """Rebuild whatever a checkpoint holds (a GAN Generator, ...) from the checkpoint alone."""
-    from .train import checkpoint, task_module
+    from .engine import checkpoint
+    from .tasks import task_module
 
     ckpt = checkpoint.load(path, task)
     return task_module(ckpt["task"]).load(ckpt)
@@ -49,6 +52,6 @@ def translate(checkpoint: str | Path, source: str | Path, output: str | Path, di
               batch_size: int = 8, size: int | None = None, strict: bool = False, log=print):
     """Translate an image file or every image under a folder with a CycleGAN checkpoint; names are
     kept. Returns (written paths, [(unreadable path, reason)])."""
-    from .train.cyclegan import translate_paths
+    from .tasks.cyclegan import translate_paths
 
     return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log)

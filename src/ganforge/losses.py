@@ -6,10 +6,13 @@ J_D = 1/2 (E[real term] + E[fake term]), the articles' 1/2-weighted form:
     name            real term            fake term           J_G
     minimax         -log sigma(r)         -log(1 - sigma(f))   E log(1 - sigma(f))   (= -J_D's fake part; saturates)
     nonsaturating   -log sigma(r)         -log(1 - sigma(f))   -E log sigma(f)
-    lsgan           (r - 1)^2             f^2                  1/2 E (f - 1)^2
+    lsgan           (r - 1)^2             f^2                  E (f - 1)^2
     hinge           max(0, 1 - r)         max(0, 1 + f)        -E f
 
 log sigma(x) = -softplus(-x) and log(1 - sigma(x)) = -softplus(x) keep everything finite.
+The LSGAN generator term has no 1/2, as in the CycleGAN reference (whose cycle weight lambda = 10
+is tuned against it); for a lone GAN a constant factor on J_G is immaterial under Adam. Logits
+may have any shape (PatchGAN maps too): every term is a mean.
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind == "nonsaturating":
         return F.softplus(-fake).mean()
     if kind == "lsgan":
-        return 0.5 * ((fake - 1) ** 2).mean()
+        return ((fake - 1) ** 2).mean()
     return -fake.mean()
 
 

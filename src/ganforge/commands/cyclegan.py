@@ -51,7 +51,7 @@ def _export(args) -> int:
     import warnings
 
     from ..api import load
-    from ..train.cyclegan import export_onnx
+    from ..tasks.cyclegan import export_onnx
 
     out = Path(args.output)
     if out.parent and not out.parent.is_dir():

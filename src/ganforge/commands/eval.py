@@ -53,7 +53,8 @@ def _print(metrics: dict) -> None:
 
 
 def _eval(args) -> int:
-    from ..train import checkpoint, task_module
+    from ..engine import checkpoint
+    from ..tasks import task_module
 
     if args.images:
         if args.checkpoint:
@@ -67,7 +68,7 @@ def _eval(args) -> int:
     ckpt = checkpoint.load(args.checkpoint)
     module = task_module(ckpt["task"])
     if not hasattr(module, "evaluate"):
-        from ..train import TASK_MODULES
+        from ..tasks import TASK_MODULES
 
         able = [t for t in TASK_MODULES if hasattr(task_module(t), "evaluate")]
         raise UserError(f"{ckpt['path']} is a {ckpt['task']} checkpoint; ganforge eval can evaluate: {', '.join(able)}")

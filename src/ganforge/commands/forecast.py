@@ -27,7 +27,7 @@ def register(sub) -> None:
 
 def _forecast(args) -> int:
     from ..api import load
-    from ..train.forecaster import plot_forecast
+    from ..tasks.forecaster import plot_forecast
 
     model = load(_best(args.checkpoint), "forecaster")
     source = args.csv or model.config.csv or None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from .. import config as C
 
@@ -14,28 +15,21 @@ def register(sub) -> None:
     for task, cls in C.TASKS.items():
         t = add_command(tasks, task, cls.help, cls.example)
         C.add_arguments(t, cls)
-        t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint.pt "
-                                                            "(--steps is the new total)")
+        t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint.pt (--steps is the "
+                       "new total; --device, --precision and the number of processes may differ)")
         t.set_defaults(func=_train, task_cls=cls)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..train import run
+    from ..engine.trainer import resume_config, run
 
-    cls = args.task_cls
     if args.resume:
-        names = {f for f in cls.__dataclass_fields__}
-        changed = {k: v for k, v in vars(args).items() if k in names}
-        for item in args.overrides:
-            key, _, raw = item.partition("=")
-            import yaml
-
-            changed[key.strip().replace("-", "_")] = yaml.safe_load(raw)
-        path, summary = run(args.task, resume=args.resume, changed=changed)
+        cfg, ckpt = resume_config(args.task, args.resume, args, args.config, args.overrides)
     else:
-        cfg = C.resolve(cls, args, args.config, args.overrides)
-        path, summary = run(args.task, cfg)
-    _report(path, summary)
+        cfg, ckpt = C.resolve(args.task_cls, args, args.config, args.overrides), None
+    path, summary = run(args.task, cfg, ckpt)
+    if os.environ.get("RANK", "0") == "0":
+        _report(path, summary)
     return 0
 
 

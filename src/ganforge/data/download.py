@@ -13,12 +13,7 @@ from pathlib import Path
 
 from ..errors import UserError
 
-CACHE_ENV = "GANFORGE_CACHE"
-
-
-def cache_dir() -> Path:
-    """$GANFORGE_CACHE, else ~/.cache/ganforge."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ganforge")
+from ..files import CACHE_ENV, atomic_write, cache_dir  # noqa: F401  (cache_dir: re-exported)
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:
@@ -63,24 +58,22 @@ def fetch(urls: list[str] | str, dest: Path, md5: str | None, progress: bool = T
 def _download(url: str, dest: Path, md5: str | None, progress: bool) -> None:
     from tqdm import tqdm
 
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as resp:
+    def write(out) -> None:
+        with urllib.request.urlopen(url, timeout=30) as resp:
             total = int(resp.headers.get("Content-Length") or 0) or None
+            digest, size = hashlib.md5(), 0
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                size = 0
                 while block := resp.read(1 << 20):
                     out.write(block)
+                    digest.update(block)
                     size += len(block)
                     bar.update(len(block))
         if total is not None and size != total:
             raise ValueError(f"truncated download: {size} of {total} bytes")
-        if md5 is not None and (got := md5sum(Path(tmp))) != md5:
+        if md5 is not None and (got := digest.hexdigest()) != md5:
             raise ValueError(f"checksum mismatch: MD5 {got}, expected {md5}")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(dest, write, suffix=".part")
 
 
 def extract_tar(archive: Path, dest: Path) -> Path:

@@ -83,7 +83,7 @@ def to_float(batch: torch.Tensor) -> torch.Tensor:
 
 def to_uint8(batch: torch.Tensor) -> torch.Tensor:
     """floats in [-1, 1] -> uint8."""
-    return batch.detach().float().add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return batch.detach().float().add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8).cpu()
 
 
 # ------------------------------------------------------------------------------ loading

@@ -57,8 +57,8 @@ class Extractor:
 
 class ClassifierExtractor(Extractor):
     def __init__(self, path: str | Path, label: str | None = None):
-        from ..train import checkpoint
-        from ..train.classifier import Classifier
+        from ..engine import checkpoint
+        from ..tasks.classifier import Classifier
 
         path = Path(path)
         self.clf = Classifier(checkpoint.load(path, "classifier"))

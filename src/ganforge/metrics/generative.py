@@ -9,7 +9,8 @@ import re
 
 import torch
 
-from ..data.download import cache_dir
+from ..files import atomic_write, cache_dir
+from ..nn import eval_mode
 from ..data.images import NAMED
 from ..errors import UserError
 from . import image as M
@@ -43,17 +44,10 @@ def reference_features(extractor: Extractor, dataset: str, image_shape, max_imag
 
 
 def _save_atomic(path, tensor: torch.Tensor) -> None:
-    """Write through a temp file + rename so a killed run never leaves a half-written cache file;
-    a cache that cannot be written is skipped (it only saves time)."""
-    import os
-    import tempfile
-
+    """A cache file written atomically; a cache that cannot be written is skipped (it only saves time)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            torch.save(tensor, f)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: torch.save(tensor, f))
     except OSError:
         pass
 
@@ -137,17 +131,14 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
 class NetGenerator:
     """A generator net in training, seen through the .sample interface (eval mode while sampling)."""
 
-    def __init__(self, net: torch.nn.Module, latent_dim: int, image_shape, dataset: str):
+    def __init__(self, net: torch.nn.Module, latent_dim: int, image_shape, dataset: str, device="cpu"):
         self.net, self.latent_dim, self.image_shape = net, latent_dim, tuple(image_shape)
-        self.meta = {"dataset": dataset}
+        self.meta, self.device = {"dataset": dataset}, torch.device(device)
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, batch_size: int = 250) -> torch.Tensor:
+        """(n, C, H, W) on the CPU; the noise is drawn on the CPU so a seed means the same on any device."""
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         z = torch.randn(n, self.latent_dim, generator=g)
-        was = self.net.training
-        self.net.eval()
-        try:
-            return torch.cat([self.net(chunk).float() for chunk in z.split(batch_size)])
-        finally:
-            self.net.train(was)
+        with eval_mode(self.net):
+            return torch.cat([self.net(chunk.to(self.device)).float().cpu() for chunk in z.split(batch_size)])

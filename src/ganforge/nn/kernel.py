@@ -28,9 +28,9 @@ _tried = False
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GANFORGE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ganforge")
-    return Path(root) / "kernels"
+    from ..files import cache_dir as root
+
+    return root() / "kernels"
 
 
 def _cpu_id() -> str:

@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from .. import models
 from ..data import BatchSampler, ImageData, load_images, to_float
 from ..errors import UserError
-from .loop import Objective, RunDir, adam
+from ..nn import eval_mode
+from ..engine import checkpoint
+from ..engine.loop import Objective, RunDir, adam
 
 EVAL_BATCH = 500
 
@@ -44,12 +46,14 @@ def shift_flip(x: torch.Tensor, pad: int = 2, flip: bool = False, generator=None
     """Random translation of each image by up to `pad` px (edge-replicated), optional h-flips."""
     n, _, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
-    dy, dx = torch.randint(0, 2 * pad + 1, (2, n, 1), generator=generator)
-    rows, cols = dy + torch.arange(h), dx + torch.arange(w)                 # (N, H), (N, W)
-    out = padded.permute(0, 2, 3, 1)[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    dy, dx = torch.randint(0, 2 * pad + 1, (2, n, 1), generator=generator).to(x.device)
+    rows = dy + torch.arange(h, device=x.device)                            # (N, H)
+    cols = dx + torch.arange(w, device=x.device)                            # (N, W)
+    index = torch.arange(n, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]]
     out = out.permute(0, 3, 1, 2).contiguous()                              # (N, C, H, W)
     if flip:
-        mask = torch.rand(n, generator=generator) < 0.5
+        mask = (torch.rand(n, generator=generator) < 0.5).to(x.device)
         out[mask] = out[mask].flip(-1)
     return out
 
@@ -57,10 +61,9 @@ def shift_flip(x: torch.Tensor, pad: int = 2, flip: bool = False, generator=None
 @torch.no_grad()
 def predict_logits(net: torch.nn.Module, images: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
     """uint8 or float [-1, 1] images (N, C, H, W) -> logits (N, K), in eval mode."""
-    was = net.training
-    net.eval()
-    out = [net(to_float(x) if x.dtype == torch.uint8 else x).float() for x in images.split(batch)]
-    net.train(was)
+    device = next(net.parameters()).device
+    with eval_mode(net):
+        out = [net((to_float(x) if x.dtype == torch.uint8 else x).to(device)).float().cpu() for x in images.split(batch)]
     return torch.cat(out)
 
 
@@ -104,8 +107,9 @@ class ClassifierObjective(Objective):
     task = "classifier"
     best = ("val_acc", "max")
 
-    def __init__(self, cfg, rank: int = 0, world: int = 1, data: tuple[ImageData, ImageData] | None = None):
-        super().__init__(cfg, rank, world)
+    def __init__(self, cfg, rt=None, data: tuple[ImageData, ImageData] | None = None):
+        super().__init__(cfg, rt)
+        rt = self.rt
         models.get(cfg.model, "classifier")   # fail on a bad name before loading data
         self.train_data, self.val_data = data if data is not None else split_data(cfg)
         if self.train_data.labels is None:
@@ -114,27 +118,27 @@ class ClassifierObjective(Objective):
             raise UserError(f"{cfg.data}: the held-out split is empty; add images or raise --val-fraction")
         self.classes = list(self.train_data.classes)
         self.image_shape = self.train_data.shape
-        self.sampler = BatchSampler(len(self.train_data), cfg.batch_size, cfg.seed, rank, world)
-        self.net = build_net(cfg.model, self.image_shape, len(self.classes), cfg.width)
+        self.sampler = BatchSampler(len(self.train_data), self.local_batch(), cfg.seed, rt.rank, rt.world)
+        self.images, self.labels = rt.place(self.train_data.images), rt.place(self.train_data.labels)
+        self.net = rt.prepare(build_net(cfg.model, self.image_shape, len(self.classes), cfg.width))
+        self.train_net = rt.wrap(self.net)
         self.modules = {"net": self.net}
         self.optimizers = {"net": adam(self.net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, decoupled=True)}
-        self.aug_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.aug_gen = torch.Generator().manual_seed(cfg.seed + 1 + 7919 * rt.rank)
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg, opt = self.cfg, self.optimizers["net"]
         for group in opt.param_groups:   # cosine decay, stateless so resume needs nothing
             group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
-        idx = self.sampler.indices(step)
-        x, y = to_float(self.train_data.images[idx]), self.train_data.labels[idx]
+        idx = self.sampler.indices(step).to(self.images.device)
+        x, y = to_float(self.rt.to(self.images[idx])), self.rt.to(self.labels[idx])
         if cfg.augment:
             x = shift_flip(x, flip=self.image_shape[0] == 3, generator=self.aug_gen)
         self.net.train()
         with self.autocast():
-            logits = self.net(x).float()
+            logits = self.train_net(x).float()
         loss = F.cross_entropy(logits, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.rt.update(opt, loss)
         return {"loss": loss.item(), "acc": (logits.argmax(1) == y).float().mean().item()}
 
     def evaluate(self, step: int) -> dict[str, float]:
@@ -168,8 +172,8 @@ def build_net(model: str, image_shape, num_classes: int, width: int = 0) -> torc
                          num_classes=num_classes, **kw)
 
 
-def build(cfg, rank: int = 0, world: int = 1) -> ClassifierObjective:
-    return ClassifierObjective(cfg, rank, world)
+def build(cfg, rt=None) -> ClassifierObjective:
+    return ClassifierObjective(cfg, rt)
 
 
 class Classifier:
@@ -185,8 +189,7 @@ class Classifier:
         self.classes = list(self.meta["classes"])
         self.dataset = self.meta["dataset"]
         self.net = build_net(self.config.model, self.image_shape, len(self.classes), self.config.width)
-        self.net.load_state_dict(ckpt["modules"]["net"])
-        self.net.eval()
+        checkpoint.load_module(self.net, ckpt, "net").eval()
         self.name = f"{self.config.model}@{self.dataset}"
 
     def check(self, images: torch.Tensor) -> None:

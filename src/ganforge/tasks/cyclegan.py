@@ -14,27 +14,18 @@ import itertools
 import torch
 import torch.nn.functional as nnf
 
-from .. import models
+from .. import losses, models
+from ..engine import checkpoint
 from ..data import BatchSampler, to_float
 from ..data.unpaired import load_unpaired, random_crop_flip
 from ..errors import UserError
-from .loop import Objective, RunDir, adam
+from ..engine.loop import Objective, RunDir, adam
 
 DIRECTIONS = ("AtoB", "BtoA")
 PANEL = 6            # test images per domain in a sample panel
 
 
 # ----------------------------------------------------------------------------- pieces
-
-def lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Discriminator least-squares loss: 1/2 (E (D(real) - 1)^2 + E D(fake)^2)."""
-    return 0.5 * ((real.float() - 1).pow(2).mean() + fake.float().pow(2).mean())
-
-
-def lsgan_g(fake: torch.Tensor) -> torch.Tensor:
-    """Generator least-squares loss: E (D(G(x)) - 1)^2 (no 1/2, as in the reference code)."""
-    return (fake.float() - 1).pow(2).mean()
-
 
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean absolute error: the cycle and identity losses."""
@@ -99,15 +90,18 @@ def build_nets(cfg) -> dict[str, torch.nn.Module]:
 class CycleGANObjective(Objective):
     task = "cyclegan"
 
-    def __init__(self, cfg, rank: int = 0, world: int = 1, data=None):
-        super().__init__(cfg, rank, world)
-        nets = build_nets(cfg)
+    def __init__(self, cfg, rt=None, data=None):
+        super().__init__(cfg, rt)
+        rt = self.rt
+        nets = {k: rt.prepare(net) for k, net in build_nets(cfg).items()}
         self.data = data if data is not None else load_unpaired(cfg.data, cfg.load_size, cfg.crop_size,
-                                                                cfg.strict, progress=rank == 0)
-        self.sampler_A = BatchSampler(len(self.data.A), cfg.batch_size, cfg.seed, rank, world)
-        self.sampler_B = BatchSampler(len(self.data.B), cfg.batch_size, cfg.seed + 1, rank, world)
+                                                                cfg.strict, progress=rt.is_main)
+        self.sampler_A = BatchSampler(len(self.data.A), self.local_batch(), cfg.seed, rt.rank, rt.world)
+        self.sampler_B = BatchSampler(len(self.data.B), self.local_batch(), cfg.seed + 1, rt.rank, rt.world)
         self.modules = nets
         self.G, self.F, self.D_X, self.D_Y = nets["G"], nets["F"], nets["D_X"], nets["D_Y"]
+        # Training views (DDP / compiled); the generator update runs the discriminators unwrapped and frozen.
+        self.train_nets = {k: rt.wrap(net) for k, net in nets.items()}
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers = {
             "G": adam(itertools.chain(self.G.parameters(), self.F.parameters()), cfg.lr, betas),
@@ -120,12 +114,13 @@ class CycleGANObjective(Objective):
     def batch(self, domain: str, step: int) -> torch.Tensor:
         images, sampler = (self.data.A, self.sampler_A) if domain == "A" else (self.data.B, self.sampler_B)
         # Crops and flips depend only on (seed, step, domain), so a resumed run sees the same batches.
-        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + 2 * step + (domain == "B"))
-        return to_float(random_crop_flip(images[sampler.indices(step)], self.cfg.crop_size, self.cfg.flip, g))
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + 2 * step + (domain == "B") + 7919 * self.rank)
+        return to_float(self.rt.to(random_crop_flip(images[sampler.indices(step)], self.cfg.crop_size,
+                                                    self.cfg.flip, g)))
 
     def train_step(self, step: int) -> dict[str, float]:
-        cfg = self.cfg
-        G, F, D_X, D_Y = self.G, self.F, self.D_X, self.D_Y
+        cfg, rt = self.cfg, self.rt
+        G, F, D_X, D_Y = (self.train_nets[k] for k in ("G", "F", "D_X", "D_Y"))
         lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_from)
         for opt in self.optimizers.values():
             for group in opt.param_groups:
@@ -133,32 +128,26 @@ class CycleGANObjective(Objective):
         real_A, real_B = self.batch("A", step), self.batch("B", step)
 
         # Generators: D_X and D_Y are frozen so their gradients are not computed here.
-        D_X.requires_grad_(False)
-        D_Y.requires_grad_(False)
+        self.D_X.requires_grad_(False)
+        self.D_Y.requires_grad_(False)
         with self.autocast():
             fake_B = G(real_A)
             fake_A = F(real_B)
-            adv = lsgan_g(D_Y(fake_B)) + lsgan_g(D_X(fake_A))
+            adv = losses.g_loss("lsgan", self.D_Y(fake_B).float()) + losses.g_loss("lsgan", self.D_X(fake_A).float())
             cycle = l1(F(fake_B), real_A) + l1(G(fake_A), real_B)
             loss = adv + cfg.lambda_cycle * cycle
             if cfg.identity > 0:
                 ident = l1(G(real_B), real_B) + l1(F(real_A), real_A)
                 loss = loss + cfg.identity * cfg.lambda_cycle * ident
-        opt_g = self.optimizers["G"]
-        opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_g.step()
+        rt.update(self.optimizers["G"], loss)
 
-        D_X.requires_grad_(True)
-        D_Y.requires_grad_(True)
+        self.D_X.requires_grad_(True)
+        self.D_Y.requires_grad_(True)
         old_B, old_A = self.pool_B.query(fake_B.detach()), self.pool_A.query(fake_A.detach())
         with self.autocast():
-            d_y = lsgan_d(D_Y(real_B), D_Y(old_B))
-            d_x = lsgan_d(D_X(real_A), D_X(old_A))
-        opt_d = self.optimizers["D"]
-        opt_d.zero_grad(set_to_none=True)
-        (d_x + d_y).backward()
-        opt_d.step()
+            d_y = losses.d_loss("lsgan", D_Y(real_B).float(), D_Y(old_B).float())
+            d_x = losses.d_loss("lsgan", D_X(real_A).float(), D_X(old_A).float())
+        rt.update(self.optimizers["D"], d_x + d_y)
         stats = {"g_adv": adv.item(), "cycle": cycle.item(), "d_x": d_x.item(), "d_y": d_y.item(), "lr": lr}
         if cfg.identity > 0:
             stats["identity"] = ident.item()
@@ -167,7 +156,7 @@ class CycleGANObjective(Objective):
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
         d = self.data
-        a, b = to_float(d.testA[:PANEL]), to_float(d.testB[:PANEL])
+        a, b = (to_float(self.rt.to(t[:PANEL])) for t in (d.testA, d.testB))
         with self.autocast():
             ga, fb = self.G(a).float(), self.F(b).float()
             rows = [("A", a), ("G(A)", ga)]
@@ -191,8 +180,8 @@ class CycleGANObjective(Objective):
         for name, there, back, test, truth in self._directions():
             x = to_float(test[:n])
             with self.autocast():
-                y = there(x).float()
-                out[f"{name}_cycle_psnr"] = psnr(back(y).float(), x).mean().item()
+                y = there(self.rt.to(x)).float().cpu()
+                out[f"{name}_cycle_psnr"] = psnr(back(self.rt.to(y)).float().cpu(), x).mean().item()
             if truth is not None:
                 out[f"{name}_psnr_truth"] = psnr(y, to_float(truth[:n])).mean().item()
         return out
@@ -252,8 +241,8 @@ def save_panel(rows: list[tuple[str, torch.Tensor]], path) -> None:
     panel.save(path)
 
 
-def build(cfg, rank: int = 0, world: int = 1) -> CycleGANObjective:
-    return CycleGANObjective(cfg, rank, world)
+def build(cfg, rt=None) -> CycleGANObjective:
+    return CycleGANObjective(cfg, rt)
 
 
 # ----------------------------------------------------------------------------- using a checkpoint
@@ -270,8 +259,7 @@ class Translator:
         self.nets = {}
         for direction, name in zip(DIRECTIONS, ("G", "F")):
             net = models.create(self.config.generator, "translator", width=self.config.width)
-            net.load_state_dict(ckpt["modules"][name])
-            self.nets[direction] = net.eval().requires_grad_(False)
+            self.nets[direction] = checkpoint.load_module(net, ckpt, name).eval().requires_grad_(False)
 
     def generator(self, direction: str) -> torch.nn.Module:
         if direction not in self.nets:

@@ -6,33 +6,20 @@ Layout (only tensors, numbers, strings, lists and dicts, so nothing arbitrary is
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ..errors import UserError
+from ..files import atomic_write
 
 FORMAT = "ganforge-checkpoint"
 VERSION = 1
 
 
 def save(path: Path, payload: dict) -> Path:
-    """Write `payload` to `path` through a temp file + rename: a kill mid-write leaves the
-    previous file intact."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, "version": VERSION, **payload}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    """Write `payload` to `path` atomically: a kill mid-write leaves the previous file intact."""
+    return atomic_write(path, lambda f: torch.save({"format": FORMAT, "version": VERSION, **payload}, f))
 
 
 def load(path, task: str | tuple[str, ...] | None = None) -> dict:
@@ -77,3 +64,19 @@ def unwrap(module: torch.nn.Module) -> torch.nn.Module:
     while hasattr(module, "module") or hasattr(module, "_orig_mod"):
         module = getattr(module, "module", None) or module._orig_mod
     return module
+
+
+def load_module(net: torch.nn.Module, ckpt: dict, key: str) -> torch.nn.Module:
+    """Load the weights `key` of a checkpoint into `net`, or say in one line what does not fit."""
+    modules = ckpt.get("modules")
+    if not isinstance(modules, dict) or not isinstance(modules.get(key), dict):
+        raise UserError(f"{ckpt.get('path', 'checkpoint')} holds no weights for {key!r} (damaged or not written by "
+                        "this task)")
+    try:
+        net.load_state_dict(modules[key])
+    except (RuntimeError, KeyError, TypeError) as e:
+        first = str(e).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[1:3]) if len(first) > 1 else (first[0] if first else "")
+        raise UserError(f"{ckpt.get('path', 'checkpoint')}: the weights of {key!r} do not fit the model its config "
+                        f"describes ({detail[:300]})") from None
+    return net

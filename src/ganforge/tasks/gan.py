@@ -8,7 +8,9 @@ import torch
 from .. import losses, models
 from ..data import BatchSampler, load_images, to_float
 from ..errors import UserError
-from .loop import Objective, RunDir, adam
+from ..nn import eval_mode
+from ..engine import checkpoint
+from ..engine.loop import Objective, RunDir, adam
 
 SAMPLE_GRID = 64     # fixed-noise images in each snapshot
 
@@ -23,63 +25,69 @@ class GANObjective(Objective):
     task = "gan"
     best = ("fid", "min")   # kept as best.pt when --eval-every is on: GAN runs often get worse late
 
-    def __init__(self, cfg, rank: int = 0, world: int = 1, data=None):
-        super().__init__(cfg, rank, world)
+    def __init__(self, cfg, rt=None, data=None):
+        super().__init__(cfg, rt)
+        rt = self.rt
         models.get(cfg.model, "gan")   # fail on a bad name before loading data
         self.data = data if data is not None else load_images(cfg.data, "train", cfg.channels, cfg.image_size,
-                                                              strict=cfg.strict, progress=rank == 0)
-        self.sampler = BatchSampler(len(self.data), cfg.batch_size, cfg.seed, rank, world)
+                                                              strict=cfg.strict, progress=rt.is_main)
+        self.sampler = BatchSampler(len(self.data), self.local_batch(), cfg.seed, rt.rank, rt.world)
+        self.images = rt.place(self.data.images)
         self.image_shape = self.data.shape
-        G, D = models.create(cfg.model, kind="gan", image_shape=self.image_shape,
-                             latent_dim=cfg.latent_dim, width=cfg.width)
+        G, D = build_nets(cfg, self.image_shape)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.G, self.D = G.to(memory_format=self.memory_format), D.to(memory_format=self.memory_format)
+        self.G = rt.prepare(G).to(memory_format=self.memory_format)
+        self.D = rt.prepare(D).to(memory_format=self.memory_format)
         self.modules = {"G": self.G, "D": self.D}
+        # Training views (DDP / compiled). G's update runs D unwrapped and frozen: no D gradient is
+        # computed or reduced, and D's DDP never waits for a gradient that will not come.
+        self.train_G, self.train_D = rt.wrap(self.G), rt.wrap(self.D)
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers = {"G": adam(G.parameters(), cfg.lr, betas),
                            "D": adam(D.parameters(), cfg.lr, betas)}
         if cfg.ema:
             self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
             self.modules["G_ema"] = self.G_ema
-        self.fixed_z = torch.randn(SAMPLE_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+        self.fixed_z = torch.randn(SAMPLE_GRID, cfg.latent_dim,
+                                   generator=torch.Generator().manual_seed(cfg.seed)).to(rt.device)
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ..metrics.extractors import get_extractor
 
             self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
 
     def real_batch(self, index: int) -> torch.Tensor:
-        x = to_float(self.data.images[self.sampler.indices(index)])
+        x = to_float(self.rt.to(self.images[self.sampler.indices(index).to(self.images.device)]))
         return x.contiguous(memory_format=self.memory_format)
 
     def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.latent_dim)
+        return torch.randn(n, self.cfg.latent_dim, device=self.rt.device)
 
     def train_step(self, step: int) -> dict[str, float]:
-        cfg, G, D, kind = self.cfg, self.G, self.D, self.cfg.loss
+        cfg, rt, G, D, kind = self.cfg, self.rt, self.train_G, self.train_D, self.cfg.loss
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         thr = losses.decision_threshold(kind)
         for j in range(cfg.d_steps):
             real = self.real_batch(step * cfg.d_steps + j)
+            last = j == cfg.d_steps - 1
             with self.autocast():
-                fake = G(self.noise(real.shape[0]))
+                with torch.set_grad_enabled(last):   # only the last fake batch feeds G's first update
+                    fake = G(self.noise(real.shape[0]))
                 real_logits = D(real).float()
                 fake_logits = D(fake.detach()).float()
             d_loss = losses.d_loss(kind, real_logits, fake_logits)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+            rt.update(opt_d, d_loss)
+        self.D.requires_grad_(False)
         for j in range(cfg.g_steps):
             if j > 0:
                 with self.autocast():
-                    fake = G(self.noise(cfg.batch_size))
+                    fake = G(self.noise(real.shape[0]))
             with self.autocast():
-                g_logits = D(fake).float()
+                g_logits = self.D(fake).float()
             g_loss = losses.g_loss(kind, g_logits)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
+            rt.update(opt_g, g_loss)
             if cfg.ema:
                 self._update_ema()
+        self.D.requires_grad_(True)
         return {
             "d_loss": d_loss.item(),
             "g_loss": g_loss.item(),
@@ -104,11 +112,8 @@ class GANObjective(Objective):
     def snapshot(self, run: RunDir, step: int) -> None:
         from ..viz import save_grid
 
-        G = self.sampler_net
-        was_training = G.training
-        G.eval()
-        images = G(self.fixed_z)
-        G.train(was_training)
+        with eval_mode(self.sampler_net) as G:
+            images = G(self.fixed_z)
         (run.path / "samples").mkdir(exist_ok=True)
         save_grid(images, run.path / "samples" / f"step_{step:06d}.png")
         save_grid(images, run.path / "samples.png")
@@ -120,7 +125,7 @@ class GANObjective(Objective):
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
-        gen = NetGenerator(self.sampler_net, self.cfg.latent_dim, self.image_shape, self.data.name)
+        gen = NetGenerator(self.sampler_net, self.cfg.latent_dim, self.image_shape, self.data.name, self.rt.device)
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
                                full=False)
         return {"fid": m["fid"], "kid": m["kid"]}
@@ -139,8 +144,14 @@ class GANObjective(Objective):
         return {"image_shape": list(self.image_shape), "dataset": self.data.name, "classes": self.data.classes}
 
 
-def build(cfg, rank: int = 0, world: int = 1) -> GANObjective:
-    return GANObjective(cfg, rank, world)
+def build_nets(cfg, image_shape) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(G, D) as the config and the data's image shape describe them: training and loading share this."""
+    return models.create(cfg.model, kind="gan", image_shape=tuple(image_shape), latent_dim=cfg.latent_dim,
+                         width=cfg.width)
+
+
+def build(cfg, rt=None) -> GANObjective:
+    return GANObjective(cfg, rt)
 
 
 class Generator:
@@ -152,11 +163,9 @@ class Generator:
         self.config = from_dict(GANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
         self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
         self.image_shape = tuple(self.meta["image_shape"])
-        G, _ = models.create(self.config.model, kind="gan", image_shape=self.image_shape,
-                             latent_dim=self.config.latent_dim, width=self.config.width)
+        G, _ = build_nets(self.config, self.image_shape)
         name = "G_ema" if "G_ema" in ckpt["modules"] else "G"
-        G.load_state_dict(ckpt["modules"][name])
-        self.net = G.eval()
+        self.net = checkpoint.load_module(G, ckpt, name).eval()
 
     @property
     def latent_dim(self) -> int:

@@ -17,9 +17,10 @@ from .. import models
 from ..data import BatchSampler
 from ..data import series as S
 from ..errors import UserError
+from ..nn import eval_mode
 from ..metrics import forecast as M
-from . import checkpoint
-from .loop import Objective, RunDir, adam
+from ..engine import checkpoint
+from ..engine.loop import Objective, RunDir, adam
 
 EVAL_BATCH = 1024
 
@@ -44,10 +45,8 @@ def build_net(cfg, n_inputs: int) -> torch.nn.Module:
 @torch.no_grad()
 def predict(net: torch.nn.Module, data: torch.Tensor, window: int, horizon: int, starts: torch.Tensor) -> torch.Tensor:
     """Scaled forecasts (M, H) of the windows starting at `starts` (eval mode, in chunks)."""
-    was = net.training
-    net.eval()
-    out = [net(S.windows(data, window, horizon, chunk)[0]).float() for chunk in starts.split(EVAL_BATCH)]
-    net.train(was)
+    with eval_mode(net):
+        out = [net(S.windows(data, window, horizon, chunk)[0]).float().cpu() for chunk in starts.split(EVAL_BATCH)]
     return torch.cat(out) if out else torch.empty(0, horizon)
 
 
@@ -56,21 +55,22 @@ class ForecasterObjective(Objective):
     unit = "windows"
     best = ("val_loss", "min")
 
-    def __init__(self, cfg, rank: int = 0, world: int = 1, series: S.Series | None = None):
-        super().__init__(cfg, rank, world)
+    def __init__(self, cfg, rt=None, series: S.Series | None = None):
+        super().__init__(cfg, rt)
+        rt = self.rt
         set_threads(cfg.threads)
         self.series = series or S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None,
                                               parse_list(cfg.features), cfg.fill)
         self.parts = S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
         self.scaler = S.MinMaxScaler.fit(self.series.values[:self.parts.train.stop])
-        self.data = torch.tensor(self.scaler.transform(self.series.values), dtype=torch.float32)
+        self.data = rt.place(torch.tensor(self.scaler.transform(self.series.values), dtype=torch.float32))
         self.starts = {name: S.window_starts(getattr(self.parts, name), cfg.window, cfg.horizon)
                        for name in ("train", "val", "test")}
         n_train = len(self.starts["train"])
-        if cfg.batch_size * world > n_train:
+        if cfg.batch_size > n_train:
             raise UserError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training windows; "
                             "use a smaller --batch-size")
-        self.sampler = BatchSampler(n_train, cfg.batch_size, cfg.seed, rank, world)
+        self.sampler = BatchSampler(n_train, self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.steps_per_epoch = self.sampler.steps_per_epoch
         # The loop counts steps; the user thinks in epochs. Fixing these here puts them in config.yaml.
         if cfg.steps == 0:
@@ -78,19 +78,17 @@ class ForecasterObjective(Objective):
         if cfg.eval_every == 0:
             cfg.eval_every = self.steps_per_epoch
         self.period = cfg.season or M.detect_period(self.series.target[:self.parts.train.stop], self.series.freq)
-        self.net = build_net(cfg, self.data.shape[1])
+        self.net = rt.prepare(build_net(cfg, self.data.shape[1]))
+        self.train_net = rt.wrap(self.net)
         self.modules = {"net": self.net}
         self.optimizers = {"net": adam(self.net.parameters(), cfg.lr)}
 
     def train_step(self, step: int) -> dict[str, float]:
         x, y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["train"][self.sampler.indices(step)])
         with self.autocast():
-            pred = self.net(x).float()
+            pred = self.train_net(x).float()
         loss = torch.nn.functional.mse_loss(pred, y)
-        opt = self.optimizers["net"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.rt.update(self.optimizers["net"], loss)
         return {"loss": loss.item()}
 
     def _predict(self, part: str) -> torch.Tensor:
@@ -98,7 +96,7 @@ class ForecasterObjective(Objective):
             return predict(self.net, self.data, self.cfg.window, self.cfg.horizon, self.starts[part])
 
     def evaluate(self, step: int) -> dict[str, float]:
-        y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["val"])[1]
+        y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["val"])[1].cpu()
         return {"val_loss": torch.nn.functional.mse_loss(self._predict("val"), y).item(),
                 "epoch": step / self.steps_per_epoch}
 
@@ -116,7 +114,7 @@ class ForecasterObjective(Objective):
     def finish(self, run: RunDir) -> dict:
         best = run.path / "best.pt"
         if best.exists():   # score the checkpoint that validation chose, not the last step
-            self.net.load_state_dict(checkpoint.load(best, self.task)["modules"]["net"])
+            checkpoint.load_module(self.net, checkpoint.load(best, self.task), "net")
         rep = self.test_report()
         rows = rep["rows"]
         (run.path / "test_metrics.json").write_text(json.dumps({"verdict": rep["verdict"], "period": self.period,
@@ -172,8 +170,8 @@ class ForecasterObjective(Objective):
                 "period": self.period, "rows": len(s), "source": s.name}
 
 
-def build(cfg, rank: int = 0, world: int = 1) -> ForecasterObjective:
-    return ForecasterObjective(cfg, rank, world)
+def build(cfg, rt=None) -> ForecasterObjective:
+    return ForecasterObjective(cfg, rt)
 
 
 class Forecaster:
@@ -191,8 +189,7 @@ class Forecaster:
         self.columns, self.scaler = self.meta["columns"], S.MinMaxScaler.from_dict(self.meta["scaler"])
         self.window, self.horizon = self.config.window, self.config.horizon
         self.net = build_net(self.config, len(self.columns))
-        self.net.load_state_dict(ckpt["modules"]["net"])
-        self.net.eval()
+        checkpoint.load_module(self.net, ckpt, "net").eval()
 
     @property
     def column(self) -> str:

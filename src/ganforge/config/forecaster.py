@@ -1,0 +1,56 @@
+"""`ganforge train forecaster`: a GRU on a CSV series, judged against naive baselines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..errors import UserError
+from .base import RunConfig, opt
+
+
+@dataclass
+class ForecasterConfig(RunConfig):
+    help: ClassVar[str] = ("train a GRU forecaster on a CSV time series and score it against naive baselines "
+                           "(default: tomorrow's max temperature in Seattle)")
+    example: ClassVar[str] = ("ganforge train forecaster\n"
+                              "ganforge train forecaster --csv sales.csv --column units --date-column day "
+                              "--horizon 7 --fill interpolate\n"
+                              "ganforge train forecaster --features temp_min,precipitation --window 60 --cell torch")
+
+    steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)", ge=0)
+    batch_size: int = opt(32, "windows per batch (all processes together under torchrun)", gt=0)
+    eval_every: int = opt(0, "validate every N steps (0: once per epoch); best.pt keeps the lowest val_loss", ge=0)
+    patience: int = opt(5, "stop after this many validations without a better val_loss (0: never)", ge=0)
+    sample_every: int = opt(0, "unused by the forecaster (plots are written at the end)", ge=0)
+    csv: str = opt("", "CSV file with one row per time step (empty: the embedded Seattle weather 2012-2015)")
+    column: str = opt("temp_max", "column to predict")
+    date_column: str = opt("", "date column (empty: a column named date, time, timestamp, ... if there is one)")
+    features: str = opt("", "extra input columns, comma-separated, e.g. temp_min,precipitation")
+    fill: str = opt("none", "fill missing values and missing dates (none: refuse them)",
+                    ("none", "interpolate", "ffill"))
+    window: int = opt(100, "past steps the GRU reads per forecast", gt=0)
+    horizon: int = opt(1, "future steps predicted at once", gt=0)
+    epochs: int = opt(50, "passes over the training windows (sets --steps when that is 0)", gt=0)
+    hidden: str = opt("50,50", "GRU layer sizes, comma-separated")
+    cell: str = opt("ganforge", "GRU implementation: ganforge (ganforge.nn.GRU, faster: fused recurrence with a "
+                    "hand-written backward) or torch (torch.nn.GRU)",
+                    ("torch", "ganforge"))
+    reset_after: bool = opt(True, "apply the reset gate after the recurrent product (torch/Keras maths); "
+                            "--no-reset-after is the article's equations and needs --cell ganforge")
+    lr: float = opt(1e-3, "Adam learning rate", gt=0)
+    val_frac: float = opt(0.15, "fraction of rows (the middle part) for validation", gt=0, lt=1)
+    test_frac: float = opt(0.15, "fraction of rows (the last part) for the test", gt=0, lt=1)
+    season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)", ge=0)
+    threads: int = opt(1, "CPU threads (1 is safest: 2 is ~1.6x faster on an idle machine, much slower when another "
+                          "process holds a core; 0: torch's default)", ge=0)
+
+    def validate(self) -> None:
+        super().validate()
+        sizes = [h.strip() for h in self.hidden.split(",") if h.strip()]
+        if not sizes or not all(h.isdigit() and int(h) > 0 for h in sizes):
+            raise UserError(f"--hidden must be positive layer sizes like 50,50, got {self.hidden!r}")
+        if self.val_frac + self.test_frac >= 1:
+            raise UserError(f"--val-frac and --test-frac must sum to less than 1, got {self.val_frac} and {self.test_frac}")
+        if self.cell == "torch" and not self.reset_after:
+            raise UserError("--no-reset-after (the article's equations) needs --cell ganforge: "
+                            "torch.nn.GRU only computes the reset-after variant")

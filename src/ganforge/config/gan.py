@@ -1,0 +1,35 @@
+"""`ganforge train gan`: every generator/discriminator family on an image dataset."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .base import RunConfig, opt
+
+GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
+
+
+@dataclass
+class GANConfig(RunConfig):
+    help: ClassVar[str] = "train an unconditional GAN (mlp, convgan, dcgan) on an image dataset"
+    example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
+                              "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision auto\n"
+                              "ganforge train gan --resume runs/gan-0001 --steps 4000")
+
+    model: str = opt("dcgan", "generator/discriminator family (see `ganforge models`)")
+    data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH, synthetic:CxHxW")
+    loss: str = opt("nonsaturating", "adversarial loss", GAN_LOSSES)
+    lr: float = opt(2e-4, "Adam learning rate of G and D", gt=0)
+    beta1: float = opt(0.5, "Adam beta1", ge=0, lt=1)
+    beta2: float = opt(0.999, "Adam beta2", ge=0, lt=1)
+    latent_dim: int = opt(100, "size of the noise vector z", gt=0)
+    width: int = opt(64, "base channel width of conv models (DCGAN's ngf/ndf)", gt=0)
+    image_size: int = opt(0, "train at this size (0: the dataset's own size)", ge=0)
+    channels: int = opt(0, "1 or 3 (0: the dataset's own channels)", choices=(0, 1, 3))
+    d_steps: int = opt(1, "discriminator updates per generator step", gt=0)
+    g_steps: int = opt(1, "generator updates per discriminator step (the MNIST article uses 2)", gt=0)
+    ema: float = opt(0.0, "keep an exponential moving average of G with this decay (0: off)", ge=0, lt=1)
+    channels_last: bool = opt(True, "use the channels_last memory format for conv models")
+    strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
+    eval_num: int = opt(1000, "generated images per --eval-every evaluation (FID, KID)", ge=2)
+    eval_extractor: str = opt("auto", "features for --eval-every: auto, inception, classifier:CKPT")

@@ -1,0 +1,62 @@
+"""Start or resume a training run of any task, in one process or under torchrun."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import config as C
+from ..errors import UserError
+from ..tasks import task_module
+from . import checkpoint
+from .loop import fit
+from .rundir import RunDir
+from .runtime import Runtime
+
+
+def resume_config(task: str, resume, args=None, config_file=None, overrides=(), **fields):
+    """(config, checkpoint) for continuing the run `resume`: the checkpoint's config is the bottom
+    layer under --config, flags, --set and keyword fields; only RESUMABLE fields may change."""
+    cls = C.TASKS[task]
+    ckpt = checkpoint.load(resume, task)
+    saved = ckpt.get("config")
+    if not isinstance(saved, dict):
+        raise UserError(f"{ckpt['path']} holds no config; it cannot be resumed")
+    cfg = C.resolve(cls, args, config_file, overrides, base=saved, base_source=f"checkpoint {ckpt['path']}", **fields)
+    old = C.resolve(cls, base=saved, base_source=f"checkpoint {ckpt['path']}")
+    for name in C.to_dict(cfg):
+        if name not in cls.RESUMABLE and getattr(cfg, name) != getattr(old, name):
+            raise UserError(f"{C.flag_name(name)} cannot change when resuming (checkpoint has {getattr(old, name)!r}); "
+                            f"only {', '.join(C.flag_name(n) for n in sorted(cls.RESUMABLE))} can")
+    if ckpt["step"] >= cfg.steps:
+        raise UserError(f"{ckpt['path']} is already at step {ckpt['step']}; pass --steps larger than that "
+                        "(--steps is the total)")
+    return cfg, ckpt
+
+
+def run(task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dict]:
+    """Train `task` with `cfg` (a config dataclass) from scratch, or from the checkpoint `ckpt`
+    (see resume_config). Every rank under torchrun calls this; returns (run directory, summary)."""
+    module = task_module(task)
+    rt = Runtime.from_config(cfg)
+    ok = False
+    try:
+        rt.seed_rank(cfg.seed)
+        obj = module.build(cfg, rt)
+        if ckpt is not None:
+            obj.load_state(ckpt)
+            run_dir = RunDir(Path(ckpt["path"]).parent, write=rt.is_main)
+            run_dir.truncate_stats(ckpt["step"])
+            start, best = ckpt["step"], ckpt.get("metrics", {}).get("best")
+        else:
+            run_dir = RunDir.create(cfg.out, task, write=rt.is_main)
+            run_dir.save_config(cfg)
+            start, best = 0, None
+        run_dir = RunDir(Path(rt.broadcast(str(run_dir.path))), write=rt.is_main)
+        run_dir.record_session({"started_at_step": start, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                **rt.describe()})
+        summary = fit(obj, run_dir, start, best)
+        ok = True
+    finally:
+        rt.close(ok)
+    return run_dir.path, summary
+
