@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "info", "forecast", "cyclegan", "cnn", "eval")
+COMMAND_MODULES = ("train", "sample", "info", "forecast", "backtest", "cyclegan", "cnn", "eval")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -27,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    parser.add_argument("--max-image-pixels", type=int, metavar="N",
+                        help="largest image (width x height) any command reads; larger ones are refused as possible "
+                             "decompression bombs (default 178956970, or $GANFORGE_MAX_IMAGE_PIXELS; 0: no limit)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f".commands.{name}", __package__).register(sub)
@@ -45,14 +49,41 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
+    if args.max_image_pixels is not None:
+        if args.max_image_pixels < 0:
+            parser.error(f"--max-image-pixels must be >= 0, got {args.max_image_pixels}")
+        os.environ["GANFORGE_MAX_IMAGE_PIXELS"] = str(args.max_image_pixels)
     try:
         return args.func(args) or 0
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        if not (e.every_rank and os.environ.get("RANK", "0") != "0"):   # one message per run under torchrun
+            print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError, RuntimeError) as e:   # the last net under every command: see _plain
+        message = _plain(e)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _plain(e: BaseException) -> str | None:
+    """One line for the environment's failures that no command checks for everywhere (a full disk,
+    a file that cannot be opened, memory that cannot be had); None for anything else (a bug: traceback)."""
+    from .files import is_disk_full
+
+    if is_disk_full(e):
+        return f"the disk is full{f' writing {e.filename}' if e.filename else ''}; free some space and run again"
+    if isinstance(e, OSError) and e.filename and e.strerror:
+        return f"cannot use {e.filename}: {e.strerror}"
+    text = str(e)
+    if isinstance(e, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower():
+        first = text.strip().splitlines()[0][:200] if text.strip() else "MemoryError"
+        return f"not enough memory for this setting ({first}); use smaller sizes or batches"
+    return None
 
 
 if __name__ == "__main__":

@@ -4,9 +4,17 @@
 class UserError(Exception):
     """Bad input from the user: a missing file, an unknown name, an impossible setting."""
 
+    every_rank = False   # raised by every torchrun process alike: only rank 0 prints it
 
-class TrainingDiverged(UserError):
-    """A loss became NaN or inf; the last good checkpoint is kept."""
+
+class RunStopped(UserError):
+    """Every rank stopped the run at the same step (Ctrl-C, SIGTERM); the checkpoint is saved."""
+
+    every_rank = True
+
+
+class TrainingDiverged(RunStopped):
+    """A loss became NaN or inf on some rank; the last good checkpoint is kept."""
 
 
 def did_you_mean(kind: str, name: str, valid) -> UserError:

@@ -17,7 +17,12 @@ class ForecasterConfig(RunConfig):
                               "--horizon 7 --fill interpolate\n"
                               "ganforge train forecaster --features temp_min,precipitation --window 60 --cell torch")
 
+    # Checkpoints written before a field existed trained with these values, not today's defaults.
+    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"normalize": "global", "difference": 0, "difference_season": 0}
+
     steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)", ge=0)
+    precision: str = opt("fp32", "fp32 (default: a small GRU gains nothing from bf16, and its C kernel runs in fp32), "
+                         "bf16, fp16, or auto (as for the image tasks)", ("auto", "fp32", "bf16", "fp16"))
     batch_size: int = opt(32, "windows per batch (all processes together under torchrun)", gt=0)
     eval_every: int = opt(0, "validate every N steps (0: once per epoch); best.pt keeps the lowest val_loss", ge=0)
     patience: int = opt(5, "stop after this many validations without a better val_loss (0: never)", ge=0)
@@ -30,17 +35,31 @@ class ForecasterConfig(RunConfig):
                     ("none", "interpolate", "ffill"))
     window: int = opt(100, "past steps the GRU reads per forecast", gt=0)
     horizon: int = opt(1, "future steps predicted at once", gt=0)
+    normalize: str = opt("revin", "input scaling: global (min-max fitted on the training rows), window (each input "
+                         "window by its own mean and std, the forecast restored with them) or revin (window plus "
+                         "the learnable affine of RevIN, Kim et al. 2022); window and revin follow trends "
+                         "beyond the training range", ("global", "window", "revin"))
+    difference: int = opt(0, "1: the model forecasts first differences of --column, integrated back to levels",
+                          (0, 1))
+    difference_season: int = opt(0, "P >= 2: also difference at lag P (seasonal differencing, e.g. 7 or 52); "
+                                 "0: none", ge=0)
     epochs: int = opt(50, "passes over the training windows (sets --steps when that is 0)", gt=0)
     hidden: str = opt("50,50", "GRU layer sizes, comma-separated")
-    cell: str = opt("ganforge", "GRU implementation: ganforge (ganforge.nn.GRU, faster: fused recurrence with a "
-                    "hand-written backward) or torch (torch.nn.GRU)",
-                    ("torch", "ganforge"))
+    cell: str = opt("ganforge", "recurrent cell: ganforge (ganforge.nn.GRU, faster: fused recurrence with a "
+                    "hand-written backward), torch (torch.nn.GRU) or lstm (torch.nn.LSTM, to compare with the GRU)",
+                    ("torch", "ganforge", "lstm"))
     reset_after: bool = opt(True, "apply the reset gate after the recurrent product (torch/Keras maths); "
                             "--no-reset-after is the article's equations and needs --cell ganforge")
     lr: float = opt(1e-3, "Adam learning rate", gt=0)
     val_frac: float = opt(0.15, "fraction of rows (the middle part) for validation", gt=0, lt=1)
     test_frac: float = opt(0.15, "fraction of rows (the last part) for the test", gt=0, lt=1)
     season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)", ge=0)
+    alpha: float = opt(0.05, "significance level of the one-sided Diebold-Mariano test behind every 'better than "
+                       "baseline' verdict", gt=0, lt=1)
+    intervals: str = opt("", "prediction interval levels, comma-separated, e.g. 0.8,0.95: split-conformal bounds "
+                         "from the validation residuals of each horizon step (distribution-free)")
+    calendar: bool = opt(False, "add day-of-week and day-of-year (sin, cos) inputs of the forecast dates, which are "
+                         "known in advance (needs a date column)")
     threads: int = opt(1, "CPU threads (1 is safest: 2 is ~1.6x faster on an idle machine, much slower when another "
                           "process holds a core; 0: torch's default)", ge=0)
 
@@ -49,8 +68,17 @@ class ForecasterConfig(RunConfig):
         sizes = [h.strip() for h in self.hidden.split(",") if h.strip()]
         if not sizes or not all(h.isdigit() and int(h) > 0 for h in sizes):
             raise UserError(f"--hidden must be positive layer sizes like 50,50, got {self.hidden!r}")
+        if self.difference_season == 1:
+            raise UserError("--difference-season must be 0 or a period of at least 2; "
+                            "for first differences use --difference 1")
         if self.val_frac + self.test_frac >= 1:
             raise UserError(f"--val-frac and --test-frac must sum to less than 1, got {self.val_frac} and {self.test_frac}")
-        if self.cell == "torch" and not self.reset_after:
+        if self.intervals:
+            from ..metrics.significance import parse_levels
+            try:
+                parse_levels(self.intervals)
+            except ValueError as e:
+                raise UserError(f"--intervals must be levels in (0, 1) like 0.8,0.95: {e}") from None
+        if self.cell != "ganforge" and not self.reset_after:
             raise UserError("--no-reset-after (the article's equations) needs --cell ganforge: "
-                            "torch.nn.GRU only computes the reset-after variant")
+                            f"--cell {self.cell} only computes the reset-after variant")

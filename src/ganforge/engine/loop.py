@@ -17,7 +17,7 @@ import time
 import torch
 
 from .. import config as C
-from ..errors import TrainingDiverged, UserError
+from ..errors import RunStopped, TrainingDiverged, UserError
 from . import checkpoint
 from .rundir import RunDir
 from .runtime import Runtime
@@ -128,8 +128,8 @@ class _StopFlag:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, distributed: bool = False):
-        self.set, self.distributed, self._old = False, distributed, {}
+    def __init__(self, distributed: bool = False, quiet: bool = False):
+        self.set, self.distributed, self.quiet, self._old = False, distributed, quiet, {}
 
     def __enter__(self):
         for sig in self.SIGNALS:
@@ -145,8 +145,9 @@ class _StopFlag:
                 raise KeyboardInterrupt
             return
         self.set = True
-        print("\nstopping after this step and saving a checkpoint"
-              + ("" if self.distributed else " (Ctrl-C again to abort)"), file=sys.stderr)
+        if not self.quiet:
+                print("\nstopping after this step and saving a checkpoint"
+                  + ("" if self.distributed else " (Ctrl-C again to abort)"), file=sys.stderr)
 
     def __exit__(self, *exc):
         for sig, old in self._old.items():
@@ -178,7 +179,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
     rate = None
     step = start_step
     stopped_early = interrupted = False
-    with _StopFlag(rt.distributed) as stop:
+    with _StopFlag(rt.distributed, quiet=not write) as stop:
         for step in range(start_step + 1, cfg.steps + 1):
             t0 = time.perf_counter()
             stats = rt.mean(obj.train_step(step - 1))   # a NaN on any rank makes the mean NaN on all
@@ -222,7 +223,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
     bar.close()
     if interrupted:
         run.close()
-        raise UserError(f"interrupted at step {step}; checkpoint saved. Continue with: "
+        raise RunStopped(f"interrupted at step {step}; checkpoint saved. Continue with: "
                         f"ganforge train {obj.task} --resume {run.path}")
     summary = {"step": step, "stopped_early": stopped_early}
     if best_value is not None:
