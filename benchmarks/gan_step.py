@@ -33,6 +33,17 @@ from ganforge.tasks.gan import GANObjective
 from ganforge.engine.runtime import native_bf16
 
 
+class SigmoidD(nn.Module):
+    """The article's D: ganforge's ConvDiscriminator layers ending in a Sigmoid (for nn.BCELoss)."""
+
+    def __init__(self):
+        super().__init__()
+        self.d = ConvDiscriminator((3, 32, 32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.d(x)["adv"])
+
+
 class ArticleDataset(torch.utils.data.Dataset):
     """CIFAR10-style: uint8 HWC arrays, PIL per sample, ToTensor + Normalize per sample."""
 
@@ -65,7 +76,7 @@ class ArticleLoop:
     def __init__(self, array: np.ndarray, batch_size: int, latent_dim: int = 100):
         torch.manual_seed(0)
         self.G = article_generator(latent_dim)
-        self.D = nn.Sequential(ConvDiscriminator((3, 32, 32)), nn.Sigmoid())
+        self.D = SigmoidD()
         self.loss = nn.BCELoss()
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))

@@ -9,23 +9,38 @@ from ganforge.tasks.gan import GANObjective
 
 GANS = [e.name for e in models.entries("gan")]
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
+K = 4   # classes of the tiny labelled data
+
+
+def labelled(shape=(1, 28, 28), n=16):
+    return ImageData("tiny", torch.randint(0, 256, (n, *shape), dtype=torch.uint8), torch.arange(n) % K,
+                     [f"c{i}" for i in range(K)])
 
 
 @pytest.mark.parametrize("name", GANS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_shapes_and_finite(name, shape):
-    G, D = models.create(name, kind="gan", image_shape=shape, latent_dim=16, width=8)
-    x = G(torch.randn(3, 16))
+    """The contract: G(z, c) -> (N, C, H, W) in [-1, 1]; D(x, c) -> {"adv": (N,), heads...}."""
+    G, D = models.create(name, kind="gan", image_shape=shape, latent_dim=16, width=8, num_classes=K, cat_codes=5,
+                         cont_codes=2)
+    c = G.sample_c(3) if hasattr(G, "sample_c") else None
+    x = G(torch.randn(3, 16), c)
     assert x.shape == (3, *shape)
     assert torch.isfinite(x).all() and x.abs().max() <= 1
-    logits = D(x)
-    assert logits.shape == (3,) and torch.isfinite(logits).all()
+    out = D(x, c)
+    assert out["adv"].shape == (3,) and torch.isfinite(out["adv"]).all()
+    expected = {"cgan": {"adv"}, "acgan": {"adv", "cls"}, "infogan": {"adv", "code"}}.get(name, {"adv"})
+    assert set(out) == expected
+    if "cls" in out:
+        assert out["cls"].shape == (3, K)
+    if "code" in out:
+        assert out["code"].shape == (3, 5 + 2 * 2)
 
 
 @pytest.mark.parametrize("name", GANS)
 @pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "lsgan", "hinge"])
 def test_one_train_step_changes_both_nets(name, loss):
-    data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
+    data = labelled()
     cfg = GANConfig(model=name, loss=loss, width=8, latent_dim=8, batch_size=8, steps=1)
     obj = GANObjective(cfg, data=data)
     before = {k: [p.detach().clone() for p in m.parameters()] for k, m in obj.modules.items()}
@@ -72,7 +87,7 @@ def test_unknown_model_lists_valid_names():
 
 @pytest.mark.parametrize("name", GANS)
 def test_bf16_autocast_step_is_finite(name):
-    data = ImageData("tiny", torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8))
+    data = labelled((3, 32, 32))
     cfg = GANConfig(model=name, width=8, latent_dim=8, batch_size=8, precision="bf16")
     stats = GANObjective(cfg, data=data).train_step(0)
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())

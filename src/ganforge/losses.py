@@ -16,6 +16,8 @@ may have any shape (PatchGAN maps too): every term is a mean.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -61,3 +63,24 @@ def decision_threshold(kind: str) -> float:
 def d_score(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """What users read as D(x): a probability for the BCE losses, the raw output otherwise."""
     return torch.sigmoid(logits) if kind in ("minimax", "nonsaturating") else logits
+
+
+def cls_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """ACGAN's auxiliary classification loss: cross-entropy of the "cls" head (N, K) against labels (N,)."""
+    return F.cross_entropy(logits.float(), labels)
+
+
+def code_loss(out: torch.Tensor, codes: torch.Tensor, cat_codes: int) -> torch.Tensor:
+    """InfoGAN's mutual-information term (the negative of its lower bound, up to a constant): the
+    cross-entropy of the categorical code plus the Gaussian negative log-likelihood of each
+    continuous code under Q's mean and log-std. out (N, cat + 2 cont) from the "code" head;
+    codes (N, cat + cont) as G received them (one-hot, then continuous)."""
+    out, codes = out.float(), codes.float()
+    loss = F.cross_entropy(out[:, :cat_codes], codes[:, :cat_codes].argmax(1))
+    cont = codes[:, cat_codes:]
+    if cont.shape[1]:
+        n = cont.shape[1]
+        mean, log_std = out[:, cat_codes:cat_codes + n], out[:, cat_codes + n:].clamp(-5, 2)
+        nll = log_std + 0.5 * ((cont - mean) / log_std.exp()) ** 2 + 0.5 * math.log(2 * math.pi)
+        loss = loss + nll.sum(1).mean()
+    return loss

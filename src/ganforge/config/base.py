@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ def check_limits(cfg) -> None:
         value = getattr(cfg, f.name)
         if choices and value not in choices:
             raise UserError(f"{flag_name(f.name)} must be one of {', '.join(map(str, choices))}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{flag_name(f.name)} must be a finite number, got {value}")
         failed = ["positive" if (k, b) == ("gt", 0) else _LIMITS[k][1].format(b)
                   for k, b in limits.items() if not _LIMITS[k][0](value, b)]
         if failed:
@@ -57,6 +60,9 @@ class RunConfig:
     RESUMABLE: typing.ClassVar[frozenset] = frozenset({
         "steps", "progress", "log_every", "sample_every", "ckpt_every", "eval_every", "patience",
         "device", "precision", "compile"})
+    # Values of fields that checkpoints written before the field existed lack, where they differ
+    # from today's default (a checkpoint's config missing the key resolves to this, not the default).
+    LEGACY: typing.ClassVar[dict] = {}
 
     steps: int = opt(1000, "number of training steps (optimiser updates of the main network)", gt=0)
     batch_size: int = opt(64, "images (or windows) per batch, in all processes together under torchrun", gt=0)
@@ -74,6 +80,11 @@ class RunConfig:
     progress: bool = opt(True, "show a progress bar")
     eval_every: int = opt(0, "evaluate every N steps and keep the best checkpoint as best.pt (0: off)", ge=0)
     patience: int = opt(0, "stop after this many evaluations without improvement (0: never)", ge=0)
+
+    @classmethod
+    def implied(cls, values: dict) -> dict:
+        """Defaults that follow from other values (a model's own defaults); below every explicit layer."""
+        return {}
 
     def validate(self) -> None:
         """Field limits, then cross-field checks (subclasses call super().validate() first)."""
@@ -143,8 +154,8 @@ def coerce(cls, key: str, value, source: str):
 
 
 def from_dict(cls, values: dict, source: str):
-    """Build and validate a config from a plain dict (a YAML file, a checkpoint)."""
-    clean = {k: coerce(cls, k, v, source) for k, v in values.items()}
+    """Build and validate a config from a checkpoint's plain dict; keys it lacks take cls.LEGACY, then the default."""
+    clean = {k: coerce(cls, k, v, source) for k, v in {**cls.LEGACY, **values}.items()}
     cfg = cls(**clean)
     cfg.validate()
     return cfg
@@ -156,13 +167,15 @@ def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None
     file, parsed CLI flags, --set strings and keyword args. Returns the validated config."""
     import yaml
 
-    values: dict = {k: coerce(cls, k, v, base_source) for k, v in (base or {}).items()}
+    values: dict = {k: coerce(cls, k, v, base_source) for k, v in ({**cls.LEGACY, **base} if base else {}).items()}
     if config_file:
         path = Path(config_file)
         try:
             loaded = yaml.safe_load(path.read_text()) or {}
         except OSError as e:
             raise UserError(f"cannot read config file {path}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise UserError(f"config file {path} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
         except yaml.YAMLError as e:
             raise UserError(f"config file {path} is not valid YAML: {e}") from None
         if not isinstance(loaded, dict):
@@ -182,7 +195,7 @@ def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None
             raise UserError(f"--set {item!r}: the value is not valid YAML") from None
         values[key] = coerce(cls, key, parsed, "--set")
     values.update({k: coerce(cls, k, v, "argument") for k, v in kwargs.items()})
-    cfg = cls(**values)
+    cfg = cls(**{**cls.implied(values), **values})
     cfg.validate()
     return cfg
 

@@ -7,13 +7,17 @@ from typing import ClassVar
 from .base import RunConfig, opt
 
 GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
+# Defaults a model family brings (below --config, flags and --set; above the field defaults).
+MODEL_DEFAULTS = {"lsgan": {"loss": "lsgan"}}
 
 
 @dataclass
 class GANConfig(RunConfig):
-    help: ClassVar[str] = "train an unconditional GAN (mlp, convgan, dcgan) on an image dataset"
+    help: ClassVar[str] = ("train a GAN on an image dataset: mlp, convgan, dcgan, lsgan, conditional cgan / acgan, "
+                           "infogan")
     example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
                               "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision auto\n"
+                              "ganforge train gan --model cgan --cond projection --data mnist5k --steps 3000\n"
                               "ganforge train gan --resume runs/gan-0001 --steps 4000")
 
     model: str = opt("dcgan", "generator/discriminator family (see `ganforge models`)")
@@ -33,3 +37,13 @@ class GANConfig(RunConfig):
     strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
     eval_num: int = opt(1000, "generated images per --eval-every evaluation (FID, KID)", ge=2)
     eval_extractor: str = opt("auto", "features for --eval-every: auto, inception, classifier:CKPT")
+    backbone: str = opt("dcgan", "nets under cgan, acgan and infogan", ("mlp", "dcgan"))
+    cond: str = opt("concat", "how cgan's D reads the label: concat (an extra input channel) or projection "
+                    "(Miyato & Koyama 2018)", ("concat", "projection"))
+    aux_weight: float = opt(1.0, "weight of ACGAN's class loss and InfoGAN's code loss, in both nets", ge=0)
+    cat_codes: int = opt(10, "InfoGAN: values of the categorical code", ge=2)
+    cont_codes: int = opt(2, "InfoGAN: continuous codes, each ~ U(-1, 1)", ge=0)
+
+    @classmethod
+    def implied(cls, values: dict) -> dict:
+        return MODEL_DEFAULTS.get(values.get("model", cls.model), {})

@@ -10,7 +10,6 @@ import re
 import torch
 
 from ..files import atomic_write, cache_dir
-from ..nn import eval_mode
 from ..data.images import NAMED
 from ..errors import UserError
 from . import image as M
@@ -126,19 +125,3 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
     metrics = evaluate_images(to_float(test.images), ext, real, labels)
     return {"extractor": ext.name, "num": len(test), "num_real": len(real), "dataset": dataset,
             "real_vs_real": 1, **metrics}
-
-
-class NetGenerator:
-    """A generator net in training, seen through the .sample interface (eval mode while sampling)."""
-
-    def __init__(self, net: torch.nn.Module, latent_dim: int, image_shape, dataset: str, device="cpu"):
-        self.net, self.latent_dim, self.image_shape = net, latent_dim, tuple(image_shape)
-        self.meta, self.device = {"dataset": dataset}, torch.device(device)
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 250) -> torch.Tensor:
-        """(n, C, H, W) on the CPU; the noise is drawn on the CPU so a seed means the same on any device."""
-        g = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(n, self.latent_dim, generator=g)
-        with eval_mode(self.net):
-            return torch.cat([self.net(chunk.to(self.device)).float().cpu() for chunk in z.split(batch_size)])

@@ -38,12 +38,12 @@ class ConvGenerator(nn.Module):
             nn.Tanh(),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c=None) -> torch.Tensor:
         return self.net(z)
 
 
 class ConvDiscriminator(nn.Module):
-    """(N, C, H, W) -> logits (N,): 3x3 convs 32-64-128-256, dropout 0.25, a linear head."""
+    """(N, C, H, W) -> {"adv": logits (N,)}: 3x3 convs 32-64-128-256, dropout 0.25, a linear head."""
 
     def __init__(self, image_shape, width: int = 64):
         super().__init__()
@@ -72,13 +72,19 @@ class ConvDiscriminator(nn.Module):
             n_flat = self.features(torch.zeros(2, *image_shape)).shape[1]   # 256*5*5 at 32 px
         self.head = nn.Linear(n_flat, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, f: torch.Tensor) -> torch.Tensor:
+        return self.head(f).squeeze(1)
+
+    def forward(self, x: torch.Tensor, c=None) -> dict[str, torch.Tensor]:
+        return {"adv": self.head(self.features(x)).squeeze(1)}
 
 
 @register("convgan", kind="gan", summary="conv GAN of the CIFAR-10 article: upsample+conv G, 4-conv D with dropout",
           example=dict(image_shape=(3, 32, 32)))
-def build(image_shape, latent_dim: int = 100, width: int = 64):
+def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
     _, h, w = image_shape
     if h % 4 or w % 4:
         raise UserError(f"convgan needs an image size divisible by 4, got {h}x{w}; set --image-size")

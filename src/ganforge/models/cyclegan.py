@@ -16,10 +16,13 @@ from .registry import register
 
 
 class ResnetGenerator(nn.Module):
-    """(N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) in [-1, 1]; H and W multiples of 4."""
+    """(N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) in [-1, 1]; H and W multiples of 4.
+
+    upsample: "deconv" (the paper's transposed convolutions) or "resize" (nearest resize + conv).
+    """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 64, blocks: int = 9,
-                 norm: str = "instance"):
+                 norm: str = "instance", upsample: str = "deconv"):
         super().__init__()
         w = width
         self.net = nn.Sequential(
@@ -27,10 +30,13 @@ class ResnetGenerator(nn.Module):
             conv_block(w, 2 * w, 3, stride=2, norm=norm),                  # d128
             conv_block(2 * w, 4 * w, 3, stride=2, norm=norm),              # d256
             *[ResnetBlock(4 * w, norm) for _ in range(blocks)],            # R256 x blocks
-            up_block(4 * w, 2 * w, norm),                                  # u128
-            up_block(2 * w, w, norm),                                      # u64
+            up_block(4 * w, 2 * w, norm, upsample),                        # u128
+            up_block(2 * w, w, norm, upsample),                            # u64
             nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7), nn.Tanh(),  # c7s1-3
         )
+        # Input pixels on each side that can reach one output pixel, rounded up to the stride 4:
+        # 3 (c7) + 1 + 2 (d) + 2 * 4 per residual block (at stride 4) + 4 + 2 (u) + 3 (c7), +2 spare.
+        self.context = 4 * -(-(18 + 8 * blocks) // 4)
         init_normal(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,14 +77,16 @@ _SHAPE = dict(in_channels=3, out_channels=3, width=64)
 
 @register("resnet-9", kind="translator", summary="CycleGAN generator, 9 residual blocks (256 px images)",
           example=_SHAPE)
-def resnet9(in_channels: int = 3, out_channels: int = 3, width: int = 64, norm: str = "instance"):
-    return ResnetGenerator(in_channels, out_channels, width, blocks=9, norm=norm)
+def resnet9(in_channels: int = 3, out_channels: int = 3, width: int = 64, norm: str = "instance",
+            upsample: str = "deconv"):
+    return ResnetGenerator(in_channels, out_channels, width, blocks=9, norm=norm, upsample=upsample)
 
 
 @register("resnet-6", kind="translator", summary="CycleGAN generator, 6 residual blocks (128 px images)",
           example=_SHAPE)
-def resnet6(in_channels: int = 3, out_channels: int = 3, width: int = 64, norm: str = "instance"):
-    return ResnetGenerator(in_channels, out_channels, width, blocks=6, norm=norm)
+def resnet6(in_channels: int = 3, out_channels: int = 3, width: int = 64, norm: str = "instance",
+            upsample: str = "deconv"):
+    return ResnetGenerator(in_channels, out_channels, width, blocks=6, norm=norm, upsample=upsample)
 
 
 @register("patchgan", kind="discriminator", summary="70x70 PatchGAN discriminator (C64-C128-C256-C512)",

@@ -42,12 +42,12 @@ class DCGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         init_normal(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c=None) -> torch.Tensor:
         return self.net(z[:, :, None, None])
 
 
 class DCDiscriminator(nn.Module):
-    """(N, C, S, S) -> logits (N,)."""
+    """(N, C, S, S) -> {"adv": logits (N,)}; forward_features gives the last (ch, base, base) map."""
 
     def __init__(self, image_shape, width: int = 64):
         super().__init__()
@@ -61,13 +61,19 @@ class DCDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
         init_normal(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten()
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net[:-1](x)
+
+    def forward_head(self, f: torch.Tensor) -> torch.Tensor:
+        return self.net[-1](f).flatten()
+
+    def forward(self, x: torch.Tensor, c=None) -> dict[str, torch.Tensor]:
+        return {"adv": self.net(x).flatten()}
 
 
 @register("dcgan", kind="gan", summary="DCGAN (Radford et al.): transposed-conv G, strided-conv D, 28/32/64 px",
           example=dict(image_shape=(3, 64, 64)))
-def build(image_shape, latent_dim: int = 100, width: int = 64):
+def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
     c, h, w = image_shape
     if h != w:
         raise UserError(f"dcgan needs square images, got {h}x{w}; set --image-size")

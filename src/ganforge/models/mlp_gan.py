@@ -26,12 +26,12 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(width, math.prod(self.image_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c=None) -> torch.Tensor:
         return self.net(z).view(-1, *self.image_shape)
 
 
 class MLPDiscriminator(nn.Module):
-    """images (N, C, H, W) -> real/fake logits (N,)."""
+    """images (N, C, H, W) -> {"adv": real/fake logits (N,)}."""
 
     def __init__(self, image_shape, hidden=(512, 256)):
         super().__init__()
@@ -42,13 +42,19 @@ class MLPDiscriminator(nn.Module):
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net[:-1](x)
+
+    def forward_head(self, f: torch.Tensor) -> torch.Tensor:
+        return self.net[-1](f).squeeze(1)
+
+    def forward(self, x: torch.Tensor, c=None) -> dict[str, torch.Tensor]:
+        return {"adv": self.net(x).squeeze(1)}
 
 
 @register("mlp", kind="gan", summary="MLP GAN of the MNIST article: G 256-512-1024 + BN, D 512-256-1",
           example=dict(image_shape=(1, 28, 28)))
-def build(image_shape, latent_dim: int = 100, width: int = 64):
+def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
     scale = width / 64   # width 64 is the article's size; tests shrink it
     g_hidden = tuple(max(4, int(h * scale)) for h in (256, 512, 1024))
     d_hidden = tuple(max(4, int(h * scale)) for h in (512, 256))

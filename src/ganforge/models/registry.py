@@ -42,7 +42,27 @@ def get(name: str, kind: str | None = None) -> Entry:
 
 
 def create(name: str, kind: str | None = None, **kwargs):
-    return get(name, kind).build(**kwargs)
+    """Build a registered model. It is first built on the meta device (no memory) to count its
+    parameters: settings whose weights, gradients and Adam state cannot fit are refused with the figure."""
+    entry = get(name, kind)
+    n = _meta_params(entry, kwargs)
+    if n:
+        from ..resources import check_fits
+
+        settings = ", ".join(f"{k}={v}" for k, v in kwargs.items() if isinstance(v, (int, float, tuple, str)))
+        check_fits(16 * n, f"model {name} ({settings}: {n:,} parameters, with gradients and optimiser state)",
+                   "lower its width, latent or image size, or hidden sizes")
+    return entry.build(**kwargs)
+
+
+def _meta_params(entry: Entry, kwargs: dict) -> int | None:
+    import torch
+
+    try:
+        with torch.device("meta"):
+            return count_params(entry.build(**kwargs))
+    except Exception:   # a builder that cannot run on meta: no estimate, the real build decides
+        return None
 
 
 def entries(kind: str | None = None) -> list[Entry]:

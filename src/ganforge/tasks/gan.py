@@ -1,4 +1,10 @@
-"""The GAN task: one objective for every unconditional generator/discriminator pair."""
+"""The GAN task: one objective for every generator/discriminator family on the contract
+G(z, c) -> x and D(x, c) -> {"adv": logits, "cls"?: class logits, "code"?: Q's code estimate}.
+
+c is None for unconditional families, a label (N,) for cgan / acgan, a code tensor for infogan.
+D's loss is the adversarial loss on "adv" plus each present head's loss (aux_weight times the
+class loss on real and generated images, the code loss on generated ones); G's loss likewise.
+"""
 from __future__ import annotations
 
 import copy
@@ -12,11 +18,14 @@ from ..nn import eval_mode
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 
-SAMPLE_GRID = 64     # fixed-noise images in each snapshot
+SAMPLE_GRID = 64     # fixed-noise images in each snapshot of an unconditional GAN
+GRID_COLS = 8        # conditional GANs: one row per class or code value, this many columns
 
 
 class GANObjective(Objective):
     """Alternates d_steps discriminator updates and g_steps generator updates per step.
+    D's update sees each real batch with its labels and a generated batch with the conditions drawn
+    for it; G's update runs D frozen.
 
     The fake batch of the last D update is reused for the first G update: G has not changed
     in between, so this equals regenerating it and saves one generator forward.
@@ -34,7 +43,8 @@ class GANObjective(Objective):
         self.sampler = BatchSampler(len(self.data), self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.images = rt.place(self.data.images)
         self.image_shape = self.data.shape
-        G, D = build_nets(cfg, self.image_shape)
+        G, D = build_nets(cfg, self.image_shape, len(self.data.classes or []))
+        self.labels = rt.place(self.data.labels) if getattr(G, "num_classes", 0) else None
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G = rt.prepare(G).to(memory_format=self.memory_format)
         self.D = rt.prepare(D).to(memory_format=self.memory_format)
@@ -48,47 +58,69 @@ class GANObjective(Objective):
         if cfg.ema:
             self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
             self.modules["G_ema"] = self.G_ema
-        self.fixed_z = torch.randn(SAMPLE_GRID, cfg.latent_dim,
-                                   generator=torch.Generator().manual_seed(cfg.seed)).to(rt.device)
+        g = torch.Generator().manual_seed(cfg.seed)
+        rows = getattr(G, "num_classes", 0) or getattr(G, "cat_codes", 0)
+        n = rows * GRID_COLS if rows else SAMPLE_GRID
+        self.grid_nrow = GRID_COLS if rows else None
+        self.fixed_z = torch.randn(n, cfg.latent_dim, generator=g).to(rt.device)
+        self.fixed_c = grid_conditions(G, n, GRID_COLS)
+        self.fixed_c = None if self.fixed_c is None else self.fixed_c.to(rt.device)
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ..metrics.extractors import get_extractor
 
             self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
 
-    def real_batch(self, index: int) -> torch.Tensor:
-        x = to_float(self.rt.to(self.images[self.sampler.indices(index).to(self.images.device)]))
-        return x.contiguous(memory_format=self.memory_format)
+    def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(images (N, C, H, W) in [-1, 1], their labels (N,) for a label-conditioned family, else None)."""
+        idx = self.sampler.indices(index).to(self.images.device)
+        x = to_float(self.rt.to(self.images[idx])).contiguous(memory_format=self.memory_format)
+        return x, (None if self.labels is None else self.rt.to(self.labels[idx.to(self.labels.device)]))
 
-    def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.latent_dim, device=self.rt.device)
+    def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(z (N, latent_dim), c or None) for n generated images."""
+        z = torch.randn(n, self.cfg.latent_dim, device=self.rt.device)
+        return z, (self.G.sample_c(n, self.rt.device) if hasattr(self.G, "sample_c") else None)
+
+    def head_losses(self, out: dict, c, real: bool = False) -> torch.Tensor | float:
+        """The auxiliary heads' losses for D's output `out` on images conditioned on c (labels or codes)."""
+        loss = 0.0
+        if "cls" in out:
+            loss = loss + losses.cls_loss(out["cls"], c)
+        if "code" in out and not real:   # real images have no code to recover
+            loss = loss + losses.code_loss(out["code"], c, self.G.cat_codes)
+        return loss
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg, rt, G, D, kind = self.cfg, self.rt, self.train_G, self.train_D, self.cfg.loss
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         thr = losses.decision_threshold(kind)
         for j in range(cfg.d_steps):
-            real = self.real_batch(step * cfg.d_steps + j)
+            real, y = self.real_batch(step * cfg.d_steps + j)
             last = j == cfg.d_steps - 1
+            z, c = self.noise(real.shape[0])
             with self.autocast():
                 with torch.set_grad_enabled(last):   # only the last fake batch feeds G's first update
-                    fake = G(self.noise(real.shape[0]))
-                real_logits = D(real).float()
-                fake_logits = D(fake.detach()).float()
+                    fake = G(z, c)
+                out_real, out_fake = D(real, y), D(fake.detach(), c)
+            real_logits, fake_logits = out_real["adv"].float(), out_fake["adv"].float()
             d_loss = losses.d_loss(kind, real_logits, fake_logits)
-            rt.update(opt_d, d_loss)
+            d_aux = self.head_losses(out_real, y, real=True) + self.head_losses(out_fake, c)
+            rt.update(opt_d, d_loss + cfg.aux_weight * d_aux)
         self.D.requires_grad_(False)
         for j in range(cfg.g_steps):
             if j > 0:
+                z, c = self.noise(real.shape[0])
                 with self.autocast():
-                    fake = G(self.noise(real.shape[0]))
+                    fake = G(z, c)
             with self.autocast():
-                g_logits = self.D(fake).float()
-            g_loss = losses.g_loss(kind, g_logits)
-            rt.update(opt_g, g_loss)
+                out = self.D(fake, c)
+            g_loss = losses.g_loss(kind, out["adv"].float())
+            g_aux = self.head_losses(out, c)
+            rt.update(opt_g, g_loss + cfg.aux_weight * g_aux)
             if cfg.ema:
                 self._update_ema()
         self.D.requires_grad_(True)
-        return {
+        stats = {
             "d_loss": d_loss.item(),
             "g_loss": g_loss.item(),
             "d_acc_real": (real_logits > thr).float().mean().item(),
@@ -96,6 +128,11 @@ class GANObjective(Objective):
             "d_real": losses.d_score(kind, real_logits).mean().item(),
             "d_fake": losses.d_score(kind, fake_logits).mean().item(),
         }
+        if torch.is_tensor(d_aux):
+            stats.update(d_aux=d_aux.item(), g_aux=g_aux.item())
+        if "cls" in out_real:
+            stats["d_cls_acc_real"] = (out_real["cls"].argmax(1) == y).float().mean().item()
+        return stats
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -113,19 +150,19 @@ class GANObjective(Objective):
         from ..viz import save_grid
 
         with eval_mode(self.sampler_net) as G:
-            images = G(self.fixed_z)
+            images = G(self.fixed_z, self.fixed_c)
         (run.path / "samples").mkdir(exist_ok=True)
-        save_grid(images, run.path / "samples" / f"step_{step:06d}.png")
-        save_grid(images, run.path / "samples.png")
+        save_grid(images, run.path / "samples" / f"step_{step:06d}.png", nrow=self.grid_nrow)
+        save_grid(images, run.path / "samples.png", nrow=self.grid_nrow)
 
     def evaluate(self, step: int) -> dict[str, float]:
         """FID and KID of --eval-num samples against the training data (the cheap subset of `ganforge eval`)."""
         from ..metrics.extractors import get_extractor
-        from ..metrics.generative import NetGenerator, evaluate_generator
+        from ..metrics.generative import evaluate_generator
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
-        gen = NetGenerator(self.sampler_net, self.cfg.latent_dim, self.image_shape, self.data.name, self.rt.device)
+        gen = Generator.around(self.sampler_net, self.cfg, self.meta())
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
                                full=False)
         return {"fid": m["fid"], "kid": m["kid"]}
@@ -144,10 +181,25 @@ class GANObjective(Objective):
         return {"image_shape": list(self.image_shape), "dataset": self.data.name, "classes": self.data.classes}
 
 
-def build_nets(cfg, image_shape) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """(G, D) as the config and the data's image shape describe them: training and loading share this."""
+def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(G, D) as the config and the data (image shape, number of classes) describe them: training and
+    loading share this, so a checkpoint always rebuilds what trained."""
     return models.create(cfg.model, kind="gan", image_shape=tuple(image_shape), latent_dim=cfg.latent_dim,
-                         width=cfg.width)
+                         width=cfg.width, num_classes=num_classes, backbone=cfg.backbone, cond=cfg.cond,
+                         cat_codes=cfg.cat_codes, cont_codes=cfg.cont_codes)
+
+
+def grid_conditions(G, n: int, cols: int) -> torch.Tensor | None:
+    """Conditions for a grid of n images in rows of `cols`: row r shows class r (or categorical code
+    value r, continuous codes 0); None for an unconditional G."""
+    rows = torch.arange(n) // cols
+    if getattr(G, "num_classes", 0):
+        return rows % G.num_classes
+    if getattr(G, "cat_codes", 0):
+        from ..models.conditional import make_codes
+
+        return make_codes(rows % G.cat_codes, torch.zeros(n, G.cont_codes), G.cat_codes)
+    return None
 
 
 def build(cfg, rt=None) -> GANObjective:
@@ -155,29 +207,91 @@ def build(cfg, rt=None) -> GANObjective:
 
 
 class Generator:
-    """A trained generator rebuilt from its checkpoint: .sample(n) -> (n, C, H, W) in [-1, 1]."""
+    """A trained generator rebuilt from its checkpoint: .sample(n) -> (n, C, H, W) in [-1, 1].
+
+    Conditional models take labels= (class indices, one per image or one for all; default: every
+    class in turn) and InfoGAN codes= ((n, cat + cont) as made by models.conditional.make_codes;
+    default: random)."""
 
     def __init__(self, ckpt: dict):
         from ..config import GANConfig, from_dict
 
-        self.config = from_dict(GANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
-        self.image_shape = tuple(self.meta["image_shape"])
-        G, _ = build_nets(self.config, self.image_shape)
+        config = from_dict(GANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+        meta = ckpt["meta"]
+        G, _ = build_nets(config, meta["image_shape"], len(meta.get("classes") or []))
         name = "G_ema" if "G_ema" in ckpt["modules"] else "G"
-        self.net = checkpoint.load_module(G, ckpt, name).eval()
+        self._setup(checkpoint.load_module(G, ckpt, name).eval(), config, meta)
+        self.step, self.path = ckpt["step"], ckpt["path"]
+
+    @classmethod
+    def around(cls, net: torch.nn.Module, config, meta: dict) -> "Generator":
+        """A net in training seen through this interface (sampled in eval mode, on its own device)."""
+        gen = cls.__new__(cls)
+        gen._setup(net, config, meta)
+        gen.step, gen.path = None, "the run in training"
+        return gen
+
+    def _setup(self, net: torch.nn.Module, config, meta: dict) -> None:
+        self.net, self.config, self.meta = net, config, meta
+        self.image_shape = tuple(meta["image_shape"])
+        self.classes = list(meta.get("classes") or [])
+        self.num_classes = getattr(net, "num_classes", 0)
+        self.cat_codes, self.cont_codes = getattr(net, "cat_codes", 0), getattr(net, "cont_codes", 0)
 
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    def label_index(self, label) -> int:
+        """A class index from an index or a class name (`--label 3`, `--label Sneaker`)."""
+        if not self.num_classes:
+            raise UserError(f"{self.path} is an unconditional {self.config.model}: it takes no --label")
+        if isinstance(label, str) and not label.lstrip("-").isdigit():
+            if label not in self.classes:
+                raise UserError(f"unknown class {label!r}; this model's classes: {', '.join(self.classes)}")
+            return self.classes.index(label)
+        index = int(label)
+        if not 0 <= index < self.num_classes:
+            raise UserError(f"--label must be in 0..{self.num_classes - 1} (or a class name), got {index}")
+        return index
+
+    def _conditions(self, start: int, n: int, g, labels, codes):
+        if self.num_classes:
+            if labels is None:
+                return (torch.arange(start, start + n) % self.num_classes)
+            labels = torch.as_tensor(labels).long()
+            if labels.ndim == 0:
+                return labels.expand(n)
+            if labels.min() < 0 or labels.max() >= self.num_classes:
+                raise UserError(f"labels must be in 0..{self.num_classes - 1}")
+            return labels[start:start + n]
+        if self.cat_codes:
+            if codes is not None:
+                return torch.as_tensor(codes, dtype=torch.float32)[start:start + n]
+            return self.net.sample_c(n, generator=g)
+        if labels is not None or codes is not None:
+            raise UserError(f"{self.path} is an unconditional {self.config.model}: it takes no labels or codes")
+        return None
+
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> torch.Tensor:
+    def iter_samples(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None):
+        """sample(n, ...) in chunks of at most batch_size images (each (b, C, H, W)), so that any n
+        streams through a fixed amount of memory."""
         if n <= 0:
             raise UserError(f"-n must be positive, got {n}")
-        g = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(n, self.latent_dim, generator=g)
-        return torch.cat([self.net(chunk) for chunk in z.split(batch_size)])
+        if labels is not None and torch.as_tensor(labels).ndim == 1 and len(labels) != n:
+            raise UserError(f"{len(labels)} labels for {n} images")
+        g = torch.Generator().manual_seed(seed) if seed is not None else None   # on the CPU: same seed, same images
+        device = next(self.net.parameters()).device
+        with eval_mode(self.net):
+            for start in range(0, n, batch_size):
+                b = min(batch_size, n - start)
+                z = torch.randn(b, self.latent_dim, generator=g)
+                c = self._conditions(start, b, g, labels, codes)
+                yield self.net(z.to(device), None if c is None else c.to(device)).float().cpu()
+
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None) -> torch.Tensor:
+        return torch.cat(list(self.iter_samples(n, seed, batch_size, labels, codes)))
 
 
 def load(ckpt: dict) -> Generator:
