@@ -19,6 +19,9 @@ from ..data import series as S
 from ..errors import UserError
 from ..nn import eval_mode
 from ..metrics import forecast as M
+from ..metrics import report as R
+from ..metrics import significance as G
+from ..data.calendar import data_columns, with_calendar
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 
@@ -55,13 +58,18 @@ class ForecasterObjective(Objective):
     unit = "windows"
     best = ("val_loss", "min")
 
-    def __init__(self, cfg, rt=None, series: S.Series | None = None):
+    def __init__(self, cfg, rt=None, series: S.Series | None = None, parts: S.Splits | None = None):
         super().__init__(cfg, rt)
         rt = self.rt
         set_threads(cfg.threads)
         self.series = series or S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None,
                                               parse_list(cfg.features), cfg.fill)
-        self.parts = S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
+        if cfg.calendar:
+            self.series = with_calendar(self.series, cfg.horizon)
+        # a backtest fold passes its own parts (the series then ends with the fold's test rows)
+        self.parts = parts or S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
+        self.conformal = None   # {level: half-widths per horizon step}, from the validation residuals
+        self.label = "LSTM" if cfg.cell == "lstm" else "GRU"
         self.scaler = S.MinMaxScaler.fit(self.series.values[:self.parts.train.stop])
         self.data = rt.place(torch.tensor(self.scaler.transform(self.series.values), dtype=torch.float32))
         self.starts = {name: S.window_starts(getattr(self.parts, name), cfg.window, cfg.horizon)
@@ -96,20 +104,32 @@ class ForecasterObjective(Objective):
             return predict(self.net, self.data, self.cfg.window, self.cfg.horizon, self.starts[part])
 
     def evaluate(self, step: int) -> dict[str, float]:
+        self.calibrate()        # best.pt then carries the interval widths of its own weights
         y = S.windows(self.data, self.cfg.window, self.cfg.horizon, self.starts["val"])[1].cpu()
         return {"val_loss": torch.nn.functional.mse_loss(self._predict("val"), y).item(),
                 "epoch": step / self.steps_per_epoch}
 
-    def test_report(self) -> dict:
+    def calibrate(self) -> None:
+        """Split-conformal half-widths from the current net's validation residuals (--intervals)."""
+        if self.cfg.intervals:
+            val = self.test_report("val")
+            self.conformal = G.conformal_quantiles(val["actual"] - val["forecast"], G.parse_levels(self.cfg.intervals))
+
+    def test_report(self, part: str = "test") -> dict:
         """Test scores in original units of the GRU and each baseline, on the same windows."""
-        cfg, target, starts = self.cfg, self.series.target, self.starts["test"].numpy()
+        cfg, target, starts = self.cfg, self.series.target, self.starts[part].numpy()
         y = M.actual(target, starts, cfg.horizon)
-        gru = self.scaler.inverse(self._predict("test").double().numpy())
+        gru = self.scaler.inverse(self._predict(part).double().numpy())
+        if part != "test":
+            return {"actual": y, "forecast": gru}
         scale = M.mase_scale(target[:self.parts.train.stop])
-        forecasts = {"GRU": gru, **M.baselines(target, starts, cfg.horizon, cfg.window, self.period)}
-        rows = {name: M.scores(y, p, scale) for name, p in forecasts.items()}
-        return {"rows": rows, "forecasts": forecasts, "actual": y, "starts": starts,
-                "verdict": M.verdict(rows["GRU"], {k: v for k, v in rows.items() if k != "GRU"})}
+        s = self.series
+        forecasts = {self.label: gru, **R.all_baselines(target, starts, cfg.horizon, cfg.window, self.period,
+                                                        self.parts.train.stop, s.dates, s.freq)}
+        self.calibrate()
+        bounds = {self.label: R.interval_bounds(gru, self.conformal)} if self.conformal else {}
+        rep = R.build(y, forecasts, [self.label], scale, cfg.horizon, cfg.alpha, bounds)
+        return {**rep, "forecasts": forecasts, "actual": y, "starts": starts, "bounds": bounds}
 
     def finish(self, run: RunDir) -> dict:
         best = run.path / "best.pt"
@@ -117,15 +137,20 @@ class ForecasterObjective(Objective):
             checkpoint.load_module(self.net, checkpoint.load(best, self.task), "net")
         rep = self.test_report()
         rows = rep["rows"]
-        (run.path / "test_metrics.json").write_text(json.dumps({"verdict": rep["verdict"], "period": self.period,
-                                                                "windows": len(rep["starts"]), **rows}, indent=2))
+        (run.path / "test_metrics.json").write_text(json.dumps({
+            "verdict": rep["verdict"], "period": self.period, "windows": len(rep["starts"]), "alpha": self.cfg.alpha,
+            "dm_tests": rep["tests"][self.label], "coverage": rep["coverage"].get(self.label, {}),
+            "conformal_half_widths": self.conformal or {}, **rows}, indent=2))
         self._plots(run, rep)
+        cover = R.coverage_lines(rep["coverage"])
         print(f"test part: {len(rep['starts'])} windows of {self.series.columns[0]!r} "
-              f"(horizon {self.cfg.horizon}), original units\n{M.table(rows)}\n{rep['verdict']}\n"
-              f"test predictions plotted in {run.path / 'test_forecast.png'}")
-        summary = {f"test_{k}": v for k, v in rows["GRU"].items()}
+              f"(horizon {self.cfg.horizon}), original units; p: one-sided Diebold-Mariano (HLN) p-values of the "
+              f"{self.label} against each baseline\n{R.table(rows, rep['tests'], self.label)}\n{rep['verdict']}\n"
+              + (cover + "\n" if cover else "") + f"test predictions plotted in {run.path / 'test_forecast.png'}")
+        summary = {f"test_{k}": v for k, v in rows[self.label].items()}
+        summary.update({f"coverage_{lvl}": v for lvl, v in rep["coverage"].get(self.label, {}).items()})
         for name, s in rows.items():
-            if name != "GRU":
+            if name != self.label:
                 key = name.split(" (")[0].replace(" ", "_")
                 summary.update({f"{key}_mae": s["mae"], f"{key}_rmse": s["rmse"], f"{key}_mase": s["mase"]})
         summary["verdict"] = rep["verdict"]
@@ -154,8 +179,11 @@ class ForecasterObjective(Objective):
         x = rep["starts"] if self.series.dates is None else self.series.dates[rep["starts"]]
         fig, ax = plt.subplots(figsize=(11, 4))
         ax.plot(x, rep["actual"][:, 0], color="black", lw=1, label="actual")
-        base = min((k for k in rep["rows"] if k != "GRU"), key=lambda k: rep["rows"][k]["mae"])
-        for name in ("GRU", base):       # the model and its strongest baseline
+        base = min((k for k in rep["rows"] if k != self.label), key=lambda k: rep["rows"][k]["mae"])
+        for i, (lvl, (lo, hi)) in enumerate(sorted(rep["bounds"].get(self.label, {}).items(), reverse=True)):
+            ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.15 + 0.15 * i, lw=0,
+                            label=f"{float(lvl):.0%} interval ({rep['coverage'][self.label][lvl]:.0%} covered)")
+        for name in (self.label, base):       # the model and its strongest baseline
             ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
         ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}", ylabel=self.series.columns[0])
         ax.legend()
@@ -167,7 +195,7 @@ class ForecasterObjective(Objective):
     def meta(self) -> dict:
         s = self.series
         return {"columns": s.columns, "date_column": s.date_column, "freq": s.freq, "scaler": self.scaler.to_dict(),
-                "period": self.period, "rows": len(s), "source": s.name}
+                "period": self.period, "rows": len(s), "source": s.name, "conformal": self.conformal}
 
 
 def build(cfg, rt=None) -> ForecasterObjective:
@@ -196,7 +224,9 @@ class Forecaster:
         return self.columns[0]
 
     def read(self, data) -> S.Series:
-        return S.read_series(data, self.columns[0], self.meta["date_column"], self.columns[1:], self.config.fill)
+        cols = data_columns(self.columns)
+        s = S.read_series(data, cols[0], self.meta["date_column"], cols[1:], self.config.fill)
+        return with_calendar(s, self.horizon) if self.config.calendar else s
 
     def forecast(self, data, horizon: int | None = None):
         """DataFrame with a date column (or `step` without dates) and the forecast column."""
@@ -209,6 +239,8 @@ class Forecaster:
             raise UserError(f"--horizon {horizon} is larger than this checkpoint was trained for: it predicts "
                             f"{self.horizon} step(s) at once; train with --horizon {horizon} for more")
         s = data if isinstance(data, S.Series) else self.read(data)
+        if self.config.calendar:
+            s = with_calendar(s, self.horizon)
         if len(s) < self.window:
             raise UserError(f"the series has {len(s)} rows; this forecaster reads the last {self.window}")
         x = torch.tensor(self.scaler.transform(s.values[-self.window:]), dtype=torch.float32)[None]
@@ -219,7 +251,12 @@ class Forecaster:
         else:
             index = pd.Series(pd.date_range(s.dates[-1], periods=horizon + 1, freq=s.freq)[1:],
                               name=s.date_column)
-        return pd.DataFrame({index.name: index.values, self.column: values})
+        table = pd.DataFrame({index.name: index.values, self.column: values})
+        for lvl, q in sorted((self.meta.get("conformal") or {}).items()):   # split-conformal bounds
+            pct = f"{round(float(lvl) * 100):g}"
+            table[f"lower_{pct}"] = values - np.asarray(q[:horizon])
+            table[f"upper_{pct}"] = values + np.asarray(q[:horizon])
+        return table
 
 
 def plot_forecast(series: S.Series, table, history: int, path) -> None:
@@ -231,6 +268,10 @@ def plot_forecast(series: S.Series, table, history: int, path) -> None:
     x = np.arange(len(series) - n, len(series)) if series.dates is None else series.dates[-n:]
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
+    levels = sorted((c[6:] for c in table.columns if c.startswith("lower_")), key=float, reverse=True)
+    for i, pct in enumerate(levels):    # widest interval first, lightest
+        ax.fill_between(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], color="C3",
+                        alpha=0.15 + 0.15 * i, lw=0, label=f"{pct}% interval (split conformal)")
     ax.plot(table.iloc[:, 0], table.iloc[:, 1], "o-", color="C3", ms=3, label="forecast")
     ax.set(title=f"forecast of {series.columns[0]}", ylabel=series.columns[0])
     ax.legend()
