@@ -223,3 +223,33 @@ def test_named_dataset_from_a_cached_zip(tmp_path, monkeypatch):
     d = load_unpaired("horse2zebra", 36, 32, progress=False)
     assert d.A.shape == (1, 3, 36, 36) and (cache / "horse2zebra" / "horse2zebra" / "trainA").is_dir()
     assert not list(cache.glob("*.part*"))
+
+
+@pytest.mark.parametrize("name,upsample", [("resnet-6", "deconv"), ("resnet-9", "resize")])
+def test_tiled_forward_equals_the_whole_image_pass(name, upsample):
+    # Tiles keep only their core, with the generator's receptive field as real context around it,
+    # and instance norm uses the whole image's statistics: the result is the whole-image pass.
+    from ganforge.nn.tiled import tiled_forward
+
+    torch.manual_seed(0)
+    g = models.create(name, width=2, upsample=upsample).eval()
+    x = torch.rand(1, 3, 40, 4 * 60 + 32) * 2 - 1        # wider than tile + 2 * context: tiles see part of it
+    with torch.no_grad():
+        whole = g(x)
+    assert g.context == {"resnet-6": 68, "resnet-9": 92}[name]
+    tiled = tiled_forward(g, x, 48, g.context)
+    assert (tiled - whole).abs().max() < 1e-4              # everywhere, tile borders included
+    naive = tiled_forward(g, x, 48, 0)                     # no context: the tile borders show
+    assert (naive - whole).abs().max() > 1e-2
+
+
+def test_upsample_modes():
+    from ganforge.nn.blocks import up_block
+
+    x = torch.randn(2, 8, 5, 7)
+    for mode in ("deconv", "resize"):
+        assert up_block(8, 4, upsample=mode)(x).shape == (2, 4, 10, 14)
+    assert isinstance(models.create("resnet-6", width=2).net[-5][0], torch.nn.ConvTranspose2d)   # the paper's
+    assert isinstance(models.create("resnet-6", width=2, upsample="resize").net[-5][0], torch.nn.Upsample)
+    with pytest.raises(ValueError, match="unknown upsample"):
+        up_block(8, 4, upsample="pixelshuffle")

@@ -166,3 +166,60 @@ def test_eval_fid_on_a_folder_dataset(tmp_path, monkeypatch):
     m = evaluate(checkpoint.load(tmp_path / "c.pt"), extractor="inception")
     assert np.isfinite(m["AtoB_fid"]) and np.isfinite(m["BtoA_fid"]) and m["fid_features"] == "channel-stats"
     assert "AtoB_psnr_truth" not in m   # no known truth for folder data
+
+
+def test_tiled_translation_agrees_with_the_whole_image(run_dir, tmp_path):
+    from ganforge.api import load
+
+    tr = load(run_dir)
+    x = torch.rand(1, 3, 37, 4 * 60 + 30) * 2 - 1            # sides not multiples of 4: padded, cropped back
+    whole = tr.translate(x)
+    tiled = tr.translate(x, tile=32)
+    assert tiled.shape == whole.shape == x.shape and (tiled - whole).abs().max() < 1e-4
+    Image.fromarray(((x[0].permute(1, 2, 0) + 1) * 127.5).round().numpy().astype(np.uint8)).save("x.png")
+    assert main(["translate", str(run_dir), "x.png", "-o", "t.png", "--tile", "32"]) == 0
+    assert main(["translate", str(run_dir), "x.png", "-o", "w.png"]) == 0
+    t, w = (np.array(Image.open(p), np.int16) for p in ("t.png", "w.png"))
+    assert t.shape == (37, 270, 3) and np.abs(t - w).max() <= 1
+    assert main(["translate", str(run_dir), "x.png", "-o", "bad.png", "--tile", "30"]) == 2
+
+
+@pytest.mark.parametrize("upsample", ["deconv", "resize"])
+def test_upsample_mode_trains_and_round_trips(upsample, tmp_path):
+    from ganforge.api import load
+
+    assert main(["train", "cyclegan", "--steps", "2", "--sample-every", "0", "--upsample", upsample, *TINY]) == 0
+    ckpt = checkpoint.load("runs/cyclegan-0001")
+    assert ckpt["config"]["upsample"] == upsample
+    tr = load("runs/cyclegan-0001")
+    kinds = {type(m) for m in tr.generator("AtoB").modules()}
+    assert (torch.nn.ConvTranspose2d in kinds) == (upsample == "deconv") and (torch.nn.Upsample in kinds) == (upsample == "resize")
+    x = torch.from_numpy(np.random.default_rng(2).integers(0, 255, (44, 52, 3), np.uint8))
+    Image.fromarray(x.numpy()).save("x.png")
+    assert main(["translate", "runs/cyclegan-0001", "x.png", "-o", "y.png"]) == 0
+    want = tr.translate(x.permute(2, 0, 1)[None].float() / 127.5 - 1)[0]
+    got = torch.from_numpy(np.array(Image.open("y.png"))).permute(2, 0, 1).float() / 127.5 - 1
+    assert (got - want).abs().max() < 1.5 / 127.5
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed (pip install 'ganforge[export]')")
+    pytest.importorskip("onnx", reason="onnx not installed (pip install 'ganforge[export]')")
+    assert main(["export", "runs/cyclegan-0001", "-o", "g.onnx"]) == 0
+    z = torch.rand(1, 3, 36, 48) * 2 - 1
+    assert np.abs(ort.InferenceSession("g.onnx").run(None, {"image": z.numpy()})[0] - tr.translate(z).numpy()).max() < 1e-4
+
+
+def test_checkpoint_without_upsample_loads_as_deconv(tmp_path):
+    # Checkpoints from before --upsample have transposed convolutions and no "upsample" key.
+    from ganforge.api import load
+    from ganforge.engine.trainer import resume_config
+
+    assert main(["train", "cyclegan", "--steps", "2", "--sample-every", "0", "--upsample", "deconv", *TINY]) == 0
+    raw = torch.load("runs/cyclegan-0001/checkpoint.pt", weights_only=True)
+    del raw["config"]["upsample"]
+    torch.save(raw, tmp_path / "old.pt")
+    tr = load(tmp_path / "old.pt")
+    assert tr.config.upsample == "deconv"
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert torch.equal(tr.translate(x), load("runs/cyclegan-0001").translate(x))
+    cfg, _ = resume_config("cyclegan", tmp_path / "old.pt", steps=3)
+    assert cfg.upsample == "deconv"
+    assert main(["train", "cyclegan", "--resume", str(tmp_path / "old.pt"), "--steps", "3", "--no-progress"]) == 0

@@ -49,9 +49,12 @@ def forecast(checkpoint: str | Path, csv=None, horizon: int | None = None):
 
 
 def translate(checkpoint: str | Path, source: str | Path, output: str | Path, direction: str = "AtoB",
-              batch_size: int = 8, size: int | None = None, strict: bool = False, log=print):
-    """Translate an image file or every image under a folder with a CycleGAN checkpoint; names are
-    kept. Returns (written paths, [(unreadable path, reason)])."""
+              batch_size: int = 8, size: int | None = None, strict: bool = False, log=print,
+              tile: int | None = None):
+    """Translate an image file or every image under a folder with a CycleGAN checkpoint, at each
+    image's own resolution (or scaled to short side `size`; in `tile` px parts); names are kept.
+    Returns (written paths, [(unreadable path, reason)])."""
     from .tasks.cyclegan import translate_paths
 
-    return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log)
+    return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log,
+                           tile)

@@ -22,7 +22,10 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default 8)")
     p.add_argument("--size", type=int, default=None,
                    help="short side the net sees; each image is scaled to it (aspect kept), translated and "
-                        "scaled back to its own size (default: the training crop size)")
+                        "scaled back to its own size (default: none, each image at its own resolution)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="translate in TILE x TILE parts (a multiple of 4) with overlap and whole-image "
+                        "statistics, for images too large for memory in one pass (default: whole image)")
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image (exit 2)")
     p.set_defaults(func=_translate)
 
@@ -41,7 +44,7 @@ def _translate(args) -> int:
 
     written, failed = translate(args.checkpoint, args.input, args.output, direction=args.direction,
                                 batch_size=args.batch_size, size=args.size, strict=args.strict,
-                                log=lambda msg: print(msg, file=sys.stderr))
+                                log=lambda msg: print(msg, file=sys.stderr), tile=args.tile)
     print(f"translated {len(written)} image(s) {args.direction} into {args.output}"
           + (f"; skipped {len(failed)} unreadable" if failed else ""))
     return 0

@@ -16,6 +16,9 @@ class CycleGANConfig(RunConfig):
                               "--load-size 286 --crop-size 256 --batch-size 1 --steps 200000\n"
                               "ganforge train cyclegan --data photos/trainA,paintings/ --crop-size 128")
 
+    # Checkpoints written before --upsample existed used transposed convolutions.
+    LEGACY: ClassVar[dict] = {"upsample": "deconv"}
+
     # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
     # is the second example above.
     steps: int = opt(4000, "training steps (one update of G and F, then of D_X and D_Y)", gt=0)
@@ -27,6 +30,9 @@ class CycleGANConfig(RunConfig):
     generator: str = opt("resnet-6", "generator: resnet-6 (128 px in the paper) or resnet-9 (256 px)",
                          ("resnet-6", "resnet-9"))
     width: int = opt(8, "channels of the first generator / discriminator layer (the paper: 64)", gt=0)
+    upsample: str = opt("resize", "generator upsampling: deconv (transposed conv, the paper's) or resize "
+                        "(nearest 2x resize + conv, no checkerboard artefacts; Odena et al. 2016)",
+                        ("deconv", "resize"))
     load_size: int = opt(72, "images are scaled to this square size, then randomly cropped", gt=0)
     crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4)", gt=0)
     flip: bool = opt(True, "random horizontal flips")

@@ -42,10 +42,24 @@ def conv_block(cin: int, cout: int, kernel: int, stride: int = 1, norm: str = "i
     return nn.Sequential(*layers)
 
 
-def up_block(cin: int, cout: int, norm: str = "instance") -> nn.Sequential:
-    """The paper's uk: 3x3 fractionally strided conv (stride 1/2), norm, ReLU. (N, cin, H, W) -> (N, cout, 2H, 2W)."""
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
-                         norm_layer(norm, cout), nn.ReLU(inplace=True))
+UPSAMPLES = ("deconv", "resize")
+
+
+def up_block(cin: int, cout: int, norm: str = "instance", upsample: str = "deconv") -> nn.Sequential:
+    """The paper's uk, (N, cin, H, W) -> (N, cout, 2H, 2W), then norm and ReLU.
+
+    deconv: the paper's 3x3 fractionally strided conv (stride 1/2). Its kernel overlaps unevenly
+    (output pixels alternately get 2 and 1 taps per axis), the source of checkerboard artefacts.
+    resize: nearest-neighbour 2x resize, then a reflection-padded 3x3 conv (Odena et al. 2016,
+    "Deconvolution and Checkerboard Artifacts"): every output pixel gets the same taps.
+    """
+    if upsample == "deconv":
+        up = [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)]
+    elif upsample == "resize":
+        up = [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
+    else:
+        raise ValueError(f"unknown upsample {upsample!r}; choose from {UPSAMPLES}")
+    return nn.Sequential(*up, norm_layer(norm, cout), nn.ReLU(inplace=True))
 
 
 class ResnetBlock(nn.Module):

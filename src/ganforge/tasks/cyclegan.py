@@ -79,8 +79,8 @@ class ImagePool:
 def build_nets(cfg) -> dict[str, torch.nn.Module]:
     """G, F (translators) and D_X, D_Y (PatchGANs) from a CycleGANConfig, 3-channel images."""
     models.get(cfg.generator, "translator")
-    return {"G": models.create(cfg.generator, "translator", width=cfg.width),
-            "F": models.create(cfg.generator, "translator", width=cfg.width),
+    return {"G": models.create(cfg.generator, "translator", width=cfg.width, upsample=cfg.upsample),
+            "F": models.create(cfg.generator, "translator", width=cfg.width, upsample=cfg.upsample),
             "D_X": models.create("patchgan", "discriminator", width=cfg.width),
             "D_Y": models.create("patchgan", "discriminator", width=cfg.width)}
 
@@ -256,10 +256,9 @@ class Translator:
         self.config = from_dict(CycleGANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
         self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
         self.image_size = int(self.meta["image_size"])
-        self.nets = {}
-        for direction, name in zip(DIRECTIONS, ("G", "F")):
-            net = models.create(self.config.generator, "translator", width=self.config.width)
-            self.nets[direction] = checkpoint.load_module(net, ckpt, name).eval().requires_grad_(False)
+        nets = build_nets(self.config)   # the objective's own builder: the same nets that trained
+        self.nets = {direction: checkpoint.load_module(nets[name], ckpt, name).eval().requires_grad_(False)
+                     for direction, name in zip(DIRECTIONS, ("G", "F"))}
 
     def generator(self, direction: str) -> torch.nn.Module:
         if direction not in self.nets:
@@ -267,16 +266,24 @@ class Translator:
         return self.nets[direction]
 
     @torch.no_grad()
-    def translate(self, images: torch.Tensor, direction: str = "AtoB", batch_size: int = 16) -> torch.Tensor:
+    def translate(self, images: torch.Tensor, direction: str = "AtoB", batch_size: int = 16,
+                  tile: int | None = None) -> torch.Tensor:
         """(N, 3, H, W) in [-1, 1], any H and W -> (N, 3, H, W) in [-1, 1]. Sides that are not
-        multiples of 4 are reflection-padded for the net and cropped back."""
+        multiples of 4 are reflection-padded for the net and cropped back. tile: run the net on
+        tile x tile parts (a multiple of 4) with the generator's receptive field as overlap and
+        the whole image's instance-norm statistics (nn.tiled): the same result in less memory."""
+        from ..nn.tiled import tiled_forward
+
         net = self.generator(direction)
+        if tile is not None and (tile < 4 or tile % 4):
+            raise UserError(f"--tile must be a positive multiple of 4, got {tile}")
         h, w = images.shape[-2:]
         ph, pw = -h % 4, -w % 4
         out = []
         for chunk in images.split(batch_size):
             x = nnf.pad(chunk.float(), (0, pw, 0, ph), mode="reflect") if ph or pw else chunk.float()
-            out.append(net(x)[..., :h, :w])
+            y = tiled_forward(net, x, tile, net.context) if tile and tile < max(x.shape[-2:]) else net(x)
+            out.append(y[..., :h, :w])
         return torch.cat(out)
 
 
@@ -337,12 +344,15 @@ def _resized(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
 
 
 def translate_paths(tr: Translator, source, output, direction: str = "AtoB", batch_size: int = 8,
-                    size: int | None = None, strict: bool = False, log=print) -> tuple[list, list]:
+                    size: int | None = None, strict: bool = False, log=print,
+                    tile: int | None = None) -> tuple[list, list]:
     """Translate one image file or every image under a folder (recursively) into `output`.
 
-    Each image is scaled so its short side is `size` (default: the training crop size), keeping
-    its aspect ratio, translated whole (the nets are fully convolutional) and scaled back to its
-    own size. Names and sub-folders are kept. Returns (written paths, [(path, error)]).
+    Each image is translated at its own resolution (the nets are fully convolutional; sides are
+    padded to a multiple of 4 and cropped back), in tile x tile parts when `tile` is given. With
+    `size`, it is first scaled so its short side is `size`, keeping its aspect ratio, and the
+    result is scaled back to its own size. Names and sub-folders are kept. Returns (written paths,
+    [(path, error)]).
     """
     from pathlib import Path
 
@@ -353,9 +363,10 @@ def translate_paths(tr: Translator, source, output, direction: str = "AtoB", bat
 
     tr.generator(direction)
     source, output = Path(source), Path(output)
-    size = size or tr.image_size
-    if size < 4 or batch_size < 1:
+    if (size is not None and size < 4) or batch_size < 1:
         raise UserError(f"--size must be >= 4 and --batch-size >= 1, got {size} and {batch_size}")
+    if tile is not None and (tile < 4 or tile % 4):
+        raise UserError(f"--tile must be a positive multiple of 4, got {tile}")
     if source.is_dir():
         paths = list_images(source)
         if not paths:
@@ -380,11 +391,14 @@ def translate_paths(tr: Translator, source, output, direction: str = "AtoB", bat
                 continue
             x = to_float(torch.from_numpy(np.array(img)).permute(2, 0, 1)[None])
             h, w = x.shape[-2:]
-            s = size / min(h, w)
-            shape = (max(4, round(h * s / 4) * 4), max(4, round(w * s / 4) * 4))
+            if size is None:
+                shape = (h, w)   # own resolution: translate() pads to a multiple of 4 and crops back
+            else:
+                s = size / min(h, w)
+                shape = (max(4, round(h * s / 4) * 4), max(4, round(w * s / 4) * 4))
             groups.setdefault(shape, []).append((target, _resized(x, *shape), (h, w)))
         for shape, items in groups.items():
-            y = tr.translate(torch.cat([it[1] for it in items]), direction)
+            y = tr.translate(torch.cat([it[1] for it in items]), direction, tile=tile)
             for (target, _, (h, w)), img in zip(items, y):
                 _save(_resized(img[None], h, w)[0], target)
                 written.append(target)
