@@ -61,7 +61,7 @@ def test_resume_rejects_architecture_change_and_finished_run(tmp_path):
 
 def test_interrupted_checkpoint_write_keeps_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "checkpoint.pt"
-    checkpoint.save(path, {"task": "gan", "step": 1})
+    checkpoint.save(path, {"task": "gan", "step": 1, "config": {}, "meta": {}, "modules": {}})
 
     def dying_save(obj, f):
         f.write(b"PK\x03\x04 half a zip")

@@ -33,7 +33,11 @@ def load(path: str | Path, task: str | tuple[str, ...] | None = None):
     from .tasks import task_module
 
     ckpt = checkpoint.load(path, task)
-    return task_module(ckpt["task"]).load(ckpt)
+    try:
+        return task_module(ckpt["task"]).load(ckpt)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:   # a value of the wrong kind inside
+        raise UserError(f"{ckpt['path']} is damaged or from an incompatible ganforge: cannot rebuild its model "
+                        f"({type(e).__name__}: {str(e)[:200]})") from None
 
 
 def sample(checkpoint: str | Path, n: int = 64, seed: int | None = None):

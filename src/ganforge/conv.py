@@ -139,7 +139,7 @@ def load_picture(path: str | None, size: int = 300, color: bool = False) -> tupl
     else:
         name, src = Path(path).name, Path(path)
         if not src.is_file():
-            raise UserError(f"image {src} does not exist")
+            raise UserError(f"image {src} " + ("is a folder, not an image file" if src.is_dir() else "does not exist"))
     if size < 1:
         raise UserError(f"--size must be positive, got {size}")
     from PIL import Image
@@ -185,10 +185,10 @@ def save_figure(stages: list[Stage], path, suptitle: str = "") -> Path:
         ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
+    from .files import save_figure as write_figure
+
     try:
-        fig.savefig(path, dpi=100)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot write {path}: {e}") from None
+        write_figure(fig, path, dpi=100)
     finally:
         plt.close(fig)
     return Path(path)

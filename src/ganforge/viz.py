@@ -32,9 +32,10 @@ def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int 
 
     if upscale is None:
         upscale = max(1, 64 // images.shape[-1])
+    from .files import save_pil
+
     grid = make_grid(images, nrow, upscale=upscale)
-    Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid).save(path)
-    return Path(path)
+    return save_pil(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid), path)
 
 
 def save_image(image: torch.Tensor, path) -> Path:
@@ -43,9 +44,10 @@ def save_image(image: torch.Tensor, path) -> Path:
 
     from .data import to_uint8
 
+    from .files import save_pil
+
     x = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
-    Image.fromarray(x[..., 0] if x.shape[2] == 1 else x).save(path)
-    return Path(path)
+    return save_pil(Image.fromarray(x[..., 0] if x.shape[2] == 1 else x), path)
 
 
 def _plt():

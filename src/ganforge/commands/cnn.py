@@ -51,26 +51,32 @@ def register(sub) -> None:
 def _conv(args) -> int:
     from ..conv import explore, load_picture, parse_kernel, save_figure
 
+    from ..files import output_file
+
     kernel = parse_kernel(args.kernel)   # before loading: a typo fails fast
+    for flag, value, lo, hi in (("--size", args.size, 1, 8192), ("--pool-size", args.pool_size, 1, 1 << 30),
+                                ("--stride", args.stride, 1, 1 << 30)):
+        if value is not None and not lo <= value <= hi:
+            raise UserError(f"{flag} must be in {lo}..{hi}, got {value}")
+    out = output_file(args.output)
+    if args.save_arrays:
+        output_file(args.save_arrays)
     image, name = load_picture(args.image, args.size, args.color)
     stages = explore(image, kernel, args.activation, args.pool, args.pool_size, args.stride or args.pool_size,
                      args.padding)
     for st in stages:
         print(f"{st.title:<48} {st.shape_text:>12}  (H x W x C)")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     label = args.kernel if args.kernel.startswith("[") is False else "custom"
     save_figure(stages, out, f"{name}: {label} kernel -> {args.activation} -> {args.pool} pooling")
     print(f"wrote {out}")
     if args.save_arrays:
         import numpy as np
 
+        from ..files import write_output
+
         keys = ("original", "convolution", "activation", "pooling")
-        try:
-            np.savez_compressed(args.save_arrays, kernel=kernel.numpy(),
-                                **{k: st.data.permute(1, 2, 0).numpy() for k, st in zip(keys, stages)})
-        except OSError as e:
-            raise UserError(f"cannot write {args.save_arrays}: {e.strerror}") from None
+        write_output(args.save_arrays, lambda f: np.savez_compressed(
+            f, kernel=kernel.numpy(), **{k: st.data.permute(1, 2, 0).numpy() for k, st in zip(keys, stages)}))
         print(f"wrote {args.save_arrays}")
     return 0
 
@@ -79,11 +85,16 @@ def _features(args) -> int:
     from ..api import load
     from ..viz import _plt
 
+    from ..files import output_file, save_figure
+
+    if not 1 <= args.maps <= 1024:
+        raise UserError(f"--maps must be in 1..1024, got {args.maps}")
+    out = output_file(args.output)
     clf = load(args.checkpoint, "classifier")
     if args.image:
         path = Path(args.image)
         if not path.is_file():
-            raise UserError(f"image {path} does not exist")
+            raise UserError(f"image {path} " + ("is a folder, not an image file" if path.is_dir() else "does not exist"))
         image, title = clf.read(path), path.name
     else:
         from ..data import load_images, to_float
@@ -113,12 +124,8 @@ def _features(args) -> int:
             axes[row][j].set_title(f"s{row} #{j}" + (f"  {m.shape[1]}x{m.shape[2]}" if j == 0 else ""), fontsize=7)
     fig.suptitle(f"{clf.name}: feature maps for {title}", fontsize=10)
     fig.tight_layout()
-    out = Path(args.output)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=100)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot write {out}: {e}") from None
+        save_figure(fig, out, dpi=100)
     finally:
         plt.close(fig)
     print(f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)")

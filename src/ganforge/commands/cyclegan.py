@@ -42,6 +42,14 @@ def register(sub) -> None:
 def _translate(args) -> int:
     from ..api import translate
 
+    if args.size is not None and not 4 <= args.size <= 8192:
+        raise UserError(f"--size must be in 4..8192, got {args.size}")
+    if not 1 <= args.batch_size <= 1024:
+        raise UserError(f"--batch-size must be in 1..1024, got {args.batch_size}")
+    out = Path(args.output)
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None and (Path(args.input).is_dir() or blocker != out):
+        raise UserError(f"cannot write into {out}: {blocker} is a file, not a folder")
     written, failed = translate(args.checkpoint, args.input, args.output, direction=args.direction,
                                 batch_size=args.batch_size, size=args.size, strict=args.strict,
                                 log=lambda msg: print(msg, file=sys.stderr), tile=args.tile)
@@ -51,17 +59,25 @@ def _translate(args) -> int:
 
 
 def _export(args) -> int:
+    import tempfile
     import warnings
 
     from ..api import load
+    from ..files import write_output
+    from ..optional import require
     from ..tasks.cyclegan import export_onnx
 
     out = Path(args.output)
     if out.parent and not out.parent.is_dir():
         raise UserError(f"output folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UserError(f"cannot write {out}: it is a folder; give a file name such as g.onnx")
+    require("onnx", "ganforge export --format onnx")
     tr = load(args.checkpoint, "cyclegan")
-    with warnings.catch_warnings():   # the TorchScript exporter warns about instance norm's mode
-        warnings.simplefilter("ignore")
-        export_onnx(tr, out, args.direction)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the TorchScript exporter warns about instance norm's mode
+        export_onnx(tr, Path(tmp) / "model.onnx", args.direction)
+        data = (Path(tmp) / "model.onnx").read_bytes()
+    write_output(out, lambda f: f.write(data))   # temp file + rename: never through a link at -o
     print(f"wrote {out} ({args.direction}, input 'image' (N, 3, H, W) in [-1, 1], H and W multiples of 4)")
     return 0

@@ -29,18 +29,20 @@ def _forecast(args) -> int:
     from ..api import load
     from ..tasks.forecaster import plot_forecast
 
+    from ..files import output_file, write_text_output
+
+    if args.history < 0:
+        raise UserError(f"--history must be >= 0, got {args.history}")
+    out = output_file(args.output)
+    if args.plot:
+        output_file(args.plot)
     model = load(_best(args.checkpoint), "forecaster")
     source = args.csv or model.config.csv or None
     series = model.read(source)
     table = model.forecast(series, args.horizon)
-    out = Path(args.output)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
-        if args.plot:
-            plot_forecast(series, table, args.history or model.window, args.plot)
-    except OSError as e:
-        raise UserError(f"cannot write {e.filename}: {e.strerror}") from None
+    write_text_output(out, table.to_csv(index=False))
+    if args.plot:
+        plot_forecast(series, table, min(args.history or model.window, len(series)), args.plot)
     print(table.to_string(index=False))
     print(f"wrote {out} ({len(table)} forecast(s) of {model.column!r} from {source or 'the embedded Seattle weather'},"
           f" step {model.step} of {model.path})" + (f"; plot {args.plot}" if args.plot else ""))

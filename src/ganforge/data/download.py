@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.error
@@ -24,8 +25,38 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def record_path(path: Path) -> Path:
+    """Where fetch() records the length and SHA-256 of a download whose source publishes no checksum."""
+    return path.with_name(path.name + ".verified.json")
+
+
+def recorded(path: Path) -> dict | None:
+    import json
+
+    try:
+        rec = json.loads(record_path(path).read_text())
+        return rec if isinstance(rec, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
 def is_cached(path: Path, md5: str | None) -> bool:
-    return path.is_file() and (md5 is None or md5sum(path) == md5)
+    """A cached file counts only when it still matches its checksum, or, for sources without one,
+    the length recorded when it was downloaded (a file placed there by hand has no record: accepted)."""
+    if not path.is_file():
+        return False
+    if md5 is not None:
+        return md5sum(path) == md5
+    rec = recorded(path)
+    return rec is None or rec.get("size") == path.stat().st_size
 
 
 def fetch(urls: list[str] | str, dest: Path, md5: str | None, progress: bool = True) -> Path:
@@ -42,9 +73,17 @@ def fetch(urls: list[str] | str, dest: Path, md5: str | None, progress: bool = T
     except OSError as e:
         raise UserError(f"cannot create the cache folder {dest.parent}: {e.strerror}; set {CACHE_ENV}") from None
     errors = []
+    if dest.is_file():   # present but failing its check: say so, then replace it
+        print(f"warning: cached {dest} does not match its checksum or recorded length; downloading it again",
+              file=sys.stderr)
     for url in urls:
         try:
             _download(url, dest, md5, progress)
+            if md5 is None:
+                import json
+
+                atomic_write(record_path(dest), lambda f: f.write(json.dumps(
+                    {"url": url, "size": dest.stat().st_size, "sha256": sha256sum(dest)}).encode()))
             return dest
         except (urllib.error.URLError, OSError, ValueError) as e:
             errors.append(f"{url}: {getattr(e, 'reason', None) or e}")

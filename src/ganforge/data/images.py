@@ -5,8 +5,11 @@ Names: mnist5k (embedded), mnist, fashion-mnist, cifar10 (downloaded), folder:PA
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
+import struct
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +118,13 @@ def load_images(spec: str, split: str = "train", channels: int = 0, size: int = 
 def convert(data: ImageData, channels: int = 0, size: int = 0) -> ImageData:
     """Change channels (gray <-> RGB) and resize to size x size, once, at load time."""
     x = data.images
+    n, c, h, w = x.shape
+    c, h, w = channels or c, size or h, size or w
+    if (c, h, w) != tuple(x.shape[1:]):
+        from ..resources import check_fits
+
+        check_fits(n * c * h * w + min(n, 4096) * c * h * w * 8, f"{data.name}: {n:,} images at {c}x{h}x{w}",
+                   "lower --image-size")
     if channels and x.shape[1] != channels:
         if channels == 3:
             x = x.expand(-1, 3, -1, -1).contiguous()
@@ -178,18 +188,39 @@ def _idx_dataset(name: str, split: str, progress: bool) -> ImageData:
     return ImageData(name, torch.cat(images)[:, None], torch.cat(labels), classes)
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR batches without running code: the only callables a batch needs are numpy's
+    array reconstruction; anything else (os.system, eval, ...) is refused before it is looked up."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"),
+               ("_codecs", "encode")}   # bytes pickled by Python 3 at protocol 2: str -> bytes, no code
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} (a CIFAR batch holds only arrays)")
+        return super().find_class(module, name)
+
+
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch -> images (N, 3, 32, 32) uint8, labels (N,).
 
-    These files are pickles: only call this on files whose archive checksum matched.
+    These files are pickles, read from the cache, where anyone who could write there could plant
+    one: _BatchUnpickler only rebuilds numpy arrays, and the result is checked for shape and type.
     """
     try:
         with open(path, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
+            d = _BatchUnpickler(f, encoding="bytes").load()
         data, labels = d[b"data"], d[b"labels"]
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as e:
-        raise UserError(f"{path} is not a CIFAR-10 batch: {e}") from None
-    return np.asarray(data, np.uint8).reshape(-1, 3, 32, 32), np.asarray(labels, np.int64)
+        images = np.asarray(data, np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(labels, np.int64)
+        if len(labels) != len(images) or (len(labels) and not 0 <= labels.min() <= labels.max() <= 9):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels, or labels outside 0..9")
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError,
+            IndexError) as e:
+        raise UserError(f"{path} is not a CIFAR-10 batch ({e}); delete {path.parent} to extract it again") from None
+    return images, labels
 
 
 def _cifar10(split: str, progress: bool) -> ImageData:
@@ -209,16 +240,50 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-def read_image(path: Path, channels: int):
-    """Open one image as a PIL image in L or RGB mode; raises UserError if unreadable."""
-    from PIL import Image, UnidentifiedImageError
+MAX_PIXELS_ENV = "GANFORGE_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_PIXELS = 178_956_970   # PIL's own default (about 13400 x 13400)
 
+
+def max_image_pixels() -> int | None:
+    """The largest width x height read_image accepts: `ganforge --max-image-pixels N` or
+    $GANFORGE_MAX_IMAGE_PIXELS; 0 means no limit."""
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.convert("L" if channels == 1 else "RGB")
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
-        raise UserError(f"cannot read image {path}: {e}") from None
+        n = int(raw) if raw else DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise UserError(f"${MAX_PIXELS_ENV} must be a whole number of pixels, got {raw!r}") from None
+    return n if n > 0 else None
+
+
+def read_image(path: Path, channels: int):
+    """Open one image as a PIL image in L or RGB mode. Every way an image can fail (missing, not an
+    image, truncated, a folder, a header claiming more pixels than max_image_pixels(): a possible
+    decompression bomb) raises UserError naming the file, so folder loaders can skip and report it."""
+    import warnings
+
+    from PIL import Image
+
+    limit = max_image_pixels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = None   # checked here, against our limit, before decoding
+            with Image.open(path) as img:
+                w, h = img.size
+                if limit is not None and w * h > limit:
+                    raise UserError(f"image {path} is {w}x{h} = {w * h:,} pixels, more than the limit of {limit:,} "
+                                    f"(a possible decompression bomb); if it is genuine, raise the limit with "
+                                    f"`ganforge --max-image-pixels {w * h} ...`")
+                img.load()
+                return img.convert("L" if channels == 1 else "RGB")
+    except UserError:
+        raise
+    except MemoryError:
+        raise UserError(f"cannot read image {path}: not enough memory to decode it") from None
+    except (OSError, ValueError, SyntaxError, EOFError, KeyError, IndexError, TypeError, struct.error,
+            zlib.error, Image.DecompressionBombError) as e:
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        raise UserError(f"cannot read image {path}: {reason}") from None
 
 
 def resize_center_crop(img, size: int):
@@ -276,6 +341,9 @@ def synthetic(arg: str) -> ImageData:
         assert c in (1, 3) and h > 0 and w > 0 and n > 0
     except (ValueError, AssertionError):
         raise UserError(f"synthetic dataset wants synthetic:CxHxW[:N] with C 1 or 3, got synthetic:{arg}") from None
+    from ..resources import check_fits
+
+    check_fits(n * c * h * w, f"synthetic:{arg} ({n:,} images of {c}x{h}x{w})", "use fewer or smaller images")
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n, c, h, w), generator=g, dtype=torch.uint8)
     return ImageData(f"synthetic:{arg}", images)

@@ -221,7 +221,10 @@ def split(n: int, window: int, horizon: int, val_frac: float = 0.15, test_frac: 
         return tr >= window + horizon and va >= horizon and te >= horizon
 
     if not fits(n):
-        need = next(m for m in range(n + 1, 100 * (window + 3 * horizon) + 1000) if fits(m))
+        # search up from a closed-form lower bound (counting from n hangs for --window 1000000000)
+        lo = max(n + 1, int(max((window + horizon) / max(1e-9, 1 - val_frac - test_frac),
+                                horizon / max(val_frac, 1e-9), horizon / max(test_frac, 1e-9))) - 3)
+        need = next(m for m in range(lo, lo + 100 * (window + 3 * horizon) + 1000) if fits(m))
         raise UserError(f"the series has {n} rows, too short for --window {window} + --horizon {horizon} with "
                         f"{val_frac:.0%} validation and {test_frac:.0%} test parts: at least {need} rows are needed "
                         "(use a smaller --window)")

@@ -44,8 +44,32 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
         if ckpt.get("task") not in wanted:
             raise UserError(f"{path} is a {ckpt.get('task')} checkpoint; this command needs a "
                             f"{' or '.join(wanted)} checkpoint")
+    for key, kind in REQUIRED.items():
+        if not isinstance(ckpt.get(key), kind) or isinstance(ckpt.get(key), bool):
+            what = "is missing" if key not in ckpt else f"is a {type(ckpt[key]).__name__}, not a {kind.__name__}"
+            raise UserError(f"{path} is damaged: its {key!r} entry {what}")
+    ckpt = Payload(ckpt, str(path), "checkpoint")
+    for key in ("meta", "extra", "optimizers"):
+        if isinstance(ckpt.get(key), dict):
+            ckpt[key] = Payload(ckpt[key], str(path), f"checkpoint's {key}")
     ckpt["path"] = str(path)
     return ckpt
+
+
+# What every checkpoint holds, with its type; tasks read further keys from meta (checked on access).
+REQUIRED = {"task": str, "config": dict, "step": int, "meta": dict, "modules": dict}
+
+
+class Payload(dict):
+    """A checkpoint dict whose missing keys raise one UserError naming the file, not a KeyError."""
+
+    def __init__(self, values: dict, path: str, what: str):
+        super().__init__(values)
+        self._path, self._what = path, what
+
+    def __missing__(self, key):
+        raise UserError(f"{self._path} is damaged or from an incompatible ganforge: the {self._what} has no "
+                        f"{key!r} entry")
 
 
 def strip_prefixes(state: dict) -> dict:

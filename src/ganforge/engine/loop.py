@@ -18,6 +18,7 @@ import torch
 
 from .. import config as C
 from ..errors import RunStopped, TrainingDiverged, UserError
+from ..files import DiskFull
 from . import checkpoint
 from .rundir import RunDir
 from .runtime import Runtime
@@ -167,7 +168,14 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
     def save(step, path=None, metrics=None):
         nonlocal last_good
         if write:
-            checkpoint.save(path or run.checkpoint, obj.state(step, metrics))
+            run.sync()   # stats.jsonl on disk up to this step first: a kill -9 loses no logged step before it
+            try:
+                checkpoint.save(path or run.checkpoint, obj.state(step, metrics))
+            except DiskFull as e:   # atomic_write kept the previous file; say where it is and how to go on
+                then = (f"the last good checkpoint {run.checkpoint} (step {last_good}) is intact; free some space, "
+                        f"then continue with: ganforge train {obj.task} --resume {run.path}" if last_good is not None
+                        else "no checkpoint was written yet; free some space and start again")
+                raise DiskFull(e.path, e.free, then) from None
         if path is None:
             last_good = step
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .. import config as C
 from ..errors import UserError
+from ..files import atomic_write, remove_stale_temps
 
 
 class RunDir:
@@ -51,18 +53,42 @@ class RunDir:
             with open(self.path / "sessions.jsonl", "a") as f:
                 f.write(json.dumps(info) + "\n")
 
-    def truncate_stats(self, step: int) -> None:
-        """On resume, drop log lines written after the checkpoint we resume from."""
+    def truncate_stats(self, step: int) -> list[Path]:
+        """On resume, undo what a killed run left after the checkpoint we resume from: log lines
+        after its step (and a half-written last line), and atomic_write's temp files (a kill -9
+        during a checkpoint write leaves one, megabytes each). Returns the temp files removed."""
+        if not self.write:
+            return []
+        removed = remove_stale_temps(self.path) + remove_stale_temps(self.path / "samples")
         f = self.path / "stats.jsonl"
-        if self.write and f.exists():
-            keep = [ln for ln in f.read_text().splitlines() if ln and json.loads(ln).get("step", 0) <= step]
-            f.write_text("".join(ln + "\n" for ln in keep))
+        if f.exists():
+            keep = []
+            for ln in f.read_text(errors="replace").splitlines():
+                try:
+                    if json.loads(ln).get("step", 0) <= step:
+                        keep.append(ln)
+                except (ValueError, AttributeError):   # cut off mid-line by a kill
+                    pass
+            atomic_write(f, lambda out: out.write("".join(ln + "\n" for ln in keep).encode()))
+        if removed:
+            import sys
+
+            print(f"removed {len(removed)} temp file(s) left by an interrupted write: "
+                  + ", ".join(p.name for p in removed[:3]), file=sys.stderr)
+        return removed
+
+    def sync(self) -> None:
+        """Force stats.jsonl to disk (called before each checkpoint write, so the log on disk is
+        complete up to every checkpoint even after a power cut)."""
+        if self._stats is not None:
+            self._stats.flush()
+            os.fsync(self._stats.fileno())
 
     def log(self, step: int, stats: dict) -> None:
         if not self.write:
             return
         if self._stats is None:
-            self._stats = open(self.path / "stats.jsonl", "a")
+            self._stats = open(self.path / "stats.jsonl", "a", buffering=1)   # line-buffered: kill -9 loses no line
             try:
                 from torch.utils.tensorboard import SummaryWriter
 

@@ -27,8 +27,27 @@ EMBEDDED = BUILTIN / "cnn-small-mnist5k.pt"
 MNIST_LIKE = ("mnist5k", "mnist")
 
 
+# SHA-256 of the published file; None until someone pins it from a verified download (NVIDIA
+# publishes none, and this machine cannot fetch the file). Until then the hash recorded at download
+# time guards the cached copy: a changed or planted file is refused before TorchScript loads it.
+INCEPTION_SHA256: str | None = None
+
+
 def inception_path() -> Path:
     return cache_dir() / "inception" / "inception-2015-12-05.pt"
+
+
+def _verify_inception(path: Path) -> None:
+    from ..data.download import recorded, sha256sum
+
+    rec = recorded(path)
+    want = INCEPTION_SHA256 or (rec or {}).get("sha256")
+    if want is None:
+        return   # placed by hand, no hash known: nothing to compare with
+    got = sha256sum(path)
+    if got != want:
+        raise UserError(f"{path} is not the file that was downloaded (SHA-256 {got[:16]}..., expected {want[:16]}...); "
+                        f"delete it and run again to download {INCEPTION_URL}")
 
 
 class Extractor:
@@ -90,6 +109,7 @@ class InceptionExtractor(Extractor):
             if not download:
                 raise UserError(f"the Inception weights are not at {path}; download {INCEPTION_URL} there")
             fetch(INCEPTION_URL, path, None)
+        _verify_inception(path)
         try:
             self.net = torch.jit.load(str(path), map_location="cpu").eval()
         except Exception as e:   # a truncated or foreign file

@@ -72,6 +72,48 @@ def _build(target: Path) -> None:
     raise RuntimeError(f"{cc} failed: {errors[-1]}")
 
 
+def _private_dir(folder: Path) -> None:
+    """The kernel folder is created 0700; an existing one must be ours and writable by us alone,
+    since whatever library lies in it gets loaded into this process."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = folder.stat()
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise RuntimeError(f"{folder} belongs to another user; not loading code from it")
+    if st.st_mode & 0o022:
+        os.chmod(folder, st.st_mode & ~0o022)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _record(target: Path) -> None:
+    """Write the built library's SHA-256 beside it (0600), for _trusted() to compare on later loads."""
+    os.chmod(target, 0o700)
+    side = target.with_name(target.name + ".sha256")
+    fd = os.open(side.with_name(side.name + ".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(_digest(target))
+    os.replace(side.with_name(side.name + ".tmp"), side)
+
+
+def _trusted(target: Path) -> bool:
+    """A cached library is loaded only if it is ours, writable by us alone, and still has the
+    SHA-256 recorded when we built it (a planted, swapped or truncated file is rebuilt instead)."""
+    side = target.with_name(target.name + ".sha256")
+    try:
+        st, sst = target.lstat(), side.lstat()
+        if not target.is_file() or target.is_symlink() or side.is_symlink():
+            return False
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or sst.st_uid != os.getuid()):
+            return False
+        if (st.st_mode | sst.st_mode) & 0o022:
+            return False
+        return side.read_text().strip() == _digest(target)
+    except OSError:
+        return False
+
+
 def enabled() -> bool:
     return os.environ.get("GANFORGE_GRU_KERNEL", "1").lower() not in ("0", "false", "no", "off")
 
@@ -90,8 +132,11 @@ def load() -> ctypes.CDLL | None:
     key = hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS).encode() + _cpu_id().encode()).hexdigest()[:16]
     target = cache_dir() / f"gru-{key}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
     try:
-        if not target.exists():
+        _private_dir(target.parent)
+        if not _trusted(target):
+            target.unlink(missing_ok=True)
             _build(target)
+            _record(target)
         lib = ctypes.CDLL(str(target))
     except (OSError, RuntimeError) as e:
         warnings.warn(f"ganforge: GRU C kernel unavailable, using PyTorch ops instead ({e})", stacklevel=2)

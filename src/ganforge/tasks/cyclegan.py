@@ -400,7 +400,14 @@ def translate_paths(tr: Translator, source, output, direction: str = "AtoB", bat
         for shape, items in groups.items():
             y = tr.translate(torch.cat([it[1] for it in items]), direction, tile=tile)
             for (target, _, (h, w)), img in zip(items, y):
-                _save(_resized(img[None], h, w)[0], target)
+                try:
+                    _save(_resized(img[None], h, w)[0], target)
+                except UserError as e:   # one unwritable name must not lose the rest of the folder
+                    if strict:
+                        raise
+                    failed.append((target, str(e)))
+                    log(f"skipped: {e}")
+                    continue
                 written.append(target)
     return written, failed
 
@@ -410,12 +417,10 @@ def _save(image: torch.Tensor, path) -> None:
 
     from ..data import to_uint8
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arr = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
-    try:
-        Image.fromarray(arr).save(path, **({"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"cannot write {path}: {e}") from None
+    from ..files import save_pil
+
+    arr = to_uint8(image[None])[0].permute(1, 2, 0).numpy()   # save_pil: temp file + rename, never through a link
+    save_pil(Image.fromarray(arr), path, **({"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
 
 
 def export_onnx(tr: Translator, path, direction: str = "AtoB") -> None:

@@ -277,8 +277,12 @@ def plot_forecast(series: S.Series, table, history: int, path) -> None:
     ax.legend()
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    from ..files import save_figure
+
+    try:
+        save_figure(fig, path, dpi=100)   # a user's path: temp file + rename, one error line
+    finally:
+        plt.close(fig)
 
 
 def load(ckpt: dict) -> Forecaster:
