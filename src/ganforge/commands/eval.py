@@ -6,7 +6,8 @@ from __future__ import annotations
 from ..errors import UserError
 
 LABELS = {"kid": "KID", "is": "IS", "precision": "precision (k=3)", "recall": "recall (k=3)",
-          "label_acc": "label accuracy", "accuracy": "accuracy", "loss": "loss"}
+          "label_acc": "label accuracy", "accuracy": "accuracy", "loss": "loss", "fid_class_mean": "per-class FID (mean)",
+          "code_purity": "code purity", "code_classes": "classes the codes cover"}
 
 
 def register(sub) -> None:

@@ -1,9 +1,12 @@
 """ganforge sample CHECKPOINT: images from a trained generator, no architecture flags needed."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ..errors import UserError
+
+GRID_MAX = 1024   # with --individual, the grid shows the first this many images
 
 
 def register(sub) -> None:
@@ -11,34 +14,103 @@ def register(sub) -> None:
 
     p = add_command(sub, "sample", "generate an image grid (and optionally single images) from a GAN checkpoint",
                     "ganforge sample runs/gan-0001/checkpoint.pt -n 64 -o grid.png --seed 1\n"
-                    "ganforge sample runs/gan-0001 -n 100 -o grid.png --individual samples/")
+                    "ganforge sample runs/gan-0001 -n 100000 -o grid.png --individual samples/   # streamed in chunks\n"
+                    "ganforge sample runs/cgan --label 3 -n 16      # conditional: one class (or --label Sneaker)\n"
+                    "ganforge sample runs/infogan --traverse c1     # InfoGAN: code values x a continuous code\n"
+                    "ganforge sample runs/gan-0001 --interpolate -n 10 --seed 4")
     p.add_argument("checkpoint", help="a checkpoint file, or a run directory holding checkpoint.pt")
     p.add_argument("-n", "--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("-o", "--output", default="samples.png", help="grid PNG to write (default samples.png)")
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
     p.add_argument("--nrow", type=int, default=None, help="images per grid row (default: square)")
-    p.add_argument("--individual", metavar="DIR", help="also write each image as DIR/000000.png ...")
+    p.add_argument("--label", help="conditional models: draw this class (index or name); without it the grid "
+                                   "shows one row per class")
+    p.add_argument("--traverse", metavar="cK", help="InfoGAN: rows per categorical code value, columns sweeping "
+                                                     "continuous code K (e.g. c1) from -1 to 1")
+    p.add_argument("--interpolate", action="store_true", help="a strip of -n images between the noise of --seed "
+                                                                "and --seed + 1")
+    p.add_argument("--individual", metavar="DIR",
+                   help=f"also write each image as DIR/000000.png ...; generated and written in chunks, so -n may be "
+                        f"any size (the grid then shows the first {GRID_MAX})")
     p.set_defaults(func=_sample)
 
 
 def _sample(args) -> int:
     from ..api import load
+    from ..files import output_file
+    from ..resources import check_fits
     from ..viz import save_grid, save_image
 
+    if args.num < 1:
+        raise UserError(f"-n must be positive, got {args.num}")
+    if args.nrow is not None and args.nrow < 1:
+        raise UserError(f"--nrow must be positive, got {args.nrow}")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        raise UserError(f"--seed must be in 0..2^63-1, got {args.seed}")
+    out = output_file(args.output)
+    folder = Path(args.individual) if args.individual else None
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise UserError(f"--individual {folder} is a file, not a folder")
     gen = load(args.checkpoint, "gan")
-    images = gen.sample(args.num, seed=args.seed)
-    out = Path(args.output)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_grid(images, out, nrow=args.nrow)
-        if args.individual:
-            folder = Path(args.individual)
-            folder.mkdir(parents=True, exist_ok=True)
-            for i, img in enumerate(images):
-                save_image(img, folder / f"{i:06d}.png")
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot write {out}: {e}") from None
+    if args.traverse or args.interpolate:
+        return _special(gen, args, out)
+    labels = None if args.label is None else gen.label_index(args.label)
+    c, h, w = gen.image_shape
+    in_grid = min(args.num, GRID_MAX) if folder is not None else args.num
+    rows = gen.num_classes or gen.cat_codes
+    if rows and labels is None and args.nrow is None:   # one row per class (code value): labels cycle by row
+        args.nrow = math.ceil(in_grid / rows)
+    cols = args.nrow or math.ceil(math.sqrt(in_grid))
+    up = max(1, 64 // w)
+    grid_bytes = math.ceil(in_grid / cols) * cols * (h + 2) * (w + 2) * max(c, 3) * up * up
+    check_fits(in_grid * (c * h * w * 4 + gen.latent_dim * 4) + 2 * grid_bytes,
+               f"sample -n {args.num} ({in_grid:,} images of {c}x{h}x{w} in one grid)",
+               "pass --individual DIR to stream any number of images to disk in chunks (the grid then shows the "
+               f"first {GRID_MAX}), or a smaller -n")
+    shown, written = [], 0
+    import torch
+
+    if gen.num_classes and labels is None:
+        labels = (torch.arange(args.num) // cols) % gen.num_classes
+    codes = None
+    if gen.cat_codes and args.label is None:
+        from ..models.conditional import make_codes
+
+        g = torch.Generator().manual_seed(args.seed if args.seed is not None else torch.seed())
+        codes = make_codes((torch.arange(args.num) // cols) % gen.cat_codes,
+                           torch.rand(args.num, gen.cont_codes, generator=g) * 2 - 1, gen.cat_codes)
+    for chunk in gen.iter_samples(args.num, seed=args.seed, labels=labels, codes=codes):
+        have = sum(len(s) for s in shown)
+        if have < in_grid:
+            shown.append(chunk[: in_grid - have])
+        if folder is not None:
+            for img in chunk:
+                save_image(img, folder / f"{written:06d}.png")
+                written += 1
+    images = torch.cat(shown)[:in_grid]
+    save_grid(images, out, nrow=args.nrow)
     print(f"wrote {out} ({len(images)} images, {tuple(images.shape[1:])}, step {gen.step} of {gen.path})")
-    if args.individual:
-        print(f"wrote {len(images)} images to {args.individual}/")
+    if folder is not None:
+        print(f"wrote {written} images to {folder}/")
+    return 0
+
+
+def _special(gen, args, out) -> int:
+    """--traverse (InfoGAN code sweep) or --interpolate (a strip between two seeds)."""
+    from ..viz import save_grid
+
+    seed = args.seed if args.seed is not None else 0
+    if args.traverse:
+        name = args.traverse.lower()
+        if not (name.startswith("c") and name[1:].isdigit()):
+            raise UserError(f"--traverse expects a continuous code name like c1, got {args.traverse!r}")
+        cols = args.nrow or 8
+        images = gen.traverse(int(name[1:]), cols, seed)
+        what = f"{gen.cat_codes} code values x {cols} values of {name}"
+    else:
+        cols = args.num
+        images = gen.interpolate(args.num, seed, args.label)
+        what = f"interpolation from seed {seed} to {seed + 1}"
+    save_grid(images, out, nrow=cols)
+    print(f"wrote {out} ({what}, step {gen.step} of {gen.path})")
     return 0

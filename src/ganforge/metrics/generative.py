@@ -103,7 +103,54 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
     if labels is not None and getattr(ext, "classes", None) is None:
         labels = None   # Inception's 1008 classes are not the generator's
     metrics = evaluate_images(images, ext, real, labels, kid_subsets, inception_score=full, precision_recall=full)
+    if full and labels is not None:
+        metrics.update(per_class_fid(ext, images, labels, dataset, shape, getattr(generator, "classes", None)))
+    if full and getattr(generator, "cat_codes", 0) and getattr(ext, "classes", None) is not None:
+        metrics.update(code_purity(generator, ext, seed=seed))
     return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics}
+
+
+def per_class_fid(ext: Extractor, images: torch.Tensor, labels: torch.Tensor, dataset: str, shape,
+                  classes: list[str] | None = None) -> dict[str, float]:
+    """FID of each class's generated images against that class's real training images
+    ("fid/<class>") and their mean ("fid_class_mean")."""
+    from ..data import load_images, to_float
+
+    c, h, _ = shape
+    real = load_images(dataset, "train", c, h)
+    if real.labels is None:
+        return {}
+    out = {}
+    for k in labels.unique().tolist():
+        fake_k, real_k = images[labels == k], real.images[real.labels == k][:MAX_REFERENCE // 10]
+        if len(fake_k) < 2 or len(real_k) < 2:
+            continue
+        f = torch.cat([ext.features(x) for x in fake_k.split(500)])
+        r = torch.cat([ext.features(to_float(x)) for x in real_k.split(500)])
+        out[f"fid/{classes[k] if classes else k}"] = M.frechet_distance(r, f)
+    if out:
+        out["fid_class_mean"] = sum(out.values()) / len(out)
+    return out
+
+
+def code_purity(generator, ext: Extractor, per_code: int = 100, seed: int = 0) -> dict[str, float]:
+    """InfoGAN: for each categorical code value, the share of its samples (random noise and continuous
+    codes) in their most common class as the classifier labels them, averaged over values
+    ("code_purity"), and how many different classes the values' majorities cover ("code_classes")."""
+    from ..models.conditional import make_codes
+
+    k, n = generator.cat_codes, per_code * generator.cat_codes
+    g = torch.Generator().manual_seed(seed + 1)
+    cat = torch.arange(n) // per_code
+    codes = make_codes(cat, torch.rand(n, generator.cont_codes, generator=g) * 2 - 1, k)
+    images = generator.sample(n, seed=seed, codes=codes)
+    pred = torch.cat([ext.logits(x) for x in images.split(500)]).argmax(1)
+    majority, shares = [], []
+    for v in range(k):
+        counts = torch.bincount(pred[cat == v], minlength=len(ext.classes))
+        majority.append(int(counts.argmax()))
+        shares.append(counts.max().item() / per_code)
+    return {"code_purity": sum(shares) / k, "code_classes": float(len(set(majority)))}
 
 
 def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | None = None) -> dict:

@@ -245,7 +245,7 @@ class Generator:
     def label_index(self, label) -> int:
         """A class index from an index or a class name (`--label 3`, `--label Sneaker`)."""
         if not self.num_classes:
-            raise UserError(f"{self.path} is an unconditional {self.config.model}: it takes no --label")
+            raise UserError(f"{self.path} is a {self.config.model} without class labels: it takes no --label")
         if isinstance(label, str) and not label.lstrip("-").isdigit():
             if label not in self.classes:
                 raise UserError(f"unknown class {label!r}; this model's classes: {', '.join(self.classes)}")
@@ -292,6 +292,39 @@ class Generator:
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None) -> torch.Tensor:
         return torch.cat(list(self.iter_samples(n, seed, batch_size, labels, codes)))
+
+    @torch.no_grad()
+    def render(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Images for given noise (N, latent_dim) and conditions, on the CPU."""
+        device = next(self.net.parameters()).device
+        with eval_mode(self.net):
+            return self.net(z.to(device), None if c is None else c.to(device)).float().cpu()
+
+    def interpolate(self, steps: int = 8, seed: int = 0, label=None) -> torch.Tensor:
+        """A strip of `steps` images from the noise of `seed` to that of seed + 1 (spherical
+        interpolation, which keeps the norm Gaussian noise has); conditional models hold one label."""
+        a, b = (torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(s)) for s in (seed, seed + 1))
+        t = torch.linspace(0, 1, steps)[:, None]
+        omega = torch.arccos((a / a.norm() * b / b.norm()).sum().clamp(-1, 1))
+        z = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+        g = torch.Generator().manual_seed(seed)
+        c = self._conditions(0, 1, g, self.label_index(label) if label is not None else None, None)
+        return self.render(z, None if c is None else c.expand(steps, *c.shape[1:]))
+
+    def traverse(self, code: int = 1, steps: int = 8, seed: int = 0) -> torch.Tensor:
+        """InfoGAN: one row per categorical value, columns sweeping continuous code `code` (1-based)
+        from -1 to 1 with the other codes at 0; one noise vector per row. (cat_codes * steps, C, H, W)."""
+        if not self.cat_codes:
+            raise UserError(f"{self.path} is a {self.config.model}: --traverse needs a model with codes (infogan)")
+        if not 1 <= code <= self.cont_codes:
+            raise UserError(f"--traverse c{code}: this model has continuous codes c1..c{self.cont_codes}")
+        from ..models.conditional import make_codes
+
+        rows, cols = self.cat_codes, steps
+        z = torch.randn(rows, self.latent_dim, generator=torch.Generator().manual_seed(seed)).repeat_interleave(cols, 0)
+        cont = torch.zeros(rows * cols, self.cont_codes)
+        cont[:, code - 1] = torch.linspace(-1, 1, cols).repeat(rows)
+        return self.render(z, make_codes(torch.arange(rows).repeat_interleave(cols), cont, self.cat_codes))
 
 
 def load(ckpt: dict) -> Generator:
