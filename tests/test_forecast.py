@@ -100,7 +100,7 @@ def test_scaler_sees_training_rows_only(tmp_path):
     df.loc[170:, "y"] = 1000.0                        # a huge test period
     df.to_csv(tmp_path / "b.csv", index=False)
     cfg = C.resolve(C.TASKS["forecaster"], csv=str(tmp_path / "b.csv"), column="y",
-                                  window=10, hidden="4", progress=False)
+                                  window=10, hidden="4", normalize="global", difference=0, progress=False)
     from ganforge.tasks.forecaster import ForecasterObjective
 
     obj = ForecasterObjective(cfg)

@@ -35,12 +35,13 @@ class ForecasterConfig(RunConfig):
                     ("none", "interpolate", "ffill"))
     window: int = opt(100, "past steps the GRU reads per forecast", gt=0)
     horizon: int = opt(1, "future steps predicted at once", gt=0)
-    normalize: str = opt("revin", "input scaling: global (min-max fitted on the training rows), window (each input "
-                         "window by its own mean and std, the forecast restored with them) or revin (window plus "
-                         "the learnable affine of RevIN, Kim et al. 2022); window and revin follow trends "
-                         "beyond the training range", ("global", "window", "revin"))
-    difference: int = opt(0, "1: the model forecasts first differences of --column, integrated back to levels",
-                          (0, 1))
+    normalize: str = opt("revin", "input scaling: global (min-max fitted on the training rows), window (also "
+                         "--column of each input window by its own mean and std, the forecast restored with them; "
+                         "extra inputs keep the min-max scaling) or revin (window plus the learnable affine of "
+                         "RevIN, Kim et al. 2022); window and revin follow trends beyond the training range",
+                         ("global", "window", "revin"))
+    difference: int = opt(1, "1: the model forecasts first differences of --column, integrated back to levels "
+                          "for outputs, metrics and plots; 0: levels", (0, 1))
     difference_season: int = opt(0, "P >= 2: also difference at lag P (seasonal differencing, e.g. 7 or 52); "
                                  "0: none", ge=0)
     epochs: int = opt(50, "passes over the training windows (sets --steps when that is 0)", gt=0)

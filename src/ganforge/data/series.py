@@ -235,7 +235,8 @@ def split(n: int, window: int, horizon: int, val_frac: float = 0.15, test_frac: 
 def window_starts(part: range, window: int, horizon: int) -> torch.Tensor:
     """First target row t of every window whose H targets all lie in `part` and whose W inputs
     exist: t in [max(start, W), stop - H], both ends included (the last window is kept)."""
-    return torch.arange(max(part.start, window), part.stop - horizon + 1)
+    first = max(part.start, window)
+    return torch.arange(first, max(first, part.stop - horizon + 1))    # empty, not an error, when none fit
 
 
 def windows(values: torch.Tensor, window: int, horizon: int, starts: torch.Tensor):

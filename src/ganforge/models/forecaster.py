@@ -45,14 +45,16 @@ class GRUForecaster(nn.Module):
             layers = [GRU(a, b, reset_after=reset_after) for a, b in zip(widths, widths[1:])]
         self.layers = nn.ModuleList(layers)
         self.head = nn.Linear(self.hidden[-1], horizon)
-        # norm="window"|"revin": each window is normalised by its own statistics and the forecast
-        # restored with them (RevIN); "global" adds nothing, so old state dicts load unchanged.
+        # norm="window"|"revin": each window's target column is normalised by its own statistics and
+        # the forecast restored with them (RevIN). Extra inputs keep their level (rain or no rain),
+        # as the task's scaler gave it; "global" adds nothing, so old state dicts load unchanged.
         self.norm_kind = norm
-        self.norm = None if norm == "global" else RevIN(n_inputs, affine=norm == "revin")
+        self.norm = None if norm == "global" else RevIN(1, affine=norm == "revin")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.norm is not None:
-            x, stats = self.norm.normalize(x)
+            target, stats = self.norm.normalize(x[..., :1])
+            x = torch.cat([target, x[..., 1:]], dim=-1)
         for layer in self.layers:
             x, h = layer(x)
         if isinstance(h, tuple):      # LSTM: (hidden state, cell state)

@@ -1,10 +1,13 @@
 """The forecaster task: a GRU trained on sliding windows of a CSV series, judged against baselines.
 
 Rows split chronologically into train / validation / test; the min-max scaler sees the
-training rows only. One loop epoch = the training windows once (the sampler drops a last
-partial batch); validation runs once per epoch and best.pt keeps the lowest val_loss, which
-finish() then scores on the test windows in original units next to naive, seasonal-naive and
-window-mean forecasts of the very same windows.
+training rows only. With --difference / --difference-season the target column is differenced
+first (the network forecasts differences, integrated back to levels for every output); with
+--normalize window|revin the network also normalises each input window by its own statistics
+(ganforge.nn.revin), so a level never seen in training is no obstacle. One loop epoch = the
+training windows once (the sampler drops a last partial batch); validation runs once per epoch
+and best.pt keeps the lowest val_loss, which finish() then scores on the test windows in original
+units next to naive, seasonal-naive and window-mean forecasts of the very same windows.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import torch
 from .. import models
 from ..data import BatchSampler
 from ..data import series as S
+from ..data.transforms import Differencer
 from ..errors import UserError
 from ..nn import eval_mode
 from ..metrics import forecast as M
@@ -42,7 +46,17 @@ def set_threads(n: int) -> None:
 def build_net(cfg, n_inputs: int) -> torch.nn.Module:
     return models.create("gru", kind="forecaster", n_inputs=n_inputs, horizon=cfg.horizon,
                          hidden=[int(h) for h in parse_list(cfg.hidden)], cell=cfg.cell,
-                         reset_after=cfg.reset_after)
+                         reset_after=cfg.reset_after, norm=cfg.normalize)
+
+
+def model_values(values: np.ndarray, diff: Differencer) -> np.ndarray:
+    """The rows the network reads: (N, F) with the target column differenced when asked (its
+    first diff.lag rows NaN); extra input columns stay as they are."""
+    if not diff:
+        return values
+    values = values.copy()
+    values[:, 0] = diff.difference(values[:, 0])
+    return values
 
 
 @torch.no_grad()
@@ -70,10 +84,20 @@ class ForecasterObjective(Objective):
         self.parts = parts or S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
         self.conformal = None   # {level: half-widths per horizon step}, from the validation residuals
         self.label = "LSTM" if cfg.cell == "lstm" else "GRU"
-        self.scaler = S.MinMaxScaler.fit(self.series.values[:self.parts.train.stop])
-        self.data = rt.place(torch.tensor(self.scaler.transform(self.series.values), dtype=torch.float32))
-        self.starts = {name: S.window_starts(getattr(self.parts, name), cfg.window, cfg.horizon)
+        # Differencing: a window's inputs start diff.lag rows later, so every input has its past.
+        self.diff = Differencer(cfg.difference, cfg.difference_season)
+        k = self.diff.lag
+        self.starts = {name: S.window_starts(getattr(self.parts, name), cfg.window + k, cfg.horizon)
                        for name in ("train", "val", "test")}
+        empty = [name for name, st in self.starts.items() if len(st) == 0]
+        if empty:
+            raise UserError(f"differencing (--difference {cfg.difference}, --difference-season "
+                            f"{cfg.difference_season}) needs {k} rows before each window of {cfg.window}: the "
+                            f"{empty[0]} part of this {len(self.series)}-row series is left with no windows; "
+                            "use a smaller --difference-season or --window")
+        values = model_values(self.series.values, self.diff)
+        self.scaler = S.MinMaxScaler.fit(values[k:self.parts.train.stop])
+        self.data = rt.place(torch.tensor(np.nan_to_num(self.scaler.transform(values)), dtype=torch.float32))
         n_train = len(self.starts["train"])
         if cfg.batch_size > n_train:
             raise UserError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training windows; "
@@ -120,6 +144,8 @@ class ForecasterObjective(Objective):
         cfg, target, starts = self.cfg, self.series.target, self.starts[part].numpy()
         y = M.actual(target, starts, cfg.horizon)
         gru = self.scaler.inverse(self._predict(part).double().numpy())
+        if self.diff:   # forecast differences -> levels, from the observed past of each window
+            gru = self.diff.integrate(target[starts[:, None] - np.arange(self.diff.lag, 0, -1)], gru)
         if part != "test":
             return {"actual": y, "forecast": gru}
         scale = M.mase_scale(target[:self.parts.train.stop])
@@ -212,7 +238,9 @@ class Forecaster:
     def __init__(self, ckpt: dict):
         from ..config import ForecasterConfig, from_dict
 
-        self.config = from_dict(ForecasterConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+        saved = {**ForecasterConfig.CHECKPOINT_DEFAULTS, **ckpt["config"]}   # older checkpoints: global scaler
+        self.config = from_dict(ForecasterConfig, saved, f"checkpoint {ckpt['path']}")
+        self.diff = Differencer(self.config.difference, self.config.difference_season)
         self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
         self.columns, self.scaler = self.meta["columns"], S.MinMaxScaler.from_dict(self.meta["scaler"])
         self.window, self.horizon = self.config.window, self.config.horizon
@@ -241,11 +269,16 @@ class Forecaster:
         s = data if isinstance(data, S.Series) else self.read(data)
         if self.config.calendar:
             s = with_calendar(s, self.horizon)
-        if len(s) < self.window:
-            raise UserError(f"the series has {len(s)} rows; this forecaster reads the last {self.window}")
-        x = torch.tensor(self.scaler.transform(s.values[-self.window:]), dtype=torch.float32)[None]
+        k = self.diff.lag
+        if len(s) < self.window + k:
+            raise UserError(f"the series has {len(s)} rows; this forecaster reads the last {self.window}"
+                            + (f" plus {k} more for differencing" if k else ""))
+        rows = model_values(s.values[len(s) - self.window - k:], self.diff)[k:]
+        x = torch.tensor(self.scaler.transform(rows), dtype=torch.float32)[None]
         with torch.no_grad():
             values = self.scaler.inverse(self.net(x)[0, :horizon].double().numpy())
+        if k:           # differences -> levels, continuing from the series' last observed values
+            values = self.diff.integrate(s.target[len(s) - k:], values)
         if s.dates is None:
             index = pd.Series(np.arange(len(s), len(s) + horizon), name="step")
         else:
