@@ -153,3 +153,17 @@ def test_conditional_step_with_d_and_g_steps_keeps_each_head_trained():
     assert {"d_aux", "g_aux", "d_cls_acc_real"} <= set(stats)
     assert not torch.equal(cls_before, obj.D.cls.weight)
     assert F.softmax(obj.D(obj.real_batch(0)[0], None)["cls"], 1).shape == (8, 4)
+
+
+def test_cgan_on_a_folder_with_one_sub_folder_per_class(tmp_path):
+    from PIL import Image
+
+    for k, value in (("circles", 40), ("squares", 220)):
+        (tmp_path / "shapes" / k).mkdir(parents=True)
+        for i in range(8):
+            Image.new("L", (28, 28), value + i).save(tmp_path / "shapes" / k / f"{i}.png")
+    run = ganforge.train("gan", model="cgan", data=f"folder:{tmp_path / 'shapes'}", width=4, latent_dim=8,
+                         batch_size=8, steps=2, progress=False, sample_every=0, out=str(tmp_path / "runs"))
+    gen = ganforge.load(run)
+    assert gen.classes == ["circles", "squares"]
+    assert gen.sample(2, labels=gen.label_index("squares")).shape == (2, *gen.image_shape)
