@@ -191,15 +191,16 @@ def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: 
         ax.plot(x, y, color="black", lw=1, label="actual")
         base = min((n for n in f["forecasts"] if n not in labels),
                    key=lambda n: M.mae(f["actual"], f["forecasts"][n]))
-        for i, m in enumerate(labels):
-            for lvl, (lo, hi) in sorted(f["bounds"].get(m, {}).items(), reverse=True):
-                ax.fill_between(x, lo[:, 0], hi[:, 0], color=f"C{i}", alpha=0.12, lw=0)
+        for j, (lvl, (lo, hi)) in enumerate(sorted(f["bounds"].get(labels[0], {}).items(), reverse=True)):
+            ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.12 + 0.12 * j, lw=0,
+                            label=f"{labels[0]} {float(lvl):.0%} interval")
         for i, n in enumerate([*labels, base]):
             ax.plot(x, f["forecasts"][n][:, 0], lw=1, color=f"C{i}",
                     label=f"{n} (MAE {M.mae(f['actual'], f['forecasts'][n]):.3g})")
-        ax.set_title(f"fold {k + 1}", fontsize=9)
+        span = "" if series.dates is None else f": {str(x[0])[:10]} .. {str(x[-1])[:10]}"
+        ax.set_title(f"fold {k + 1}{span}", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
-    fig.autofmt_xdate()
+        ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -302,9 +302,12 @@ def plot_forecast(series: S.Series, table, history: int, path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
     levels = sorted((c[6:] for c in table.columns if c.startswith("lower_")), key=float, reverse=True)
-    for i, pct in enumerate(levels):    # widest interval first, lightest
-        ax.fill_between(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], color="C3",
-                        alpha=0.15 + 0.15 * i, lw=0, label=f"{pct}% interval (split conformal)")
+    for i, pct in enumerate(levels):    # widest interval first, lightest; one step: a bar
+        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval (split conformal)")
+        if len(table) == 1:
+            ax.vlines(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=8, **band)
+        else:
+            ax.fill_between(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=0, **band)
     ax.plot(table.iloc[:, 0], table.iloc[:, 1], "o-", color="C3", ms=3, label="forecast")
     ax.set(title=f"forecast of {series.columns[0]}", ylabel=series.columns[0])
     ax.legend()
