@@ -59,11 +59,6 @@ def test_t_distribution_against_scipy():
         assert G.t_cdf(t, df) == pytest.approx(stats.t.cdf(t, df), rel=1e-9, abs=1e-14)
 
 
-def test_dm_against_statsmodels_if_installed():
-    pytest.importorskip("statsmodels")      # not required; statsmodels has no DM test of its own to compare
-    pytest.skip("statsmodels provides no Diebold-Mariano test")
-
-
 def test_verdict_wording():
     tests = {"naive": {"p_abs": 0.01, "p_sq": 0.02}, "window mean": {"p_abs": 0.2, "p_sq": 0.01}}
     v = G.verdict(tests, 0.05)
