@@ -35,12 +35,13 @@ def test_projection_discriminator_by_hand():
     assert not torch.allclose(D(x, y)["adv"], D(x, (y + 1) % 10)["adv"])
 
 
-def test_concat_discriminator_reads_the_label_as_a_channel():
+def test_concat_discriminator_reads_the_label_as_one_hot_maps():
     _, D = models.create("cgan", kind="gan", image_shape=(1, 28, 28), latent_dim=8, width=4, num_classes=10)
     D.eval()
     x, y = torch.randn(2, 1, 28, 28), torch.tensor([0, 7])
-    channel = D.label_map(y).view(2, 1, 28, 28)
-    expected = D.backbone.forward_head(D.backbone.forward_features(torch.cat([x, channel], 1)))
+    maps = torch.zeros(2, 10, 28, 28)
+    maps[0, 0], maps[1, 7] = 1, 1
+    expected = D.backbone.forward_head(D.backbone.forward_features(torch.cat([x, maps], 1)))
     torch.testing.assert_close(D(x, y)["adv"], expected)
 
 

@@ -84,3 +84,10 @@ def code_loss(out: torch.Tensor, codes: torch.Tensor, cat_codes: int) -> torch.T
         nll = log_std + 0.5 * ((cont - mean) / log_std.exp()) ** 2 + 0.5 * math.log(2 * math.pi)
         loss = loss + nll.sum(1).mean()
     return loss
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E |grad_x D(x)|^2 over real images x, which must require grad;
+    differentiable (create_graph) so D's update can minimise it."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()

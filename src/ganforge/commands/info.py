@@ -1,4 +1,4 @@
-"""ganforge models / ganforge datasets: what is available."""
+"""ganforge models / datasets / presets: what is available."""
 from __future__ import annotations
 
 
@@ -15,6 +15,19 @@ def register(sub) -> None:
     p.add_argument("action", nargs="?", choices=["download"], help="download a dataset into the cache")
     p.add_argument("name", nargs="?", help="dataset to download")
     p.set_defaults(func=_datasets)
+
+    p = add_command(sub, "presets", "list the GAN presets (settings that work for a model and kind of data)",
+                    "ganforge presets\nganforge train gan --preset dcgan-mnist --steps 3000")
+    p.set_defaults(func=_presets)
+
+
+def _presets(args) -> int:
+    from ..config.presets import PRESETS
+
+    for name, p in PRESETS.items():
+        print(f"{name:<14} {'/'.join(p['models']):<12} {p['summary']}")
+        print(" " * 28 + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in p["values"].items()))
+    return 0
 
 
 def _models(args) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..errors import UserError
 from .base import RunConfig, opt
+from .presets import PRESETS
 
 GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
 # Defaults a model family brings (below --config, flags and --set; above the field defaults).
@@ -37,6 +39,22 @@ class GANConfig(RunConfig):
     strict: bool = opt(False, "fail on unreadable images in folder:PATH instead of skipping them")
     eval_num: int = opt(1000, "generated images per --eval-every evaluation (FID, KID)", ge=2)
     eval_extractor: str = opt("auto", "features for --eval-every: auto, inception, classifier:CKPT")
+    preset: str = opt("", "settings that work for a model and kind of data (see `ganforge presets`); any flag, "
+                      "--config or --set still overrides them")
+    augment: str = opt("none", "differentiable augmentation of every image D sees (DiffAugment: colour, translation, "
+                       "cutout); ada: applied with a probability that adapts to D's overfitting",
+                       ("none", "diffaug", "ada"))
+    ada_target: float = opt(0.6, "ada: the E[sign(D(real))] that the augmentation probability steers towards",
+                            gt=0, lt=1)
+    ada_kimg: float = opt(20.0, "ada: thousands of images over which the probability can move from 0 to 1", gt=0)
+    spectral_norm: bool = opt(False, "spectral normalisation of every conv / linear layer of D (Miyato et al. 2018)")
+    r1: float = opt(0.0, "R1 gradient penalty weight gamma on real images (0: off)", ge=0)
+    r1_every: int = opt(16, "apply R1 every K steps, scaled by K (lazy regularisation)", gt=0)
+    lr_g: float = opt(0.0, "learning rate of G (0: --lr)", ge=0)
+    lr_d: float = opt(0.0, "learning rate of D (0: --lr); two time-scales when they differ", ge=0)
+    collapse_window: int = opt(300, "say so when D catches every fake, or G's batch loses its diversity, for this "
+                               "many steps in a row (0: off)", ge=0)
+    stop_on_collapse: bool = opt(False, "stop the run (checkpoint saved) when the collapse watch fires")
     backbone: str = opt("dcgan", "nets under cgan, acgan and infogan", ("mlp", "dcgan"))
     cond: str = opt("concat", "how cgan's D reads the label: concat (an extra input channel) or projection "
                     "(Miyato & Koyama 2018)", ("concat", "projection"))
@@ -46,4 +64,16 @@ class GANConfig(RunConfig):
 
     @classmethod
     def implied(cls, values: dict) -> dict:
-        return MODEL_DEFAULTS.get(values.get("model", cls.model), {})
+        """The preset's values, over the model family's own defaults."""
+        name = values.get("preset", "")
+        if name and name not in PRESETS:
+            raise UserError(f"unknown preset {name!r}; choose from: {', '.join(PRESETS)} (see `ganforge presets`)")
+        preset = PRESETS[name]["values"] if name else {}
+        model = values.get("model", preset.get("model", cls.model))
+        return {**MODEL_DEFAULTS.get(model, {}), **preset}
+
+    def validate(self) -> None:
+        super().validate()
+        if self.preset and self.model not in PRESETS[self.preset]["models"]:
+            raise UserError(f"preset {self.preset} is for {' / '.join(PRESETS[self.preset]['models'])}, not "
+                            f"--model {self.model}; pick a preset for {self.model} (see `ganforge presets`)")

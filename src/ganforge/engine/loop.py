@@ -191,6 +191,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
         for step in range(start_step + 1, cfg.steps + 1):
             t0 = time.perf_counter()
             stats = rt.mean(obj.train_step(step - 1))   # a NaN on any rank makes the mean NaN on all
+            request = getattr(obj, "stop_request", None)   # the objective asks to end the run (e.g. a collapse)
             dt = time.perf_counter() - t0
             bad = [k for k, v in stats.items() if not math.isfinite(v)]
             if bad:
@@ -222,7 +223,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
                 bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())) if write else None
                 if patience and since_best >= patience:
                     stopped_early = True
-            stopping = rt.any(stop.set)
+            stopping = rt.any(stop.set or request is not None)
             if step % cfg.ckpt_every == 0 or step == cfg.steps or stopped_early or stopping:
                 save(step, metrics={"best": best_value} if best_value is not None else None)
             if stopped_early or stopping:
@@ -231,7 +232,8 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
     bar.close()
     if interrupted:
         run.close()
-        raise RunStopped(f"interrupted at step {step}; checkpoint saved. Continue with: "
+        why = f"stopped: {request}" if request else "interrupted"
+        raise RunStopped(f"{why} at step {step}; checkpoint saved. Continue with: "
                         f"ganforge train {obj.task} --resume {run.path}")
     summary = {"step": step, "stopped_early": stopped_early}
     if best_value is not None:

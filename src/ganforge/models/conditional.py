@@ -4,7 +4,7 @@ Each wraps a backbone pair (mlp or dcgan) whose discriminator exposes forward_fe
 forward_head(features):
 
     cgan     (Mirza & Osindero 2014) the label goes to G (one-hot joined to z) and to D, either as an
-             extra input channel from a learned embedding (--cond concat, the articles' form) or by
+             one-hot map per class joined to the image channels (--cond concat, the articles' form) or by
              projection onto D's features (--cond projection, Miyato & Koyama 2018):
              adv = head(f) + <embed(y), f>.
     acgan    (Odena et al. 2017) G gets the label; D does not, but predicts it ("cls" head) on real
@@ -68,12 +68,11 @@ class ConditionalDiscriminator(nn.Module):
         super().__init__()
         self.backbone, self.cond, self.image_shape = backbone, cond, tuple(image_shape)
         c, h, w = image_shape
-        if cond == "concat":   # a learned H x W map per label, as one more input channel
-            self.label_map = nn.Embedding(num_classes, h * w)
+        self.num_classes = num_classes
         with torch.no_grad():   # feature size (works on the meta device too)
             was = backbone.training
             backbone.eval()
-            probe = torch.zeros(2, c + (cond == "concat"), h, w)
+            probe = torch.zeros(2, c + (num_classes if cond == "concat" else 0), h, w)
             feat = backbone.forward_features(probe).flatten(1).shape[1]
             backbone.train(was)
         if cond == "projection":
@@ -87,9 +86,10 @@ class ConditionalDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if self.cond != "none" and c is None:
             raise ValueError(f"a {self.cond}-conditioned discriminator needs the labels c")
-        if self.cond == "concat":
+        if self.cond == "concat":   # one constant map per class: 1 for the image's label, 0 elsewhere
             n, _, h, w = x.shape
-            x = torch.cat([x, self.label_map(c).view(n, 1, h, w).to(x.dtype)], 1)
+            maps = F.one_hot(c, self.num_classes).to(x.dtype)[:, :, None, None].expand(n, self.num_classes, h, w)
+            x = torch.cat([x, maps], 1)
         f = self.backbone.forward_features(x)
         out = {"adv": self.backbone.forward_head(f)}
         flat = f.flatten(1)
@@ -125,7 +125,8 @@ def build_cgan(image_shape, latent_dim: int = 100, width: int = 64, num_classes:
     _need_labels("cgan", num_classes)
     if cond not in ("concat", "projection"):
         raise UserError(f"--cond must be concat or projection, got {cond!r}")
-    G, D = _backbones(backbone, image_shape, latent_dim + num_classes, width, d_channels=int(cond == "concat"))
+    G, D = _backbones(backbone, image_shape, latent_dim + num_classes, width,
+                      d_channels=num_classes if cond == "concat" else 0)
     return (ConditionalGenerator(G, latent_dim, num_classes),
             ConditionalDiscriminator(D, image_shape, num_classes, cond=cond))
 

@@ -8,12 +8,14 @@ class loss on real and generated images, the code loss on generated ones); G's l
 from __future__ import annotations
 
 import copy
+import sys
 
 import torch
 
 from .. import losses, models
 from ..data import BatchSampler, load_images, to_float
 from ..errors import UserError
+from ..augment import AdaptiveP, augment
 from ..nn import eval_mode
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
@@ -53,8 +55,13 @@ class GANObjective(Objective):
         # computed or reduced, and D's DDP never waits for a gradient that will not come.
         self.train_G, self.train_D = rt.wrap(self.G), rt.wrap(self.D)
         betas = (cfg.beta1, cfg.beta2)
-        self.optimizers = {"G": adam(G.parameters(), cfg.lr, betas),
-                           "D": adam(D.parameters(), cfg.lr, betas)}
+        self.optimizers = {"G": adam(G.parameters(), cfg.lr_g or cfg.lr, betas),
+                           "D": adam(D.parameters(), cfg.lr_d or cfg.lr, betas)}
+        # Augmentation of everything D sees: its own seeded generator, saved for an exact resume.
+        self.aug_gen = rt.generator(cfg.seed + 17 + 7919 * rt.rank)
+        self.ada = AdaptiveP(cfg.ada_target, int(cfg.ada_kimg * 1000)) if cfg.augment == "ada" else None
+        self._collapse = {"d_acc_fake": 0, "diversity": 0}
+        self.stop_request: str | None = None
         if cfg.ema:
             self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
             self.modules["G_ema"] = self.G_ema
@@ -81,6 +88,13 @@ class GANObjective(Objective):
         z = torch.randn(n, self.cfg.latent_dim, device=self.rt.device)
         return z, (self.G.sample_c(n, self.rt.device) if hasattr(self.G, "sample_c") else None)
 
+    def aug(self, x: torch.Tensor) -> torch.Tensor:
+        """What D sees of a batch: x itself, or x augmented (--augment diffaug, or ada with its current p)."""
+        if self.cfg.augment == "none":
+            return x
+        p = self.ada.p if self.ada is not None else 1.0
+        return augment(x, p, g=self.aug_gen) if p > 0 else x
+
     def head_losses(self, out: dict, c, real: bool = False) -> torch.Tensor | float:
         """The auxiliary heads' losses for D's output `out` on images conditioned on c (labels or codes)."""
         loss = 0.0
@@ -97,15 +111,23 @@ class GANObjective(Objective):
         for j in range(cfg.d_steps):
             real, y = self.real_batch(step * cfg.d_steps + j)
             last = j == cfg.d_steps - 1
+            r1_now = cfg.r1 > 0 and j == 0 and step % cfg.r1_every == 0
             z, c = self.noise(real.shape[0])
             with self.autocast():
                 with torch.set_grad_enabled(last):   # only the last fake batch feeds G's first update
                     fake = G(z, c)
-                out_real, out_fake = D(real, y), D(fake.detach(), c)
+                real.requires_grad_(r1_now)
+                out_real, out_fake = D(self.aug(real), y), D(self.aug(fake.detach()), c)
             real_logits, fake_logits = out_real["adv"].float(), out_fake["adv"].float()
             d_loss = losses.d_loss(kind, real_logits, fake_logits)
             d_aux = self.head_losses(out_real, y, real=True) + self.head_losses(out_fake, c)
-            rt.update(opt_d, d_loss + cfg.aux_weight * d_aux)
+            total = d_loss + cfg.aux_weight * d_aux
+            if r1_now:   # lazy R1: gamma/2 E|grad_x D(x)|^2 on reals, every r1_every steps, scaled by r1_every
+                r1 = losses.r1_penalty(real_logits, real)
+                total = total + 0.5 * cfg.r1 * cfg.r1_every * r1
+            rt.update(opt_d, total)
+            if self.ada is not None:
+                self.ada.observe(real_logits, real.shape[0])
         self.D.requires_grad_(False)
         for j in range(cfg.g_steps):
             if j > 0:
@@ -113,7 +135,7 @@ class GANObjective(Objective):
                 with self.autocast():
                     fake = G(z, c)
             with self.autocast():
-                out = self.D(fake, c)
+                out = self.D(self.aug(fake), c)
             g_loss = losses.g_loss(kind, out["adv"].float())
             g_aux = self.head_losses(out, c)
             rt.update(opt_g, g_loss + cfg.aux_weight * g_aux)
@@ -132,12 +154,37 @@ class GANObjective(Objective):
             stats.update(d_aux=d_aux.item(), g_aux=g_aux.item())
         if "cls" in out_real:
             stats["d_cls_acc_real"] = (out_real["cls"].argmax(1) == y).float().mean().item()
+        if cfg.r1 > 0 and step % cfg.r1_every == 0:
+            stats["r1"] = r1.item()
+        if self.ada is not None:
+            stats["ada_p"] = self.ada.p
+        stats["diversity"] = fake.detach().float().std(0).mean().item()
+        self._watch_collapse(step, stats)
         return stats
+
+    def _watch_collapse(self, step: int, stats: dict) -> None:
+        """Count the steps in a row where D catches every fake or G's batch has lost its diversity."""
+        window = self.cfg.collapse_window
+        if not window:
+            return
+        for key, bad in (("d_acc_fake", stats["d_acc_fake"] >= 0.999), ("diversity", stats["diversity"] < 0.02)):
+            self._collapse[key] = self._collapse[key] + 1 if bad else 0
+            if self._collapse[key] == window:
+                what = ("D has caught every generated image" if key == "d_acc_fake"
+                        else "G's images have (nearly) stopped differing from each other")
+                msg = f"collapse watch: {what} for {window} steps in a row (step {step + 1})"
+                if self.rank == 0:
+                    print(f"warning: {msg}; try --augment diffaug, --r1 or a lower --lr-d", file=sys.stderr)
+                if self.cfg.stop_on_collapse:
+                    self.stop_request = msg
 
     @torch.no_grad()
     def _update_ema(self) -> None:
+        # warm-up: early on the average follows G closely, so the first samples are not of the init
+        self._ema_updates = getattr(self, "_ema_updates", 0) + 1
+        decay = min(self.cfg.ema, (1 + self._ema_updates) / (10 + self._ema_updates))
         for e, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            e.lerp_(p, 1.0 - self.cfg.ema)
+            e.lerp_(p, 1.0 - decay)
         for e, b in zip(self.G_ema.buffers(), self.G.buffers()):
             e.copy_(b)
 
@@ -177,6 +224,21 @@ class GANObjective(Objective):
         return {k: sum(s[k] for s in last) / len(last) for k in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
                 if last and k in last[0]}
 
+    def extra_state(self) -> dict:
+        state = {"aug_gen": self.aug_gen.get_state(), "ema_updates": getattr(self, "_ema_updates", 0),
+                 "collapse": dict(self._collapse)}
+        if self.ada is not None:
+            state["ada"] = self.ada.state()
+        return state
+
+    def load_extra_state(self, state: dict) -> None:
+        if "aug_gen" in state:   # checkpoints from before augmentation have none of this
+            self.aug_gen.set_state(state["aug_gen"])
+            self._ema_updates = state["ema_updates"]
+            self._collapse.update(state["collapse"])
+        if self.ada is not None and "ada" in state:
+            self.ada.load(state["ada"])
+
     def meta(self) -> dict:
         return {"image_shape": list(self.image_shape), "dataset": self.data.name, "classes": self.data.classes}
 
@@ -184,9 +246,14 @@ class GANObjective(Objective):
 def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
     """(G, D) as the config and the data (image shape, number of classes) describe them: training and
     loading share this, so a checkpoint always rebuilds what trained."""
-    return models.create(cfg.model, kind="gan", image_shape=tuple(image_shape), latent_dim=cfg.latent_dim,
+    G, D = models.create(cfg.model, kind="gan", image_shape=tuple(image_shape), latent_dim=cfg.latent_dim,
                          width=cfg.width, num_classes=num_classes, backbone=cfg.backbone, cond=cfg.cond,
                          cat_codes=cfg.cat_codes, cont_codes=cfg.cont_codes)
+    if cfg.spectral_norm:
+        from ..nn import spectral_norm_all
+
+        spectral_norm_all(D)
+    return G, D
 
 
 def grid_conditions(G, n: int, cols: int) -> torch.Tensor | None:
