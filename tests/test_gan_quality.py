@@ -1,0 +1,143 @@
+"""Data-efficient GAN training: augmentation, R1, spectral norm, ADA, EMA warm-up, presets, collapse watch."""
+import pytest
+import torch
+
+import ganforge
+from ganforge import config as C
+from ganforge import losses
+from ganforge.augment import FUNCS, AdaptiveP, augment
+from ganforge.cli import main
+from ganforge.engine import checkpoint
+
+TINY = dict(data="synthetic:1x16x16:32", model="dcgan", width=4, latent_dim=8, batch_size=8, progress=False,
+            sample_every=0, precision="fp32")
+
+
+@pytest.mark.parametrize("op", list(FUNCS))
+def test_each_augmentation_is_differentiable_and_repeatable(op):
+    x = torch.randn(6, 3, 16, 16, requires_grad=True)
+    y = FUNCS[op](x, 1.0, torch.Generator().manual_seed(5))
+    assert y.shape == x.shape and not torch.equal(y, x)
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    # the same generator state augments two branches identically (the same random parameters)
+    a = FUNCS[op](x.detach(), 1.0, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(a, y.detach())
+    # probability 0 leaves images untouched
+    torch.testing.assert_close(FUNCS[op](x.detach(), 0.0, torch.Generator().manual_seed(5)), x.detach())
+
+
+def test_translation_and_cutout_move_and_blank_pixels():
+    x = torch.arange(64.0).view(1, 1, 8, 8) + 1
+    t = FUNCS["translation"](x, 1.0, torch.Generator().manual_seed(1))
+    kept = t[t != 0]
+    assert set(kept.tolist()) <= set(x.flatten().tolist())   # a shift: only original values and zeros
+    c = FUNCS["cutout"](x, 1.0, torch.Generator().manual_seed(1))
+    assert 0 < (c == 0).sum() <= 16 and torch.equal(c[c != 0], x[c != 0])   # a square of at most 4x4 blanked
+
+
+def test_r1_penalty_by_hand():
+    """D(x) = sum(w * x): grad_x D = w for every image, so R1 = |w|^2."""
+    w = torch.tensor([0.5, -2.0, 1.0])
+    x = torch.randn(4, 3, requires_grad=True)
+    logits = (x * w).sum(1)
+    assert losses.r1_penalty(logits, x).item() == pytest.approx((w ** 2).sum().item())
+    # and quadratically: D(x) = sum(x^2) has grad 2x, R1 = 4 E|x|^2
+    x2 = torch.randn(5, 2, requires_grad=True)
+    assert losses.r1_penalty(x2.pow(2).sum(1), x2).item() == pytest.approx(4 * x2.pow(2).sum(1).mean().item(), rel=1e-5)
+
+
+def test_spectral_norm_keeps_the_largest_singular_value_near_one():
+    from ganforge import models
+    from ganforge.nn import spectral_norm_all
+
+    _, D = models.create("dcgan", kind="gan", image_shape=(1, 28, 28), latent_dim=8, width=8)
+    spectral_norm_all(D)
+    D.train()
+    for _ in range(30):   # one power iteration per forward
+        D(torch.randn(4, 1, 28, 28))
+    for m in D.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2).item()
+            assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+def test_ada_probability_rises_when_d_overfits_and_falls_when_it_does_not():
+    ada = AdaptiveP(target=0.6, speed_images=1000, interval=2)
+    for _ in range(10):
+        ada.observe(torch.full((8,), 3.0), 8)   # D is sure every real is real: overfitting
+    assert ada.p == pytest.approx(10 * 8 / 1000)
+    for _ in range(4):
+        ada.observe(torch.full((8,), -1.0), 8)
+    assert ada.p == pytest.approx(6 * 8 / 1000)
+
+
+def test_ada_rises_on_a_tiny_set_and_resume_is_exact_with_every_option_on(tmp_path):
+    opts = dict(TINY, data="synthetic:1x16x16:16", augment="ada", ada_kimg=0.2, r1=0.5, r1_every=2, spectral_norm=True,
+                ema=0.9, lr_d=4e-4, lr_g=1e-4, out=str(tmp_path))
+    straight = ganforge.train("gan", steps=12, **opts)
+    half = ganforge.train("gan", steps=6, **opts)
+    resumed = ganforge.train("gan", resume=half, steps=12)
+    a, b = checkpoint.load(straight), checkpoint.load(resumed)
+    assert a["extra"]["ada"]["p"] > 0   # D overfits 16 images at once: the probability went up
+    assert a["extra"]["ada"]["p"] == b["extra"]["ada"]["p"]
+    for net in ("G", "D", "G_ema"):
+        for k, v in a["modules"][net].items():
+            torch.testing.assert_close(b["modules"][net][k], v, msg=f"{net}.{k}")
+
+
+def test_preset_precedence(tmp_path):
+    gan = C.TASKS["gan"]
+    cfg = C.resolve(gan, preset="dcgan-mnist")
+    assert (cfg.model, cfg.width, cfg.augment) == ("dcgan", 32, "diffaug")
+    (tmp_path / "c.yaml").write_text("width: 16\nema: 0.99\n")
+    cfg = C.resolve(gan, config_file=str(tmp_path / "c.yaml"), preset="dcgan-mnist")   # --config over the preset
+    assert (cfg.width, cfg.ema, cfg.augment) == (16, 0.99, "diffaug")
+    import argparse
+
+    args = argparse.Namespace(preset="dcgan-mnist", width=24)                           # flags over --config
+    cfg = C.resolve(gan, args, str(tmp_path / "c.yaml"), ["width=40"])                  # --set over flags
+    assert cfg.width == 40 and cfg.ema == 0.99
+    cfg = C.resolve(gan, args, str(tmp_path / "c.yaml"))
+    assert cfg.width == 24
+
+
+def test_preset_that_does_not_fit_the_model(capsys):
+    assert main(["train", "gan", "--preset", "mlp-mnist", "--model", "dcgan", "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "preset mlp-mnist is for mlp, not --model dcgan" in err[0]
+
+
+def test_presets_command_lists_every_preset(capsys):
+    from ganforge.config.presets import PRESETS
+
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in PRESETS)
+
+
+def test_collapse_watch_says_so_and_can_stop_the_run(tmp_path, capsys):
+    from ganforge.errors import RunStopped
+
+    # a D learning 50x faster than G on 16 images catches every fake within a few steps
+    opts = dict(TINY, data="synthetic:1x16x16:16", lr_d=0.05, lr_g=1e-6, collapse_window=3, out=str(tmp_path))
+    with pytest.raises(RunStopped, match="collapse watch") as e:
+        ganforge.train("gan", steps=200, stop_on_collapse=True, **opts)
+    assert "checkpoint saved" in str(e.value)
+    assert "warning: collapse watch" in capsys.readouterr().err
+    ckpt = checkpoint.load(tmp_path / "gan-0001")
+    assert ckpt["step"] < 200
+
+
+def test_augmented_training_step_passes_gradients_through_the_augmentation():
+    from ganforge.data import ImageData
+    from ganforge.tasks.gan import GANObjective
+
+    data = ImageData("tiny", torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8))
+    cfg = C.resolve(C.TASKS["gan"], **{k: v for k, v in TINY.items() if k != "data"}, augment="diffaug")
+    obj = GANObjective(cfg, data=data)
+    before = [p.detach().clone() for p in obj.G.parameters()]
+    obj.train_step(0)
+    assert any(not torch.equal(a, b) for a, b in zip(before, obj.G.parameters()))
+    x = torch.zeros(2, 3, 16, 16)
+    assert not torch.equal(augment(x + 1, 1.0, g=torch.Generator().manual_seed(0)), x + 1)
