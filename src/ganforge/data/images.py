@@ -298,31 +298,39 @@ def resize_center_crop(img, size: int):
     return img.crop((left, top, left + size, top + size))
 
 
-def load_folder(folder: Path, channels: int, size: int, strict: bool = False) -> ImageData:
-    """Every image under `folder` (recursively). Sub-folders become class labels when the
-    images all sit one level down (the ImageFolder layout)."""
+def read_folder(folder: Path, read, strict: bool = False) -> tuple[list[Path], list]:
+    """read(path) for every image under `folder` (recursively), as (paths read, results). An image
+    that read() refuses with a UserError (unreadable, too small, ...) is skipped and reported in one
+    warning, or raised with strict; a folder with no usable image is an error."""
     if not folder.is_dir():
         raise UserError(f"image folder {folder} does not exist")
     paths = list_images(folder)
     if not paths:
         raise UserError(f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    arrays, good, bad = [], [], []
+    good, results, bad = [], [], []
     for p in paths:
         try:
-            img = resize_center_crop(read_image(p, channels), size)
+            results.append(read(p))
         except UserError as e:
             if strict:
                 raise
             bad.append(str(e))
             continue
-        arrays.append(np.asarray(img, np.uint8).reshape(size, size, channels))
         good.append(p)
     if bad:
-        print(f"warning: skipped {len(bad)} unreadable image(s) in {folder} (use --strict to fail):", file=sys.stderr)
+        print(f"warning: skipped {len(bad)} image(s) in {folder} (use --strict to fail):", file=sys.stderr)
         for msg in bad[:10]:
             print("  " + msg, file=sys.stderr)
-    if not arrays:
+    if not results:
         raise UserError(f"image folder {folder} holds no readable images")
+    return good, results
+
+
+def load_folder(folder: Path, channels: int, size: int, strict: bool = False) -> ImageData:
+    """Every image under `folder` (recursively). Sub-folders become class labels when the
+    images all sit one level down (the ImageFolder layout)."""
+    good, arrays = read_folder(folder, lambda p: np.asarray(resize_center_crop(read_image(p, channels), size),
+                                                            np.uint8).reshape(size, size, channels), strict)
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     rel = [p.relative_to(folder).parts for p in good]
     labels = classes = None

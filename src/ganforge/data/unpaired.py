@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import torch.nn.functional as F
 
 from ..errors import UserError, did_you_mean
 from . import download
-from .images import builtin_photos, list_images, read_image, resize_center_crop
+from .images import builtin_photos, read_folder, read_image, resize_center_crop
 
 EMBEDDED = "photo2vintage"
 # The authors' server (pytorch-CycleGAN-and-pix2pix/datasets/download_cyclegan_dataset.sh). It
@@ -163,30 +162,14 @@ def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
 def _load_domain(folder: Path, size: int, min_side: int, strict: bool) -> torch.Tensor:
     """Every image under folder as (N, 3, size, size) uint8. Unreadable images and images whose
     short side is below min_side (the crop size) are skipped with a warning, or fail with strict."""
-    if not folder.is_dir():
-        raise UserError(f"image folder {folder} does not exist")
-    paths = list_images(folder)
-    if not paths:
-        raise UserError(f"image folder {folder} holds no images")
-    arrays, bad = [], []
-    for p in paths:
-        try:
-            img = read_image(p, 3)
-            if min(img.size) < min_side:
-                raise UserError(f"image {p} is {img.size[0]}x{img.size[1]}, smaller than the crop size "
-                                f"{min_side} (lower --crop-size, or remove it)")
-        except UserError as e:
-            if strict:
-                raise
-            bad.append(str(e))
-            continue
-        arrays.append(np.asarray(resize_center_crop(img, size), np.uint8))
-    if bad:
-        print(f"warning: skipped {len(bad)} image(s) in {folder} (use --strict to fail):", file=sys.stderr)
-        for msg in bad[:10]:
-            print("  " + msg, file=sys.stderr)
-    if not arrays:
-        raise UserError(f"image folder {folder} holds no usable images")
+    def read(p):
+        img = read_image(p, 3)
+        if min(img.size) < min_side:
+            raise UserError(f"image {p} is {img.size[0]}x{img.size[1]}, smaller than the crop size "
+                            f"{min_side} (lower --crop-size, or remove it)")
+        return np.asarray(resize_center_crop(img, size), np.uint8)
+
+    _, arrays = read_folder(folder, read, strict)
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
