@@ -26,6 +26,8 @@ cyclegan-demo: install
 	$(BIN)/ganforge train cyclegan --eval-every 500 --out $(DEMO)
 	$(BIN)/ganforge eval $$(ls -d $(DEMO)/cyclegan-* | tail -n 1)
 	$(BIN)/ganforge translate $$(ls -d $(DEMO)/cyclegan-* | tail -n 1) src/ganforge/data/builtin/photos -o $(DEMO)/vintage
+	@echo "before/after at full resolution (held-out part of each photo): $$(ls -d $(DEMO)/cyclegan-* | tail -n 1)/photos.png"
+	@echo "the shipped photos translated at their own resolution: $(DEMO)/vintage/"
 
 test: install
 	$(BIN)/python -m pytest

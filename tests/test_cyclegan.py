@@ -225,14 +225,24 @@ def test_named_dataset_from_a_cached_zip(tmp_path, monkeypatch):
     assert not list(cache.glob("*.part*"))
 
 
-@pytest.mark.parametrize("name,upsample", [("resnet-6", "deconv"), ("resnet-9", "resize")])
-def test_tiled_forward_equals_the_whole_image_pass(name, upsample):
+def _kaiming(net):
+    """PyTorch's default init instead of N(0, 0.02): without norm layers the N(0, 0.02) net's
+    output at init is ~1e-7, too small to tell anything apart."""
+    for m in net.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            m.reset_parameters()
+    return net
+
+
+@pytest.mark.parametrize("name,upsample,norm", [("resnet-6", "deconv", "instance"), ("resnet-9", "resize", "instance"),
+                                                ("resnet-6", "resize", "none")])
+def test_tiled_forward_equals_the_whole_image_pass(name, upsample, norm):
     # Tiles keep only their core, with the generator's receptive field as real context around it,
     # and instance norm uses the whole image's statistics: the result is the whole-image pass.
     from ganforge.nn.tiled import tiled_forward
 
     torch.manual_seed(0)
-    g = models.create(name, width=2, upsample=upsample).eval()
+    g = _kaiming(models.create(name, width=2, upsample=upsample, norm=norm).eval())
     x = torch.rand(1, 3, 40, 4 * 60 + 32) * 2 - 1        # wider than tile + 2 * context: tiles see part of it
     with torch.no_grad():
         whole = g(x)
@@ -253,3 +263,16 @@ def test_upsample_modes():
     assert isinstance(models.create("resnet-6", width=2, upsample="resize").net[-5][0], torch.nn.Upsample)
     with pytest.raises(ValueError, match="unknown upsample"):
         up_block(8, 4, upsample="pixelshuffle")
+
+
+def test_instance_norm_generator_is_blind_to_overall_brightness():
+    # Conv + instance norm removes any per-image gain and offset, so an instance-norm generator gives
+    # one output for x and 0.5 x + 0.3: it cannot apply a colour grade that depends on absolute
+    # levels (why --norm none is the default). Without norm the output follows the input's levels.
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        inst = models.create("resnet-6", width=4, norm="instance")
+        assert (inst(x) - inst(0.5 * x + 0.3)).abs().max() < 1e-3
+        plain = _kaiming(models.create("resnet-6", width=4, norm="none"))
+        assert (plain(x) - plain(0.5 * x + 0.3)).abs().max() > 1e-3

@@ -20,8 +20,14 @@ def run_dir(tmp_path_factory):
 
 
 def test_training_writes_a_usable_run(run_dir):
-    for name in ("checkpoint.pt", "samples.png", "samples/step_000002.png", "losses.png", "config.yaml"):
+    for name in ("checkpoint.pt", "samples.png", "samples/step_000002.png", "losses.png", "config.yaml", "photos.png"):
         assert (run_dir / name).is_file(), name
+    from ganforge.tasks.cyclegan import held_out_photos
+
+    strips = held_out_photos().values()   # full resolution: 2 x 6 strips side by side, the tallest photo's height
+    with Image.open(run_dir / "photos.png") as panel:
+        assert panel.size[1] == 16 + max(s.shape[-2] // 4 * 4 for s in strips)
+        assert panel.size[0] > 6 * sum(s.shape[-1] // 4 * 4 for s in strips)
     stats = [json.loads(ln) for ln in (run_dir / "stats.jsonl").read_text().splitlines()]
     assert [s["step"] for s in stats] == [1, 2, 3]
     for s in stats:
@@ -208,18 +214,20 @@ def test_upsample_mode_trains_and_round_trips(upsample, tmp_path):
 
 
 def test_checkpoint_without_upsample_loads_as_deconv(tmp_path):
-    # Checkpoints from before --upsample have transposed convolutions and no "upsample" key.
+    # Checkpoints from before --upsample and --norm have transposed convolutions, instance norm and
+    # neither key; today's defaults are resize and none.
     from ganforge.api import load
     from ganforge.engine.trainer import resume_config
 
-    assert main(["train", "cyclegan", "--steps", "2", "--sample-every", "0", "--upsample", "deconv", *TINY]) == 0
+    assert main(["train", "cyclegan", "--steps", "2", "--sample-every", "0", "--upsample", "deconv", "--norm", "instance",
+                 *TINY]) == 0
     raw = torch.load("runs/cyclegan-0001/checkpoint.pt", weights_only=True)
-    del raw["config"]["upsample"]
+    del raw["config"]["upsample"], raw["config"]["norm"]
     torch.save(raw, tmp_path / "old.pt")
     tr = load(tmp_path / "old.pt")
-    assert tr.config.upsample == "deconv"
+    assert (tr.config.upsample, tr.config.norm) == ("deconv", "instance")
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert torch.equal(tr.translate(x), load("runs/cyclegan-0001").translate(x))
     cfg, _ = resume_config("cyclegan", tmp_path / "old.pt", steps=3)
-    assert cfg.upsample == "deconv"
+    assert (cfg.upsample, cfg.norm) == ("deconv", "instance")
     assert main(["train", "cyclegan", "--resume", str(tmp_path / "old.pt"), "--steps", "3", "--no-progress"]) == 0

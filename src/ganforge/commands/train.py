@@ -36,7 +36,8 @@ def _train(args: argparse.Namespace) -> int:
 def _report(path, summary: dict) -> None:
     print(f"run directory: {path}")
     for name, what in (("checkpoint.pt", "checkpoint"), ("best.pt", "best checkpoint"),
-                       ("samples.png", "samples"), ("losses.png", "loss curves"), ("stats.jsonl", "stats")):
+                       ("samples.png", "samples"), ("photos.png", "full-size photos"), ("losses.png", "loss curves"),
+                       ("stats.jsonl", "stats")):
         if (path / name).exists():
             print(f"  {what:<16} {path / name}")
     for k, v in summary.items():

@@ -62,7 +62,7 @@ class RunConfig:
         "device", "precision", "compile"})
     # Values of fields that checkpoints written before the field existed lack, where they differ
     # from today's default (a checkpoint's config missing the key resolves to this, not the default).
-    LEGACY: typing.ClassVar[dict] = {}
+    CHECKPOINT_DEFAULTS: typing.ClassVar[dict] = {}
 
     steps: int = opt(1000, "number of training steps (optimiser updates of the main network)", gt=0)
     batch_size: int = opt(64, "images (or windows) per batch, in all processes together under torchrun", gt=0)
@@ -154,8 +154,9 @@ def coerce(cls, key: str, value, source: str):
 
 
 def from_dict(cls, values: dict, source: str):
-    """Build and validate a config from a checkpoint's plain dict; keys it lacks take cls.LEGACY, then the default."""
-    clean = {k: coerce(cls, k, v, source) for k, v in {**cls.LEGACY, **values}.items()}
+    """Build and validate a config from a checkpoint's plain dict; keys it lacks take
+    cls.CHECKPOINT_DEFAULTS, then the field default."""
+    clean = {k: coerce(cls, k, v, source) for k, v in {**cls.CHECKPOINT_DEFAULTS, **values}.items()}
     cfg = cls(**clean)
     cfg.validate()
     return cfg
@@ -167,7 +168,8 @@ def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None
     file, parsed CLI flags, --set strings and keyword args. Returns the validated config."""
     import yaml
 
-    values: dict = {k: coerce(cls, k, v, base_source) for k, v in ({**cls.LEGACY, **base} if base else {}).items()}
+    base = {**cls.CHECKPOINT_DEFAULTS, **base} if base else {}
+    values: dict = {k: coerce(cls, k, v, base_source) for k, v in base.items()}
     if config_file:
         path = Path(config_file)
         try:

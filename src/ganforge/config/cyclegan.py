@@ -16,8 +16,8 @@ class CycleGANConfig(RunConfig):
                               "--load-size 286 --crop-size 256 --batch-size 1 --steps 200000\n"
                               "ganforge train cyclegan --data photos/trainA,paintings/ --crop-size 128")
 
-    # Checkpoints written before --upsample existed used transposed convolutions.
-    LEGACY: ClassVar[dict] = {"upsample": "deconv"}
+    # Checkpoints written before --upsample / --norm existed used transposed convolutions and instance norm.
+    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"upsample": "deconv", "norm": "instance"}
 
     # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
     # is the second example above.
@@ -33,6 +33,8 @@ class CycleGANConfig(RunConfig):
     upsample: str = opt("resize", "generator upsampling: deconv (transposed conv, the paper's) or resize "
                         "(nearest 2x resize + conv, no checkerboard artefacts; Odena et al. 2016)",
                         ("deconv", "resize"))
+    norm: str = opt("none", "generator normalisation: instance (the paper's; it makes G blind to the image's "
+                    "overall brightness and colour cast, see the README) or none", ("instance", "none"))
     load_size: int = opt(72, "images are scaled to this square size, then randomly cropped", gt=0)
     crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4)", gt=0)
     flip: bool = opt(True, "random horizontal flips")

@@ -79,8 +79,9 @@ class ImagePool:
 def build_nets(cfg) -> dict[str, torch.nn.Module]:
     """G, F (translators) and D_X, D_Y (PatchGANs) from a CycleGANConfig, 3-channel images."""
     models.get(cfg.generator, "translator")
-    return {"G": models.create(cfg.generator, "translator", width=cfg.width, upsample=cfg.upsample),
-            "F": models.create(cfg.generator, "translator", width=cfg.width, upsample=cfg.upsample),
+    gen = dict(width=cfg.width, upsample=cfg.upsample, norm=cfg.norm)
+    return {"G": models.create(cfg.generator, "translator", **gen),
+            "F": models.create(cfg.generator, "translator", **gen),
             "D_X": models.create("patchgan", "discriminator", width=cfg.width),
             "D_Y": models.create("patchgan", "discriminator", width=cfg.width)}
 
@@ -205,6 +206,10 @@ class CycleGANObjective(Objective):
         from ..metrics.translation import psnr
 
         summary = self.evaluate(self.cfg.steps)
+        if self.data.truthA is not None and self.rt.is_main:   # the embedded set: its photos at full size
+            with torch.no_grad():
+                photo_panel(lambda x: self.G(self.rt.to(x)).float().cpu(),
+                            lambda x: self.F(self.rt.to(x)).float().cpu(), run.path / "photos.png")
         n = self._eval_num()
         for name, _, _, test, truth in self._directions():
             if truth is not None:   # the untranslated input, for comparison
@@ -238,6 +243,51 @@ def save_panel(rows: list[tuple[str, torch.Tensor]], path) -> None:
     for i, ((label, _), grid) in enumerate(zip(rows, grids)):
         panel.paste(Image.fromarray(grid), (label_w, i * row_h))
         draw.text((4, i * row_h + row_h // 2 - 6), label, fill="black")
+    panel.save(path)
+
+
+def held_out_photos() -> dict[str, torch.Tensor]:
+    """The right 25% of each shipped photo at full resolution, the part photo2vintage tests on
+    (never cropped for training): name -> (1, 3, H, W) uint8."""
+    import numpy as np
+
+    from ..data.images import builtin_photos, read_image
+
+    out = {}
+    for name, path in builtin_photos().items():
+        img = torch.from_numpy(np.array(read_image(path, 3))).permute(2, 0, 1)[None]
+        out[name] = img[..., int(0.75 * img.shape[-1]):].contiguous()
+    return out
+
+
+@torch.no_grad()
+def photo_panel(G, F, path, tile: int | None = None) -> None:
+    """Before/after at full resolution on the held-out part of every shipped photo: for A -> B the
+    columns input, G(input), true vintage, then for B -> A vintage input, F(input), true photo.
+    G and F: (N, 3, H, W) -> (N, 3, H, W) callables on [-1, 1] images, sides multiples of 4."""
+    from PIL import Image, ImageDraw
+
+    from ..data import to_uint8
+    from ..data.unpaired import vintage
+
+    groups = []
+    for name, photo in held_out_photos().items():
+        h, w = photo.shape[-2:]
+        photo = photo[..., :h - h % 4, :w - w % 4]
+        graded = vintage(photo)
+        groups.append([(f"{name}", photo), ("G(x)", to_uint8(G(to_float(photo)))), ("true", graded),
+                       ("vintage", graded), ("F(y)", to_uint8(F(to_float(graded)))), ("true", photo)])
+    gap, top = 6, 16
+    widths = [g[0][1].shape[-1] for g in groups]
+    height = max(g[0][1].shape[-2] for g in groups)
+    panel = Image.new("RGB", (sum(6 * (w + gap) + 3 * gap for w in widths), height + top), "white")
+    draw, x = ImageDraw.Draw(panel), 0
+    for group, w in zip(groups, widths):
+        for k, (label, img) in enumerate(group):
+            panel.paste(Image.fromarray(img[0].permute(1, 2, 0).numpy()), (x, top))
+            draw.text((x + 2, 2), label, fill="black")
+            x += w + gap + (3 * gap if k == 2 else 0)
+        x += 3 * gap
     panel.save(path)
 
 
