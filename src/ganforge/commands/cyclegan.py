@@ -52,7 +52,10 @@ def _translate(args) -> int:
         raise UserError(f"cannot write into {out}: {blocker} is a file, not a folder")
     written, failed = translate(args.checkpoint, args.input, args.output, direction=args.direction,
                                 batch_size=args.batch_size, size=args.size, strict=args.strict,
-                                log=lambda msg: print(msg, file=sys.stderr), tile=args.tile)
+                                log=lambda msg: print(msg, file=sys.stderr) if Path(args.input).is_dir() else None,
+                                tile=args.tile)
+    if failed and not Path(args.input).is_dir():   # the one image given could not be translated: an error
+        raise UserError(failed[0][1])
     print(f"translated {len(written)} image(s) {args.direction} into {args.output}"
           + (f"; skipped {len(failed)} unreadable" if failed else ""))
     return 0
@@ -67,11 +70,9 @@ def _export(args) -> int:
     from ..optional import require
     from ..tasks.cyclegan import export_onnx
 
-    out = Path(args.output)
-    if out.parent and not out.parent.is_dir():
-        raise UserError(f"output folder {out.parent} does not exist")
-    if out.is_dir():
-        raise UserError(f"cannot write {out}: it is a folder; give a file name such as g.onnx")
+    from ..files import output_file
+
+    out = output_file(args.output)
     require("onnx", "ganforge export --format onnx")
     tr = load(args.checkpoint, "cyclegan")
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():

@@ -1,0 +1,419 @@
+"""Bad inputs against every command (issue 16): each one ends in exit code 2, exactly one `error:`
+line and no traceback; in folders the bad files are skipped and the good ones still processed.
+
+BATTERY lists (command, argv, expected text); `python tests/test_bad_inputs.py` prints how many
+bad inputs each command is tried with. Paths in argv are relative to the shared fixture folder W.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import sys
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganforge import config as C
+from ganforge.cli import main
+
+GAN = ["--data", "synthetic:1x28x28:64", "--width", "8", "--latent-dim", "8", "--batch-size", "8"]
+CYC = ["--crop-size", "32", "--load-size", "36", "--width", "4", "--sample-every", "0"]
+CLF = ["--data", "mnist5k", "--image-size", "8", "--channels", "1", "--width", "2", "--batch-size", "8",
+       "--eval-every", "0"]
+FCST = ["--csv", "W/s.csv", "--column", "y", "--window", "6", "--epochs", "1", "--hidden", "4", "--batch-size", "8"]
+TRAIN_FLAGS = {"gan": GAN, "classifier": CLF, "cyclegan": CYC, "forecaster": FCST}
+
+
+def png_claiming(path: Path, w: int, h: int) -> None:
+    """A 60-byte PNG whose header claims w x h pixels (what a decompression bomb looks like)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+def photo(path: Path, size=(40, 40), color=(200, 30, 30)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path, format="PNG")
+    return path
+
+
+def damaged(src: Path, dst: Path, edit) -> None:
+    ckpt = torch.load(src, weights_only=True)
+    edit(ckpt)
+    torch.save(ckpt, dst)
+
+
+def _wrong_shape(ckpt):
+    mods = ckpt["modules"]
+    key = next(iter(mods))
+    name = next(k for k, v in mods[key].items() if v.ndim >= 1)
+    mods[key][name] = torch.zeros(*(s + 1 for s in mods[key][name].shape))
+
+
+@pytest.fixture(scope="module")
+def W(tmp_path_factory):
+    """One folder with a trained tiny checkpoint of every task and every kind of bad file."""
+    w = tmp_path_factory.mktemp("bad")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANFORGE_CACHE", str(w / "cache"))
+        mp.chdir(w)
+        import pandas as pd
+
+        t = np.arange(160)
+        pd.DataFrame({"day": pd.date_range("2020-01-01", periods=160).strftime("%Y-%m-%d"),
+                      "y": np.sin(t / 5) + 0.01 * t}).to_csv(w / "s.csv", index=False)
+        flags = {k: [a.replace("W/", f"{w}/") for a in v] for k, v in TRAIN_FLAGS.items()}
+        for task in ("gan", "classifier", "cyclegan", "forecaster"):
+            assert main(["train", task, "--steps", "2", "--no-progress", "--out", str(w / "runs"), *flags[task]]) == 0
+        ckpts = {task: w / "runs" / f"{task}-0001" / "checkpoint.pt" for task in TRAIN_FLAGS}
+        for task, src in ckpts.items():
+            damaged(src, w / f"{task}-shape.pt", _wrong_shape)
+            damaged(src, w / f"{task}-nometa.pt", lambda c: c.pop("meta"))
+            damaged(src, w / f"{task}-noconfig.pt", lambda c: c.pop("config"))
+            damaged(src, w / f"{task}-emptymeta.pt", lambda c: c.update(meta={}))
+            damaged(src, w / f"{task}-badconfig.pt", lambda c: c["config"].update(bogus_key=1))
+            damaged(src, w / f"{task}-nanlr.pt", lambda c: c["config"].update(lr=float("nan")))
+        data = ckpts["gan"].read_bytes()
+        (w / "trunc.pt").write_bytes(data[: len(data) // 2])
+        torch.save({"weights": torch.zeros(2)}, w / "foreign.pt")
+        (w / "text.pt").write_text("not a checkpoint")
+        (w / "emptydir").mkdir()
+    # images
+    png_claiming(w / "bomb.png", 100_000, 100_000)
+    (w / "text.png").write_text("not an image")
+    good = photo(w / "good.png").read_bytes()
+    (w / "trunc.png").write_bytes(good[: len(good) // 2])
+    (w / "dir.png").mkdir()
+    photo(w / "big.png", (100, 100))
+    for name in ("a.png", "b.png", "sub/c.png", "...png"):
+        photo(w / "mixed" / name)
+    png_claiming(w / "mixed" / "bomb.png", 100_000, 100_000)
+    (w / "mixed" / "text.png").write_text("not an image")
+    # config files, CSVs, a regular file where a folder must be
+    (w / "latin1.yaml").write_bytes(b"lr: 0.001 # \xe9t\xe9\n\xff\xfe\n")
+    (w / "list.yaml").write_text("- 1\n- 2\n")
+    (w / "broken.yaml").write_text("lr: [1, 2\n")
+    (w / "yamldir.yaml").mkdir()
+    (w / "latin1.csv").write_bytes(b"day,y\n2020-01-01,1\n2020-01-02,\xff\xfe\n")
+    (w / "csvdir.csv").mkdir()
+    (w / "afile").write_text("a regular file")
+    return w
+
+
+def R(name: str) -> str:
+    return f"runs/{name}-0001"
+
+
+# --------------------------------------------------------------------------- the battery
+
+def _numeric_field_cases():
+    """Every numeric field of every training task: nan and inf, and each declared limit crossed."""
+    cases = []
+    for task, cls in C.TASKS.items():
+        hints = typing_hints(cls)
+        for f in dataclasses.fields(cls):
+            tp = hints[f.name]
+            if tp not in (int, float):
+                continue
+            flag = C.flag_name(f.name)
+            if tp is float:
+                cases += [(f"train {task}", ["train", task, flag, v], flag) for v in ("nan", "inf", "-inf")]
+            for k, b in (f.metadata.get("limits") or {}).items():
+                step = 1 if tp is int else 0.5
+                v = {"gt": b, "ge": b - step, "lt": b, "le": b + step}[k]
+                cases.append((f"train {task}", ["train", task, flag, str(v)], flag))
+            if f.metadata.get("choices"):
+                cases.append((f"train {task}", ["train", task, flag, "7"], flag))
+    return cases
+
+
+def typing_hints(cls):
+    from ganforge.config.base import _hints
+
+    return _hints(cls)
+
+
+BATTERY = [
+    # 1. images PIL refuses for safety (decompression bombs), and every other unreadable image
+    ("conv", ["conv", "bomb.png"], "decompression bomb"),
+    ("conv", ["conv", "text.png"], "cannot read image"),
+    ("conv", ["conv", "trunc.png"], "cannot read image"),
+    ("conv", ["conv", "dir.png"], "is a folder"),
+    ("conv", ["--max-image-pixels", "5000", "conv", "big.png"], "--max-image-pixels 10000"),
+    ("features", ["features", R("classifier"), "bomb.png"], "decompression bomb"),
+    ("features", ["features", R("classifier"), "text.png"], "cannot read image"),
+    ("features", ["features", R("classifier"), "dir.png"], "is a folder"),
+    ("translate", ["translate", R("cyclegan"), "bomb.png", "-o", "o.png"], "decompression bomb"),
+    ("translate", ["translate", R("cyclegan"), "trunc.png", "-o", "o.png", "--strict"], "cannot read image"),
+    ("translate", ["translate", R("cyclegan"), "mixed", "-o", "strict-out", "--strict"], "bomb.png"),
+    ("train gan", ["train", "gan", "--data", "folder:mixed", "--strict", "--steps", "1"], "bomb.png"),
+    ("train classifier", ["train", "classifier", "--data", "folder:mixed", "--strict", "--steps", "1"], "bomb.png"),
+    ("train cyclegan", ["train", "cyclegan", "--data", "mixed,mixed", "--strict", "--steps", "1", *CYC], "bomb.png"),
+    # 2. checkpoints that pass the format check but are wrong inside
+    *[(cmd, [*argv, f"{task}-{kind}.pt", *rest], msg)
+      for task, cmds in {"gan": [("sample", ["sample"], ["-o", "s.png"]), ("eval", ["eval"], ["--num", "4"])],
+                         "classifier": [("features", ["features"], ["good.png"]), ("eval", ["eval"], [])],
+                         "cyclegan": [("translate", ["translate"], ["good.png", "-o", "t.png"]),
+                                      ("export", ["export"], ["-o", "g.onnx"])],
+                         "forecaster": [("forecast", ["forecast"], ["-o", "f.csv"])]}.items()
+      for cmd, argv, rest in cmds
+      for kind, msg in (("shape", "do not fit"), ("nometa", "'meta' entry is missing"),
+                        ("noconfig", "'config' entry is missing"), ("emptymeta", "has no"),
+                        ("badconfig", "unknown key 'bogus_key'"), ("nanlr", "finite"))
+      if not (cmd == "eval" and kind == "emptymeta" and task == "classifier")],
+    *[(f"train {task}", ["train", task, "--resume", f"{task}-{kind}.pt", "--steps", "5"], msg)
+      for task in TRAIN_FLAGS
+      for kind, msg in (("shape", "do not fit"), ("nometa", "'meta' entry is missing"),
+                        ("noconfig", "'config' entry is missing"), ("badconfig", "unknown key 'bogus_key'"))],
+    *[(cmd, [*argv, bad, *rest], msg)
+      for cmd, argv, rest in (("sample", ["sample"], []), ("translate", ["translate"], ["good.png", "-o", "t.png"]),
+                              ("export", ["export"], ["-o", "g.onnx"]), ("features", ["features"], []),
+                              ("forecast", ["forecast"], []), ("eval", ["eval"], []),
+                              ("train gan", ["train", "gan", "--resume"], []))
+      for bad, msg in (("trunc.pt", "not a readable checkpoint"), ("foreign.pt", "not a ganforge checkpoint"),
+                       ("text.pt", "not a readable checkpoint"), ("emptydir", "does not exist"),
+                       ("missing.pt", "does not exist"))],
+    # 3. missing optional dependencies (onnx is hidden by the test below)
+    ("export", ["export", R("cyclegan"), "-o", "g.onnx", "--no-onnx"], "pip install 'ganforge[export]'"),
+    # 4. files that exist but cannot be read
+    *[(f"train {task}", ["train", task, *extra], msg)
+      for task in TRAIN_FLAGS
+      for extra, msg in ((["--config", "latin1.yaml"], "not UTF-8"), (["--config", "yamldir.yaml"], "cannot read"),
+                         (["--config", "list.yaml"], "must hold a mapping"), (["--config", "broken.yaml"], "not valid YAML"),
+                         (["--config", "missing.yaml"], "cannot read"), (["--set", "lr=[1,"], "not valid YAML"),
+                         (["--set", "lr"], "KEY=VALUE"), (["--set", "nosuchkey=1"], "unknown key"))],
+    ("train forecaster", ["train", "forecaster", "--csv", "csvdir.csv"], "csvdir.csv"),
+    ("train forecaster", ["train", "forecaster", "--csv", "latin1.csv", "--column", "y"], "latin1.csv"),
+    ("forecast", ["forecast", R("forecaster"), "--csv", "csvdir.csv"], "csvdir.csv"),
+    ("forecast", ["forecast", R("forecaster"), "--csv", "latin1.csv"], "latin1.csv"),
+    ("train gan", ["train", "gan", "--data", "folder:good.png"], "does not exist"),
+    # 5. numbers that are not numbers or out of range
+    *_numeric_field_cases(),
+    *[(f"train {t}", ["train", t, "--set", "lr=.nan"], "--lr must be a finite number") for t in TRAIN_FLAGS],
+    ("sample", ["sample", R("gan"), "-n", "0"], "-n must be positive"),
+    ("sample", ["sample", R("gan"), "-n", "-3"], "-n must be positive"),
+    ("sample", ["sample", R("gan"), "--nrow", "0"], "--nrow"),
+    ("sample", ["sample", R("gan"), "--seed", "-1"], "--seed"),
+    ("sample", ["sample", R("gan"), "-n", "nan"], "invalid int"),
+    ("translate", ["translate", R("cyclegan"), "good.png", "-o", "t.png", "--size", "0"], "--size"),
+    ("translate", ["translate", R("cyclegan"), "good.png", "-o", "t.png", "--batch-size", "0"], "--batch-size"),
+    ("conv", ["conv", "--size", "0"], "--size"),
+    ("conv", ["conv", "--pool-size", "0"], "--pool-size"),
+    ("conv", ["conv", "--stride", "-2"], "--stride"),
+    ("conv", ["conv", "--kernel", "[[nan,1],[1,1]]"], "kernel"),
+    ("features", ["features", R("classifier"), "--maps", "0"], "--maps"),
+    ("features", ["features", R("classifier"), "--index", "-1"], "--index"),
+    ("forecast", ["forecast", R("forecaster"), "--horizon", "0"], "--horizon"),
+    ("forecast", ["forecast", R("forecaster"), "--history", "-5"], "--history"),
+    ("eval", ["eval", R("gan"), "--num", "1"], "--num"),
+    ("eval", ["eval", R("gan"), "--num", "inf"], "invalid int"),
+    # 6. sizes that cannot fit
+    ("train gan", ["train", "gan", "--image-size", "100000"], "of memory"),
+    ("train gan", ["train", "gan", "--latent-dim", "1000000000"], "of memory"),
+    ("train gan", ["train", "gan", "--width", "1000000"], "of memory"),
+    ("train gan", ["train", "gan", "--data", "synthetic:3x100000x100000"], "of memory"),
+    ("train gan", ["train", "gan", "--batch-size", "1000000000"], "larger than the dataset"),
+    ("train classifier", ["train", "classifier", "--image-size", "100000"], "of memory"),
+    ("train classifier", ["train", "classifier", "--width", "10000000"], "of memory"),
+    ("train cyclegan", ["train", "cyclegan", "--width", "1000000"], "of memory"),
+    ("train cyclegan", ["train", "cyclegan", "--load-size", "200000", "--crop-size", "100000"], "memory"),
+    ("train forecaster", ["train", "forecaster", "--hidden", "1000000"], "of memory"),
+    ("train forecaster", ["train", "forecaster", "--window", "1000000000"], "too short"),
+    ("train forecaster", ["train", "forecaster", "--horizon", "1000000000"], "too short"),
+    ("sample", ["sample", R("gan"), "-n", "10000000000"], "--individual"),
+    ("translate", ["translate", R("cyclegan"), "good.png", "-o", "t.png", "--size", "100000"], "--size"),
+    ("conv", ["conv", "--size", "100000"], "--size"),
+    # 7. output paths
+    *[(cmd, [*argv, "-o", target], msg)
+      for cmd, argv in (("sample", ["sample", R("gan")]), ("conv", ["conv"]),
+                        ("features", ["features", R("classifier")]), ("forecast", ["forecast", R("forecaster")]),
+                        ("translate", ["translate", R("cyclegan"), "good.png"]),
+                        ("export", ["export", R("cyclegan")]))
+      for target, msg in (("afile/out.png", "is a file, not a folder"), ("afile/deeper/out.png", "is a file"),
+                          ("emptydir", "folder" if cmd != "translate" else "cannot"))
+      if not (cmd == "translate" and target == "emptydir")],
+    ("translate", ["translate", R("cyclegan"), "mixed", "-o", "afile"], "is a file, not a folder"),
+    ("sample", ["sample", R("gan"), "-o", "grid.xyz"], "unknown image type"),
+    ("conv", ["conv", "-o", "stages.xyz"], "unknown figure type"),
+    ("features", ["features", R("classifier"), "-o", "maps.xyz"], "unknown figure type"),
+    ("sample", ["sample", R("gan"), "--individual", "afile"], "is a file"),
+    ("conv", ["conv", "--save-arrays", "afile/x.npz"], "is a file"),
+    # unknown names and sub-commands
+    ("datasets", ["datasets", "download", "nosuchset"], "unknown downloadable dataset"),
+    ("datasets", ["datasets", "download"], "which dataset"),
+    ("models", ["models", "--kind", "nosuchkind"], "no models of kind"),
+    ("presets", ["presets", "nosuch"], "unrecognized arguments"),
+    ("train gan", ["train", "gan", "--preset", "nosuch"], "unknown preset"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _pixel_limit_restored(monkeypatch):
+    """`ganforge --max-image-pixels` sets the variable for the process; undo it after each test."""
+    monkeypatch.setenv("GANFORGE_MAX_IMAGE_PIXELS", "")
+
+
+@pytest.fixture
+def in_W(W, monkeypatch):
+    monkeypatch.chdir(W)
+    monkeypatch.setenv("GANFORGE_CACHE", str(W / "cache"))
+    return W
+
+
+def _ids():
+    seen = Counter()
+    out = []
+    for cmd, argv, _ in BATTERY:
+        seen[cmd] += 1
+        out.append(f"{cmd.replace(' ', '-')}-{seen[cmd]}")
+    return out
+
+
+def one_error_line(err: str) -> str:
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("command,argv,expected", BATTERY, ids=_ids())
+def test_bad_input_is_one_error_line_and_exit_2(command, argv, expected, in_W, capsys, monkeypatch):
+    argv = list(argv)
+    if "--no-onnx" in argv:
+        argv.remove("--no-onnx")
+        monkeypatch.setitem(sys.modules, "onnx", None)   # `import onnx` now fails as if not installed
+    if argv[:1] == ["train"]:
+        argv += ["--no-progress"] + ([] if "--resume" in argv else ["--out", str(in_W / "bad-runs")])
+    before = {p for p in in_W.rglob("*.tmp")}
+    try:
+        rc = main(argv)
+    except SystemExit as e:   # argparse's own errors (not a number): exit 2 with its usage line
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    line = one_error_line(err)
+    assert expected in line, line
+    assert {p for p in in_W.rglob("*.tmp")} == before   # nothing half-written left behind
+
+
+def battery_counts() -> Counter:
+    return Counter(cmd for cmd, _, _ in BATTERY)
+
+
+def test_every_command_is_tried():
+    from ganforge.cli import COMMAND_MODULES, build_parser
+
+    counts = battery_counts()
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    commands = set(sub.choices) - {"train", "backtest"} | {f"train {t}" for t in C.TASKS}
+    missing = sorted(c for c in commands if counts[c] == 0)
+    assert not missing, f"no bad inputs tried for: {missing}"
+    assert COMMAND_MODULES
+
+
+# --------------------------------------------------------------------------- folders: skip bad, keep good
+
+def test_translate_folder_skips_bad_files_and_writes_the_good_ones(in_W, capsys):
+    assert main(["translate", R("cyclegan"), "mixed", "-o", "out-folder"]) == 0
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err and "error:" not in cap.err
+    assert "bomb.png" in cap.err and "text.png" in cap.err
+    for name in ("a.png", "b.png", "sub/c.png", "...png"):
+        assert Image.open(in_W / "out-folder" / name).size == (40, 40)
+    assert "skipped 2 unreadable" in cap.out
+
+
+@pytest.mark.parametrize("task,data", [("gan", "folder:mixed"), ("cyclegan", "mixed,mixed")])
+def test_training_on_a_folder_skips_bad_images(task, data, in_W, capsys):
+    extra = ["--image-size", "16", "--channels", "3", "--width", "8", "--latent-dim", "4", "--batch-size", "2"] \
+        if task == "gan" else CYC
+    assert main(["train", task, "--data", data, "--steps", "1", "--no-progress", "--out", "folder-runs", *extra]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "bomb.png" in err and "text.png" in err
+
+
+def test_a_genuinely_large_image_passes_with_a_higher_limit(in_W, capsys):
+    assert main(["--max-image-pixels", "20000", "conv", "big.png", "-o", "big-stages.png"]) == 0
+    assert main(["--max-image-pixels", "0", "conv", "big.png", "-o", "big-stages.png"]) == 0
+
+
+# --------------------------------------------------------------------------- output paths: symlinks
+
+def test_outputs_replace_a_symlink_never_write_through_it(in_W, capsys):
+    outside = in_W / "outside.png"
+    photo(outside, (7, 7))
+    before = outside.read_bytes()
+    (in_W / "link-out").mkdir(exist_ok=True)
+    for name in ("a.png", "sub/c.png"):
+        link = in_W / "link-out" / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(outside)
+    assert main(["translate", R("cyclegan"), "mixed", "-o", "link-out"]) == 0
+    (in_W / "grid-link.png").unlink(missing_ok=True)
+    (in_W / "grid-link.png").symlink_to(outside)
+    assert main(["sample", R("gan"), "-n", "4", "-o", "grid-link.png"]) == 0
+    assert outside.read_bytes() == before
+    for p in (in_W / "link-out" / "a.png", in_W / "link-out" / "sub" / "c.png", in_W / "grid-link.png"):
+        assert not p.is_symlink() and Image.open(p).size[0] > 7
+
+
+def test_sample_individual_streams_in_chunks(in_W, capsys, monkeypatch):
+    from ganforge.commands import sample as sample_cmd
+    from ganforge.tasks import gan
+
+    monkeypatch.setattr(sample_cmd, "GRID_MAX", 16)
+    sizes = []
+    real = gan.Generator.iter_samples
+
+    def spy(self, n, seed=None, batch_size=256, *a, **k):
+        for chunk in real(self, n, seed, 100, *a, **k):
+            sizes.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(gan.Generator, "iter_samples", spy)
+    assert main(["sample", R("gan"), "-n", "250", "-o", "g.png", "--individual", "many", "--seed", "1"]) == 0
+    assert sizes == [100, 100, 50] and len(list((in_W / "many").glob("*.png"))) == 250
+    assert "16 images" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- optional dependencies
+
+@pytest.mark.parametrize("module", ["onnx", "onnxruntime", "tensorboard", "gradio", "av"])
+def test_missing_optional_dependency_names_the_extra(module, monkeypatch):
+    from ganforge.errors import UserError
+    from ganforge.optional import EXTRAS, require
+
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(UserError, match=rf"pip install 'ganforge\[{EXTRAS[module][0]}\]'"):
+        require(module)
+
+
+# --------------------------------------------------------------------------- unreadable by permission
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads files whatever their mode")
+@pytest.mark.parametrize("argv", [["conv", "locked.png"], ["train", "gan", "--config", "locked.yaml"],
+                                  ["sample", "locked.pt"]])
+def test_unreadable_by_permission(argv, in_W, capsys):
+    for name in ("locked.png", "locked.yaml", "locked.pt"):
+        p = in_W / name
+        p.write_text("x")
+        p.chmod(0)
+    assert main(argv) == 2
+    one_error_line(capsys.readouterr().err)
+
+
+if __name__ == "__main__":
+    counts = battery_counts()
+    for cmd, n in sorted(counts.items()):
+        print(f"{cmd:<18} {n}")
+    print(f"{'total':<18} {sum(counts.values())}")
