@@ -93,6 +93,7 @@ def W(tmp_path_factory):
     (w / "trunc.png").write_bytes(good[: len(good) // 2])
     (w / "dir.png").mkdir()
     photo(w / "big.png", (100, 100))
+    photo(w / "tiny.png", (6, 30))
     for name in ("a.png", "b.png", "sub/c.png", "...png"):
         photo(w / "mixed" / name)
     png_claiming(w / "mixed" / "bomb.png", 100_000, 100_000)
@@ -229,6 +230,13 @@ BATTERY = [
     ("train forecaster", ["train", "forecaster", "--window", "1000000000"], "too short"),
     ("train forecaster", ["train", "forecaster", "--horizon", "1000000000"], "too short"),
     ("sample", ["sample", R("gan"), "-n", "10000000000"], "--individual"),
+    ("sample", ["sample", R("gan"), "--interpolate", "-n", "100000000"], "at most"),
+    ("translate", ["translate", R("cyclegan"), "tiny.png", "-o", "t.png"], "at least 8 px"),
+    ("train cyclegan", ["train", "cyclegan", "--crop-size", "8", "--load-size", "8"], "--crop-size must be >= 24"),
+    ("train forecaster", ["train", "forecaster", "--threads", "100000"], "--threads must be <= 256"),
+    *([("export", ["export", R("cyclegan"), "-o", "/dev/full"], "the disk is full"),
+       ("sample", ["sample", R("gan"), "-o", "/dev/null"], "unknown image type")]
+      if Path("/dev/full").is_char_device() else []),
     ("translate", ["translate", R("cyclegan"), "good.png", "-o", "t.png", "--size", "100000"], "--size"),
     ("conv", ["conv", "--size", "100000"], "--size"),
     # 7. output paths
@@ -302,6 +310,7 @@ def test_bad_input_is_one_error_line_and_exit_2(command, argv, expected, in_W, c
     line = one_error_line(err)
     assert expected in line, line
     assert {p for p in in_W.rglob("*.tmp")} == before   # nothing half-written left behind
+    assert not Path("/dev/full").exists() or Path("/dev/full").is_char_device()   # a device is written into, never replaced
 
 
 def battery_counts() -> Counter:

@@ -186,7 +186,7 @@ def test_kill_9_in_the_middle_of_a_checkpoint_write_leaves_a_temp_file_the_next_
             "torch.save = save\n" + TRAIN)
     proc = _start(tmp_path, code)
     run = tmp_path / "r" / "gan-0001"
-    _wait_for(lambda: any(run.glob("checkpoint.pt.*.tmp")), proc)
+    _wait_for(lambda: (run / "checkpoint.pt").exists() and any(run.glob("checkpoint.pt.*.tmp")), proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert any(run.glob("checkpoint.pt.*.tmp"))

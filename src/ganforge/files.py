@@ -137,10 +137,24 @@ def write_output(path, write: Callable[[BinaryIO], None]) -> Path:
     umask = os.umask(0o022)
     os.umask(umask)
     try:
+        if path.exists() and not path.is_symlink() and not path.is_file():   # /dev/null, a FIFO: write into it,
+            with open(path, "wb") as f:                                        # never replace the node itself
+                rec = _Recording(f)
+                try:
+                    write(rec)
+                    f.flush()
+                except Exception as e:
+                    cause = rec.error if rec.error is not None else e
+                    if is_disk_full(cause):
+                        raise DiskFull(path) from None
+                    raise
+            return path
         return atomic_write(path, write, mode=0o666 & ~umask)
     except UserError:
         raise
     except OSError as e:
+        if is_disk_full(e):
+            raise DiskFull(path) from None
         raise UserError(f"cannot write {path}: {e.strerror or e}") from None
 
 

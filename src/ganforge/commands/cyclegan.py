@@ -42,8 +42,8 @@ def register(sub) -> None:
 def _translate(args) -> int:
     from ..api import translate
 
-    if args.size is not None and not 4 <= args.size <= 8192:
-        raise UserError(f"--size must be in 4..8192, got {args.size}")
+    if args.size is not None and not 8 <= args.size <= 8192:
+        raise UserError(f"--size must be in 8..8192, got {args.size}")
     if not 1 <= args.batch_size <= 1024:
         raise UserError(f"--batch-size must be in 1..1024, got {args.batch_size}")
     out = Path(args.output)

@@ -52,6 +52,8 @@ def _sample(args) -> int:
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"--individual {folder} is a file, not a folder")
     gen = load(args.checkpoint, "gan")
+    if args.interpolate and args.num > GRID_MAX:
+        raise UserError(f"--interpolate draws one strip of -n images: at most {GRID_MAX}, got {args.num}")
     if args.traverse or args.interpolate:
         return _special(gen, args, out)
     labels = None if args.label is None else gen.label_index(args.label)

@@ -36,7 +36,8 @@ class CycleGANConfig(RunConfig):
     norm: str = opt("none", "generator normalisation: instance (the paper's; it makes G blind to the image's "
                     "overall brightness and colour cast, see the README) or none", ("instance", "none"))
     load_size: int = opt(72, "images are scaled to this square size, then randomly cropped", gt=0)
-    crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4)", gt=0)
+    crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4; at least "
+                         "24, what the 70x70 PatchGAN's five 4x4 convolutions need)", ge=24)
     flip: bool = opt(True, "random horizontal flips")
     lr: float = opt(2e-4, "Adam learning rate (constant, then linear decay to 0; see --decay-from)", gt=0)
     beta1: float = opt(0.5, "Adam beta1", ge=0, lt=1)

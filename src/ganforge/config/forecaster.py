@@ -62,7 +62,7 @@ class ForecasterConfig(RunConfig):
     calendar: bool = opt(False, "add day-of-week and day-of-year (sin, cos) inputs of the forecast dates, which are "
                          "known in advance (needs a date column)")
     threads: int = opt(1, "CPU threads (1 is safest: 2 is ~1.6x faster on an idle machine, much slower when another "
-                          "process holds a core; 0: torch's default)", ge=0)
+                          "process holds a core; 0: torch's default)", ge=0, le=256)
 
     def validate(self) -> None:
         super().validate()

@@ -433,6 +433,9 @@ def translate_paths(tr: Translator, source, output, direction: str = "AtoB", bat
         for path, target in zip(paths[i:i + batch_size], targets[i:i + batch_size]):
             try:
                 img = read_image(path, 3)
+                if size is None and min(img.size) < 8:   # two stride-2 layers, then reflection padding
+                    raise UserError(f"image {path} is {img.size[0]}x{img.size[1]}: the generator needs at least 8 px "
+                                    "a side (--size 64 scales it up)")
             except UserError as e:
                 if strict:
                     raise
