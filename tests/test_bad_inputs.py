@@ -81,6 +81,10 @@ def W(tmp_path_factory):
             damaged(src, w / f"{task}-emptymeta.pt", lambda c: c.update(meta={}))
             damaged(src, w / f"{task}-badconfig.pt", lambda c: c["config"].update(bogus_key=1))
             damaged(src, w / f"{task}-nanlr.pt", lambda c: c["config"].update(lr=float("nan")))
+            damaged(src, w / f"{task}-step.pt", lambda c: c.update(step=-5))
+            wrong = {"gan": ("image_shape", "abc"), "classifier": ("classes", None), "cyclegan": ("image_size", [1]),
+                     "forecaster": ("conformal", "abc")}[task]
+            damaged(src, w / f"{task}-metatype.pt", lambda c: c["meta"].update([wrong]))
         data = ckpts["gan"].read_bytes()
         (w / "trunc.pt").write_bytes(data[: len(data) // 2])
         torch.save({"weights": torch.zeros(2)}, w / "foreign.pt")
@@ -168,7 +172,8 @@ BATTERY = [
       for cmd, argv, rest in cmds
       for kind, msg in (("shape", "do not fit"), ("nometa", "'meta' entry is missing"),
                         ("noconfig", "'config' entry is missing"), ("emptymeta", "has no"),
-                        ("badconfig", "unknown key 'bogus_key'"), ("nanlr", "finite"))
+                        ("badconfig", "unknown key 'bogus_key'"), ("nanlr", "finite"), ("step", "damaged"),
+                        ("metatype", "damaged"))
       if not (cmd == "eval" and kind == "emptymeta" and task == "classifier")],
     *[(f"train {task}", ["train", task, "--resume", f"{task}-{kind}.pt", "--steps", "5"], msg)
       for task in TRAIN_FLAGS

@@ -30,9 +30,14 @@ def train(task: str = "gan", resume: str | Path | None = None, config_file: str 
 def load(path: str | Path, task: str | tuple[str, ...] | None = None):
     """Rebuild whatever a checkpoint holds (a GAN Generator, ...) from the checkpoint alone."""
     from .engine import checkpoint
+
+    return rebuild(checkpoint.load(path, task))
+
+
+def rebuild(ckpt: dict):
+    """The model of a loaded checkpoint dict; a payload with values of the wrong kind inside is one UserError."""
     from .tasks import task_module
 
-    ckpt = checkpoint.load(path, task)
     try:
         return task_module(ckpt["task"]).load(ckpt)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:   # a value of the wrong kind inside

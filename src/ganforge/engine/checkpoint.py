@@ -48,6 +48,12 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
         if not isinstance(ckpt.get(key), kind) or isinstance(ckpt.get(key), bool):
             what = "is missing" if key not in ckpt else f"is a {type(ckpt[key]).__name__}, not a {kind.__name__}"
             raise UserError(f"{path} is damaged: its {key!r} entry {what}")
+    if ckpt["step"] < 0:
+        raise UserError(f"{path} is damaged: its step is {ckpt['step']}")
+    for key, value in ckpt["meta"].items():
+        check = META_TYPES.get(key)
+        if check is not None and not check(value):
+            raise UserError(f"{path} is damaged or from an incompatible ganforge: its meta {key!r} is {value!r:.80}")
     ckpt = Payload(ckpt, str(path), "checkpoint")
     for key in ("meta", "extra", "optimizers"):
         if isinstance(ckpt.get(key), dict):
@@ -58,6 +64,27 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
 
 # What every checkpoint holds, with its type; tasks read further keys from meta (checked on access).
 REQUIRED = {"task": str, "config": dict, "step": int, "meta": dict, "modules": dict}
+
+
+def _ints(n=None, lo=1):
+    return lambda v: (isinstance(v, (list, tuple)) and (n is None or len(v) == n)
+                      and all(isinstance(x, int) and not isinstance(x, bool) and x >= lo for x in v))
+
+
+def _of(*types, optional=False):
+    return lambda v: (v is None and optional) or (isinstance(v, types) and not isinstance(v, bool))
+
+
+def _strs(optional=False):
+    return lambda v: (v is None and optional) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+
+
+# The meta entries tasks read, by name, with the shape a loader relies on (others are not checked).
+META_TYPES = {"image_shape": _ints(3), "image_size": lambda v: _of(int)(v) and v > 0, "channels": _of(int),
+              "classes": _strs(optional=True), "columns": lambda v: _strs()(v) and len(v) > 0,
+              "dataset": _of(str), "date_column": _of(str, optional=True), "freq": _of(str, optional=True),
+              "scaler": _of(dict), "conformal": _of(dict, optional=True), "period": _of(int, optional=True),
+              "rows": _of(int), "source": _of(str, optional=True)}
 
 
 class Payload(dict):
