@@ -124,11 +124,16 @@ def load_unpaired(spec: str, load_size: int, crop_size: int, strict: bool = Fals
     if crop_size > load_size:
         raise UserError(f"--crop-size {crop_size} is larger than --load-size {load_size}")
     if spec == EMBEDDED:
+        from ..resources import check_fits
+
+        check_fits(2 * 240 * 3 * load_size ** 2 * 5, f"{EMBEDDED} at --load-size {load_size}", "lower --load-size")
         return embedded(load_size, crop_size)
     if spec in REMOTE:
         return _from_root(download_remote(spec, progress), spec, load_size, crop_size, strict)
     if "," in spec:
         a, _, b = spec.partition(",")
+        if not a.strip() or not b.strip():
+            raise UserError(f"--data PATH_A,PATH_B needs two folders, got {spec!r}")
         A = _load_domain(Path(a.strip()), load_size, crop_size, strict)
         B = _load_domain(Path(b.strip()), load_size, crop_size, strict)
         return UnpairedData(spec, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True)
