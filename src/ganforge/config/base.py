@@ -66,7 +66,7 @@ class RunConfig:
 
     steps: int = opt(1000, "number of training steps (optimiser updates of the main network)", gt=0)
     batch_size: int = opt(64, "images (or windows) per batch, in all processes together under torchrun", gt=0)
-    seed: int = opt(0, "random seed: same seed, same data and same weights on CPU", ge=0)
+    seed: int = opt(0, "random seed: same seed, same data and same weights on CPU", ge=0, le=2 ** 32 - 1)
     out: str = opt("runs", "parent folder of the numbered run directories")
     device: str = opt("auto", "auto (cuda if available, else mps, else cpu), cpu, cuda, cuda:N or mps; "
                       "under torchrun each process takes cuda:LOCAL_RANK")
