@@ -141,3 +141,10 @@ def test_augmented_training_step_passes_gradients_through_the_augmentation():
     assert any(not torch.equal(a, b) for a, b in zip(before, obj.G.parameters()))
     x = torch.zeros(2, 3, 16, 16)
     assert not torch.equal(augment(x + 1, 1.0, g=torch.Generator().manual_seed(0)), x + 1)
+
+
+def test_augment_ops_choose_the_augmentations(tmp_path, capsys):
+    run = ganforge.train("gan", steps=2, augment="diffaug", augment_ops="translation", out=str(tmp_path), **TINY)
+    assert checkpoint.load(run)["config"]["augment_ops"] == "translation"
+    assert main(["train", "gan", "--augment-ops", "rotate", "--steps", "1"]) == 2
+    assert "--augment-ops must name some of color, translation, cutout" in capsys.readouterr().err

@@ -44,6 +44,8 @@ class GANConfig(RunConfig):
     augment: str = opt("none", "differentiable augmentation of every image D sees (DiffAugment: colour, translation, "
                        "cutout); ada: applied with a probability that adapts to D's overfitting",
                        ("none", "diffaug", "ada"))
+    augment_ops: str = opt("color,translation,cutout", "the augmentations --augment applies, comma-separated "
+                           "(of color, translation, cutout)")
     ada_target: float = opt(0.6, "ada: the E[sign(D(real))] that the augmentation probability steers towards",
                             gt=0, lt=1)
     ada_kimg: float = opt(20.0, "ada: thousands of images over which the probability can move from 0 to 1", gt=0)
@@ -74,6 +76,9 @@ class GANConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
+        ops = [o.strip() for o in self.augment_ops.split(",") if o.strip()]
+        if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
+            raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")
         if self.preset and self.model not in PRESETS[self.preset]["models"]:
             raise UserError(f"preset {self.preset} is for {' / '.join(PRESETS[self.preset]['models'])}, not "
                             f"--model {self.model}; pick a preset for {self.model} (see `ganforge presets`)")

@@ -93,7 +93,8 @@ class GANObjective(Objective):
         if self.cfg.augment == "none":
             return x
         p = self.ada.p if self.ada is not None else 1.0
-        return augment(x, p, g=self.aug_gen) if p > 0 else x
+        ops = [o.strip() for o in self.cfg.augment_ops.split(",") if o.strip()]
+        return augment(x, p, ops, g=self.aug_gen) if p > 0 else x
 
     def head_losses(self, out: dict, c, real: bool = False) -> torch.Tensor | float:
         """The auxiliary heads' losses for D's output `out` on images conditioned on c (labels or codes)."""
