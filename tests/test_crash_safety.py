@@ -193,3 +193,19 @@ def test_kill_9_in_the_middle_of_a_checkpoint_write_leaves_a_temp_file_the_next_
     assert checkpoint.load(run)["step"] in (5, 10)   # killed while writing step 10 or 15: the one before is whole
     _check_resume(run, capsys)
     assert "removed 1 temp file" in capsys.readouterr().err
+
+
+def test_resume_drops_a_half_written_log_line_and_stale_temps(tmp_path, capsys):
+    from ganforge.engine.rundir import RunDir
+
+    run = RunDir(tmp_path)
+    (tmp_path / "stats.jsonl").write_text('{"step": 1}\n{"step": 2}\n{"step": 3}\n{"ste')   # killed mid-line
+    for name in ("checkpoint.pt.k2j3h4.tmp", "best.pt.x9y8.tmp", "samples/samples.png.ab12.tmp"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"half")
+    (tmp_path / "notes.tmp.txt").write_text("not ours")
+    removed = run.truncate_stats(2)
+    assert sorted(p.name for p in removed) == ["best.pt.x9y8.tmp", "checkpoint.pt.k2j3h4.tmp", "samples.png.ab12.tmp"]
+    assert (tmp_path / "stats.jsonl").read_text() == '{"step": 1}\n{"step": 2}\n'
+    assert (tmp_path / "notes.tmp.txt").exists()
+    assert "removed 3 temp file(s)" in capsys.readouterr().err
