@@ -164,7 +164,7 @@ def test_cli_unreadable_images_skipped_or_strict(tmp_path, capsys):
     flags = ["train", "gan", "--model", "mlp", "--data", "folder:imgs", "--image-size", "28", "--channels", "1",
              "--steps", "1", "--batch-size", "4", "--width", "8", "--no-progress", "--out", "r"]
     assert main(flags) == 0
-    assert "skipped 1 unreadable image" in capsys.readouterr().err
+    assert "skipped 1 image(s) in" in capsys.readouterr().err
     assert main(flags + ["--strict"]) == 2
     assert "bad.png" in capsys.readouterr().err
 
