@@ -29,7 +29,7 @@ class CycleGANConfig(RunConfig):
                     "monet2photo, vangogh2photo, ..., a folder with trainA/ trainB/ [testA/ testB/], or PATH_A,PATH_B")
     generator: str = opt("resnet-6", "generator: resnet-6 (128 px in the paper) or resnet-9 (256 px)",
                          ("resnet-6", "resnet-9"))
-    width: int = opt(8, "channels of the first generator / discriminator layer (the paper: 64)", gt=0)
+    width: int = opt(16, "channels of the first generator / discriminator layer (the paper: 64)", gt=0)
     upsample: str = opt("resize", "generator upsampling: deconv (transposed conv, the paper's) or resize "
                         "(nearest 2x resize + conv, no checkerboard artefacts; Odena et al. 2016)",
                         ("deconv", "resize"))
