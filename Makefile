@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 demo: install
-	$(BIN)/ganforge train gan --model dcgan --data mnist5k --width 32 --steps 2500 --batch-size 64 \
-		--precision auto --sample-every 500 --ckpt-every 500 --out $(DEMO)
-	$(BIN)/ganforge sample $$(ls -d $(DEMO)/gan-* | tail -n 1)/checkpoint.pt -n 64 --seed 0 -o $(DEMO)/grid.png
+	$(BIN)/ganforge train gan --preset cgan-mnist --data mnist5k --steps 2500 --sample-every 500 --ckpt-every 500 \
+		--out $(DEMO)
+	$(BIN)/ganforge sample $$(ls -d $(DEMO)/gan-* | tail -n 1)/checkpoint.pt -n 100 --seed 0 -o $(DEMO)/grid.png
 	$(BIN)/ganforge eval $$(ls -d $(DEMO)/gan-* | tail -n 1)/checkpoint.pt --num 2000
 
 cyclegan-demo: install
