@@ -21,7 +21,6 @@ def resume_config(task: str, resume, args=None, config_file=None, overrides=(), 
     saved = ckpt.get("config")
     if not isinstance(saved, dict):
         raise UserError(f"{ckpt['path']} holds no config; it cannot be resumed")
-    saved = {**getattr(cls, "CHECKPOINT_DEFAULTS", {}), **saved}   # fields added since it was written
     cfg = C.resolve(cls, args, config_file, overrides, base=saved, base_source=f"checkpoint {ckpt['path']}", **fields)
     old = C.resolve(cls, base=saved, base_source=f"checkpoint {ckpt['path']}")
     for name in C.to_dict(cfg):

@@ -238,8 +238,8 @@ class Forecaster:
     def __init__(self, ckpt: dict):
         from ..config import ForecasterConfig, from_dict
 
-        saved = {**ForecasterConfig.CHECKPOINT_DEFAULTS, **ckpt["config"]}   # older checkpoints: global scaler
-        self.config = from_dict(ForecasterConfig, saved, f"checkpoint {ckpt['path']}")
+        # from_dict fills fields older checkpoints lack from CHECKPOINT_DEFAULTS (the global scaler)
+        self.config = from_dict(ForecasterConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
         self.diff = Differencer(self.config.difference, self.config.difference_season)
         self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
         self.columns, self.scaler = self.meta["columns"], S.MinMaxScaler.from_dict(self.meta["scaler"])
