@@ -33,7 +33,7 @@ def write_series(path, n=160):
     return path
 
 
-def torchrun(args, nproc=2, extra=(), script=None, timeout=120):
+def torchrun(args, nproc=2, extra=(), script=None, timeout=300):
     """Run `ganforge ARGS` (or a script) under torchrun with nproc CPU processes."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     target = [str(script)] if script else ["-m", "ganforge"]
@@ -151,7 +151,7 @@ def test_two_machines_simulated_on_one_host(tmp_path):
                                "--nproc-per-node", "1", "--rdzv-backend", "c10d",
                                "--rdzv-endpoint", f"127.0.0.1:{port}", "-m", "ganforge", *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for n in (0, 1)]
-    outs = [p.communicate(timeout=120) for p in procs]
+    outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
     runs = list((tmp_path / "runs").iterdir())
     assert [p.name for p in runs] == ["forecaster-0001"]
