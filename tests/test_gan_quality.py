@@ -89,10 +89,10 @@ def test_ada_rises_on_a_tiny_set_and_resume_is_exact_with_every_option_on(tmp_pa
 def test_preset_precedence(tmp_path):
     gan = C.TASKS["gan"]
     cfg = C.resolve(gan, preset="dcgan-mnist")
-    assert (cfg.model, cfg.width, cfg.augment) == ("dcgan", 32, "diffaug")
+    assert (cfg.model, cfg.width, cfg.g_steps, cfg.ema) == ("dcgan", 32, 2, 0.999)
     (tmp_path / "c.yaml").write_text("width: 16\nema: 0.99\n")
     cfg = C.resolve(gan, config_file=str(tmp_path / "c.yaml"), preset="dcgan-mnist")   # --config over the preset
-    assert (cfg.width, cfg.ema, cfg.augment) == (16, 0.99, "diffaug")
+    assert (cfg.width, cfg.ema, cfg.g_steps) == (16, 0.99, 2)
     import argparse
 
     args = argparse.Namespace(preset="dcgan-mnist", width=24)                           # flags over --config

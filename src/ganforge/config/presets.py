@@ -1,27 +1,42 @@
 """Presets as data: settings that work for a model family on a kind of data, chosen by measurement
-(the figures are in the README). A preset sits below --config, flags and --set; `ganforge presets`
-lists them."""
+(figures from a 2-core Intel Xeon, classifier-FID of the shipped mnist5k classifier; more in the
+README). A preset sits below --config, flags and --set; `ganforge presets` lists them."""
 from __future__ import annotations
 
 PRESETS: dict[str, dict] = {
+    "cgan-mnist": {
+        "models": ("cgan",),
+        "summary": "conditional DCGAN, projection D, EMA of G on labelled digits; the demo's preset "
+                   "(2,500 steps: classifier-FID 7.5, 96.6% label accuracy)",
+        "values": {"model": "cgan", "cond": "projection", "width": 32, "batch_size": 64, "ema": 0.999},
+    },
+    "acgan-mnist": {
+        "models": ("acgan",),
+        "summary": "ACGAN with EMA of G on labelled digits (15,000 steps: classifier-FID 7.8, 98.0% label accuracy)",
+        "values": {"model": "acgan", "width": 32, "batch_size": 64, "ema": 0.999, "steps": 15000},
+    },
     "dcgan-mnist": {
         "models": ("dcgan", "lsgan"),
-        "summary": "DCGAN on mnist5k-sized digit sets: DiffAugment, EMA of G, width 32; the demo's preset",
-        "values": {"model": "dcgan", "width": 32, "batch_size": 64, "augment": "diffaug", "ema": 0.999},
+        "summary": "unconditional DCGAN on digit sets: 2 G steps per D step, EMA of G "
+                   "(2,500 steps: classifier-FID 67; 8,000 steps: 51)",
+        "values": {"model": "dcgan", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999},
     },
     "mlp-mnist": {
         "models": ("mlp",),
-        "summary": "the MNIST article's MLP GAN (2 G steps per D step, batch 32) with DiffAugment and EMA of G",
-        "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "augment": "diffaug", "ema": 0.999},
+        "summary": "the MNIST article's MLP GAN (2 G steps per D step, batch 32) with EMA of G "
+                   "(3,000 steps: classifier-FID 126)",
+        "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "ema": 0.999},
+    },
+    "infogan-mnist": {
+        "models": ("infogan",),
+        "summary": "InfoGAN with the paper's faster G (lr 1e-3) and EMA (15,000 steps: code purity 0.44; "
+                   "it does not find the digit classes yet)",
+        "values": {"model": "infogan", "width": 32, "batch_size": 64, "lr_g": 1e-3, "ema": 0.999},
     },
     "dcgan-folder": {
         "models": ("dcgan", "lsgan"),
-        "summary": "DCGAN on a small folder (hundreds of images): adaptive augmentation, EMA of G",
+        "summary": "DCGAN on a small folder (hundreds of images): adaptive augmentation, EMA of G "
+                   "(500 digits, 3,000 steps: classifier-FID 8.6)",
         "values": {"model": "dcgan", "width": 32, "batch_size": 32, "augment": "ada", "ema": 0.999},
-    },
-    "cgan-mnist": {
-        "models": ("cgan",),
-        "summary": "conditional DCGAN with a projection discriminator on labelled digits",
-        "values": {"model": "cgan", "cond": "projection", "width": 32, "batch_size": 64, "ema": 0.999},
     },
 }
