@@ -63,7 +63,7 @@ def translate(checkpoint: str | Path, source: str | Path, output: str | Path, di
     """Translate an image file or every image under a folder with a CycleGAN checkpoint, at each
     image's own resolution (or scaled to short side `size`; in `tile` px parts); names are kept.
     Returns (written paths, [(unreadable path, reason)])."""
-    from .tasks.cyclegan import translate_paths
+    from .translate import translate_paths
 
     return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log,
                            tile)

@@ -68,7 +68,7 @@ def _export(args) -> int:
     from ..api import load
     from ..files import write_output
     from ..optional import require
-    from ..tasks.cyclegan import export_onnx
+    from ..translate import export_onnx
 
     from ..files import output_file
 

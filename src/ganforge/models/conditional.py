@@ -58,6 +58,17 @@ def make_codes(cat: torch.Tensor, cont: torch.Tensor, cat_codes: int) -> torch.T
     return torch.cat([F.one_hot(cat, cat_codes).to(cont.dtype), cont], 1)
 
 
+def grid_conditions(G, n: int, cols: int) -> torch.Tensor | None:
+    """Conditions for a grid of n images in rows of `cols`: row r shows class r (or categorical code
+    value r, continuous codes 0); None for an unconditional G."""
+    rows = torch.arange(n) // cols
+    if getattr(G, "num_classes", 0):
+        return rows % G.num_classes
+    if getattr(G, "cat_codes", 0):
+        return make_codes(rows % G.cat_codes, torch.zeros(n, G.cont_codes), G.cat_codes)
+    return None
+
+
 class ConditionalDiscriminator(nn.Module):
     """(N, C, H, W), c -> {"adv": (N,), "cls": (N, K) for acgan, "code": (N, cat + 2 cont) for infogan}.
 

@@ -15,6 +15,7 @@ import torch
 from .. import losses, models
 from ..data import BatchSampler, load_images, to_float
 from ..errors import UserError
+from ..models.conditional import grid_conditions
 from ..augment import AdaptiveP, augment
 from ..nn import eval_mode
 from ..engine import checkpoint
@@ -255,19 +256,6 @@ def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module,
 
         spectral_norm_all(D)
     return G, D
-
-
-def grid_conditions(G, n: int, cols: int) -> torch.Tensor | None:
-    """Conditions for a grid of n images in rows of `cols`: row r shows class r (or categorical code
-    value r, continuous codes 0); None for an unconditional G."""
-    rows = torch.arange(n) // cols
-    if getattr(G, "num_classes", 0):
-        return rows % G.num_classes
-    if getattr(G, "cat_codes", 0):
-        from ..models.conditional import make_codes
-
-        return make_codes(rows % G.cat_codes, torch.zeros(n, G.cont_codes), G.cat_codes)
-    return None
 
 
 def build(cfg, rt=None) -> GANObjective:
