@@ -72,15 +72,17 @@ def _sample(args) -> int:
     shown, written = [], 0
     import torch
 
-    if gen.num_classes and labels is None:
-        labels = (torch.arange(args.num) // cols) % gen.num_classes
     codes = None
-    if gen.cat_codes and args.label is None:
-        from ..models.conditional import make_codes
+    if labels is None and (gen.num_classes or gen.cat_codes):   # one row per class / code value
+        from ..models.conditional import grid_conditions
 
-        g = torch.Generator().manual_seed(args.seed if args.seed is not None else torch.seed())
-        codes = make_codes((torch.arange(args.num) // cols) % gen.cat_codes,
-                           torch.rand(args.num, gen.cont_codes, generator=g) * 2 - 1, gen.cat_codes)
+        rows = grid_conditions(gen.net, args.num, cols)
+        if gen.num_classes:
+            labels = rows
+        else:   # continuous codes drawn at random
+            g = torch.Generator().manual_seed(args.seed if args.seed is not None else torch.seed())
+            codes = rows
+            codes[:, gen.cat_codes:] = torch.rand(args.num, gen.cont_codes, generator=g) * 2 - 1
     for chunk in gen.iter_samples(args.num, seed=args.seed, labels=labels, codes=codes):
         have = sum(len(s) for s in shown)
         if have < in_grid:

@@ -64,6 +64,9 @@ class GANConfig(RunConfig):
     cat_codes: int = opt(10, "InfoGAN: values of the categorical code", ge=2)
     cont_codes: int = opt(2, "InfoGAN: continuous codes, each ~ U(-1, 1)", ge=0)
 
+    def augment_op_list(self) -> list[str]:
+        return [o.strip() for o in self.augment_ops.split(",") if o.strip()]
+
     @classmethod
     def implied(cls, values: dict) -> dict:
         """The preset's values, over the model family's own defaults."""
@@ -76,7 +79,7 @@ class GANConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
-        ops = [o.strip() for o in self.augment_ops.split(",") if o.strip()]
+        ops = self.augment_op_list()
         if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
             raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")
         if self.preset and self.model not in PRESETS[self.preset]["models"]:

@@ -60,6 +60,7 @@ class GANObjective(Objective):
                            "D": adam(D.parameters(), cfg.lr_d or cfg.lr, betas)}
         # Augmentation of everything D sees: its own seeded generator, saved for an exact resume.
         self.aug_gen = rt.generator(cfg.seed + 17 + 7919 * rt.rank)
+        self.augment_ops = cfg.augment_op_list()
         self.ada = AdaptiveP(cfg.ada_target, int(cfg.ada_kimg * 1000)) if cfg.augment == "ada" else None
         self._collapse = {"d_acc_fake": 0, "diversity": 0}
         self.stop_request: str | None = None
@@ -71,8 +72,8 @@ class GANObjective(Objective):
         n = rows * GRID_COLS if rows else SAMPLE_GRID
         self.grid_nrow = GRID_COLS if rows else None
         self.fixed_z = torch.randn(n, cfg.latent_dim, generator=g).to(rt.device)
-        self.fixed_c = grid_conditions(G, n, GRID_COLS)
-        self.fixed_c = None if self.fixed_c is None else self.fixed_c.to(rt.device)
+        fixed_c = grid_conditions(G, n, GRID_COLS)
+        self.fixed_c = None if fixed_c is None else fixed_c.to(rt.device)
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ..metrics.extractors import get_extractor
 
@@ -94,8 +95,7 @@ class GANObjective(Objective):
         if self.cfg.augment == "none":
             return x
         p = self.ada.p if self.ada is not None else 1.0
-        ops = [o.strip() for o in self.cfg.augment_ops.split(",") if o.strip()]
-        return augment(x, p, ops, g=self.aug_gen) if p > 0 else x
+        return augment(x, p, self.augment_ops, g=self.aug_gen) if p > 0 else x
 
     def head_losses(self, out: dict, c, real: bool = False) -> torch.Tensor | float:
         """The auxiliary heads' losses for D's output `out` on images conditioned on c (labels or codes)."""
