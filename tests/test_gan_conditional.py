@@ -55,6 +55,7 @@ def test_auxiliary_losses_by_hand():
     ce = -math.log(math.exp(1) / (math.exp(3) + math.exp(1)))
     nll = 0.5 * (1.5 - 0.5) ** 2 + 0.5 * math.log(2 * math.pi)
     assert losses.code_loss(out, codes, 2).item() == pytest.approx(ce + nll, rel=1e-6)
+    assert losses.code_loss(out, codes, 2, cont_weight=0.1).item() == pytest.approx(ce + 0.1 * nll, rel=1e-6)
 
 
 def test_infogan_codes_and_q_head_shapes():

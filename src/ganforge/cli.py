@@ -12,7 +12,8 @@ import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "info", "forecast", "backtest", "cyclegan", "cnn", "eval")
+COMMAND_MODULES = ("train", "sample", "info", "forecast", "backtest", "cyclegan", "cnn", "eval", "export", "importer",
+                   "serve")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -70,10 +70,10 @@ def cls_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), labels)
 
 
-def code_loss(out: torch.Tensor, codes: torch.Tensor, cat_codes: int) -> torch.Tensor:
+def code_loss(out: torch.Tensor, codes: torch.Tensor, cat_codes: int, cont_weight: float = 1.0) -> torch.Tensor:
     """InfoGAN's mutual-information term (the negative of its lower bound, up to a constant): the
-    cross-entropy of the categorical code plus the Gaussian negative log-likelihood of each
-    continuous code under Q's mean and log-std. out (N, cat + 2 cont) from the "code" head;
+    cross-entropy of the categorical code plus cont_weight times the Gaussian negative log-likelihood
+    of each continuous code under Q's mean and log-std. out (N, cat + 2 cont) from the "code" head;
     codes (N, cat + cont) as G received them (one-hot, then continuous)."""
     out, codes = out.float(), codes.float()
     loss = F.cross_entropy(out[:, :cat_codes], codes[:, :cat_codes].argmax(1))
@@ -82,7 +82,7 @@ def code_loss(out: torch.Tensor, codes: torch.Tensor, cat_codes: int) -> torch.T
         n = cont.shape[1]
         mean, log_std = out[:, cat_codes:cat_codes + n], out[:, cat_codes + n:].clamp(-5, 2)
         nll = log_std + 0.5 * ((cont - mean) / log_std.exp()) ** 2 + 0.5 * math.log(2 * math.pi)
-        loss = loss + nll.sum(1).mean()
+        loss = loss + cont_weight * nll.sum(1).mean()
     return loss
 
 
@@ -91,3 +91,24 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     differentiable (create_graph) so D's update can minimise it."""
     (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
+def adv_heads(out: dict) -> list[torch.Tensor]:
+    """The adversarial heads of D's output: "adv" and every "adv*" head (a LAPGAN level, a video
+    GAN's spatial and temporal discriminators), in name order, as float logits of any shape."""
+    return [out[k].float() for k in sorted(out) if k.startswith("adv")]
+
+
+def adv_logits(out: dict) -> torch.Tensor:
+    """Every adversarial logit of D's output, flattened into one (M,) tensor (for statistics and R1)."""
+    return torch.cat([h.flatten() for h in adv_heads(out)])
+
+
+def d_loss_heads(kind: str, out_real: dict, out_fake: dict) -> torch.Tensor:
+    """d_loss summed over the adversarial heads (one GAN objective, several discriminators)."""
+    return sum(d_loss(kind, r, f) for r, f in zip(adv_heads(out_real), adv_heads(out_fake)))
+
+
+def g_loss_heads(kind: str, out: dict) -> torch.Tensor:
+    """g_loss summed over the adversarial heads."""
+    return sum(g_loss(kind, f) for f in adv_heads(out))

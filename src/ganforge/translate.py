@@ -1,5 +1,5 @@
 """A CycleGAN checkpoint applied to files: one image or a whole folder translated at each image's
-own resolution (names and sub-folders kept), and a generator exported as ONNX."""
+own resolution (names and sub-folders kept). Exporting generators is ganforge.export."""
 from __future__ import annotations
 
 import torch
@@ -97,15 +97,3 @@ def _save(image: torch.Tensor, path) -> None:
     arr = to_uint8(image[None])[0].permute(1, 2, 0).numpy()   # save_pil: temp file + rename, never through a link
     save_pil(Image.fromarray(arr), path, **({"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
 
-
-def export_onnx(tr: Translator, path, direction: str = "AtoB") -> None:
-    """Write one generator as ONNX: input 'image' (N, 3, H, W) in [-1, 1], H and W multiples of 4,
-    output 'translated' of the same shape; batch, height and width are dynamic."""
-    net = tr.generator(direction)
-    dummy = torch.zeros(1, 3, tr.image_size, tr.image_size)
-    axes = {0: "batch", 2: "height", 3: "width"}
-    try:
-        torch.onnx.export(net, (dummy,), str(path), input_names=["image"], output_names=["translated"],
-                          dynamic_axes={"image": axes, "translated": axes}, opset_version=17, dynamo=False)
-    except ImportError as e:
-        raise UserError(f"ONNX export needs the onnx package: pip install 'ganforge[export]' ({e})") from None

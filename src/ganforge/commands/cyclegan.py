@@ -1,4 +1,4 @@
-"""ganforge translate / ganforge export: use a CycleGAN checkpoint (no architecture flags)."""
+"""ganforge translate: use a CycleGAN checkpoint (no architecture flags); export is commands/export.py."""
 from __future__ import annotations
 
 import sys
@@ -29,15 +29,6 @@ def register(sub) -> None:
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image (exit 2)")
     p.set_defaults(func=_translate)
 
-    p = add_command(sub, "export", "export a CycleGAN generator (ONNX)",
-                    "ganforge export runs/cyclegan-0001/checkpoint.pt --format onnx -o g.onnx\n"
-                    "ganforge export runs/cyclegan-0001 -o f.onnx --direction BtoA")
-    p.add_argument("checkpoint", help="a cyclegan checkpoint file, or a run directory holding checkpoint.pt")
-    p.add_argument("--format", default="onnx", choices=["onnx"], help="export format (default onnx)")
-    p.add_argument("-o", "--output", required=True, help="file to write, e.g. g.onnx")
-    p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="which generator (default AtoB)")
-    p.set_defaults(func=_export)
-
 
 def _translate(args) -> int:
     from ..api import translate
@@ -60,25 +51,3 @@ def _translate(args) -> int:
           + (f"; skipped {len(failed)} unreadable" if failed else ""))
     return 0
 
-
-def _export(args) -> int:
-    import tempfile
-    import warnings
-
-    from ..api import load
-    from ..files import write_output
-    from ..optional import require
-    from ..translate import export_onnx
-
-    from ..files import output_file
-
-    out = output_file(args.output)
-    require("onnx", "ganforge export --format onnx")
-    tr = load(args.checkpoint, "cyclegan")
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # the TorchScript exporter warns about instance norm's mode
-        export_onnx(tr, Path(tmp) / "model.onnx", args.direction)
-        data = (Path(tmp) / "model.onnx").read_bytes()
-    write_output(out, lambda f: f.write(data))   # temp file + rename: never through a link at -o
-    print(f"wrote {out} ({args.direction}, input 'image' (N, 3, H, W) in [-1, 1], H and W multiples of 4)")
-    return 0

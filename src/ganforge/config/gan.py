@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import UserError
-from .base import RunConfig, opt
+from .base import ImageRunConfig, opt
 from .presets import PRESETS
 
 GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
@@ -14,7 +14,7 @@ MODEL_DEFAULTS = {"lsgan": {"loss": "lsgan"}}
 
 
 @dataclass
-class GANConfig(RunConfig):
+class GANConfig(ImageRunConfig):
     help: ClassVar[str] = ("train a GAN on an image dataset: mlp, convgan, dcgan, lsgan, conditional cgan / acgan, "
                            "infogan")
     example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
@@ -63,6 +63,10 @@ class GANConfig(RunConfig):
     aux_weight: float = opt(1.0, "weight of ACGAN's class loss and InfoGAN's code loss, in both nets", ge=0)
     cat_codes: int = opt(10, "InfoGAN: values of the categorical code", ge=2)
     cont_codes: int = opt(2, "InfoGAN: continuous codes, each ~ U(-1, 1)", ge=0)
+    cont_weight: float = opt(1.0, "InfoGAN: weight of the continuous codes' likelihood within the code loss "
+                             "(the paper keeps it small next to the categorical term)", ge=0)
+    frames: int = opt(16, "videogan: frames per clip (--data moving-mnist, moving-mnist:2 or videos:PATH)", ge=2,
+                      le=256)
 
     def augment_op_list(self) -> list[str]:
         return [o.strip() for o in self.augment_ops.split(",") if o.strip()]

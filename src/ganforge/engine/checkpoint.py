@@ -30,7 +30,14 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix.lower() == ".safetensors":   # `ganforge export --format safetensors`: the same checks follow
+            from ..export import read_safetensors
+
+            ckpt = read_safetensors(path)
+        else:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except UserError:
+        raise
     except Exception as e:  # torch raises many types for corrupt, truncated or foreign files
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"{path} is not a readable checkpoint (corrupt, truncated or not a ganforge file): "

@@ -308,12 +308,14 @@ class Translator:
         self.image_size = int(self.meta["image_size"])
         nets = build_nets(self.config)   # the objective's own builder: the same nets that trained
         self.nets = {direction: checkpoint.load_module(nets[name], ckpt, name).eval().requires_grad_(False)
-                     for direction, name in zip(DIRECTIONS, ("G", "F"))}
+                     for direction, name in zip(DIRECTIONS, ("G", "F")) if name == "G" or name in ckpt["modules"]}
 
     def generator(self, direction: str) -> torch.nn.Module:
         if direction not in self.nets:
             raise UserError(f"--direction must be AtoB or BtoA, got {direction!r}")
         return self.nets[direction]
+        if direction in DIRECTIONS and direction not in self.nets:   # `ganforge import cyclegan` of one file
+            raise UserError(f"{self.path} holds only the AtoB generator (imported without G_B): no {direction}")
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str = "AtoB", batch_size: int = 16,
@@ -360,9 +362,10 @@ def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -
         n = min(num or len(src), len(src))
         x = to_float(src[:n])
         y = tr.translate(x, direction)
-        back = tr.translate(y, "BtoA" if direction == "AtoB" else "AtoB")
-        out[f"{direction}_cycle_psnr"] = psnr(back, x).mean().item()
-        out[f"{direction}_cycle_ssim"] = ssim(back, x).mean().item()
+        if len(tr.nets) == 2:   # an imported AtoB generator alone has no way back
+            back = tr.translate(y, "BtoA" if direction == "AtoB" else "AtoB")
+            out[f"{direction}_cycle_psnr"] = psnr(back, x).mean().item()
+            out[f"{direction}_cycle_ssim"] = ssim(back, x).mean().item()
         if truth is not None:
             t = to_float(truth[:n])
             out[f"{direction}_psnr_truth"] = psnr(y, t).mean().item()

@@ -13,7 +13,7 @@ import sys
 import torch
 
 from .. import losses, models
-from ..data import BatchSampler, load_images, to_float
+from ..data import BatchSampler, Batches, announce, load_images, to_float
 from ..errors import UserError
 from ..models.conditional import grid_conditions
 from ..augment import AdaptiveP, augment
@@ -42,12 +42,15 @@ class GANObjective(Objective):
         rt = self.rt
         models.get(cfg.model, "gan")   # fail on a bad name before loading data
         self.data = data if data is not None else load_images(cfg.data, "train", cfg.channels, cfg.image_size,
-                                                              strict=cfg.strict, progress=rt.is_main)
+                                                              strict=cfg.strict, progress=rt.is_main,
+                                                              memory=cfg.data_memory, stream=cfg.stream)
+        self.data_info = announce(self.data, cfg.workers, rt.is_main)
         self.sampler = BatchSampler(len(self.data), self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.images = rt.place(self.data.images)
         self.image_shape = self.data.shape
         G, D = build_nets(cfg, self.image_shape, len(self.data.classes or []))
         self.labels = rt.place(self.data.labels) if getattr(G, "num_classes", 0) else None
+        self.batches = Batches(self.images, self.labels, self.sampler, cfg.workers)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G = rt.prepare(G).to(memory_format=self.memory_format)
         self.D = rt.prepare(D).to(memory_format=self.memory_format)
@@ -81,9 +84,9 @@ class GANObjective(Objective):
 
     def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(images (N, C, H, W) in [-1, 1], their labels (N,) for a label-conditioned family, else None)."""
-        idx = self.sampler.indices(index).to(self.images.device)
-        x = to_float(self.rt.to(self.images[idx])).contiguous(memory_format=self.memory_format)
-        return x, (None if self.labels is None else self.rt.to(self.labels[idx.to(self.labels.device)]))
+        images, labels = self.batches.get(index)
+        x = to_float(self.rt.to(images)).contiguous(memory_format=self.memory_format)
+        return x, (None if labels is None else self.rt.to(labels))
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(z (N, latent_dim), c or None) for n generated images."""
@@ -103,7 +106,7 @@ class GANObjective(Objective):
         if "cls" in out:
             loss = loss + losses.cls_loss(out["cls"], c)
         if "code" in out and not real:   # real images have no code to recover
-            loss = loss + losses.code_loss(out["code"], c, self.G.cat_codes)
+            loss = loss + losses.code_loss(out["code"], c, self.G.cat_codes, self.cfg.cont_weight)
         return loss
 
     def train_step(self, step: int) -> dict[str, float]:
@@ -120,8 +123,8 @@ class GANObjective(Objective):
                     fake = G(z, c)
                 real.requires_grad_(r1_now)
                 out_real, out_fake = D(self.aug(real), y), D(self.aug(fake.detach()), c)
-            real_logits, fake_logits = out_real["adv"].float(), out_fake["adv"].float()
-            d_loss = losses.d_loss(kind, real_logits, fake_logits)
+            real_logits, fake_logits = losses.adv_logits(out_real), losses.adv_logits(out_fake)
+            d_loss = losses.d_loss_heads(kind, out_real, out_fake)   # summed over every adv* head
             d_aux = self.head_losses(out_real, y, real=True) + self.head_losses(out_fake, c)
             total = d_loss + cfg.aux_weight * d_aux
             if r1_now:   # lazy R1: gamma/2 E|grad_x D(x)|^2 on reals, every r1_every steps, scaled by r1_every
@@ -138,7 +141,7 @@ class GANObjective(Objective):
                     fake = G(z, c)
             with self.autocast():
                 out = self.D(self.aug(fake), c)
-            g_loss = losses.g_loss(kind, out["adv"].float())
+            g_loss = losses.g_loss_heads(kind, out)
             g_aux = self.head_losses(out, c)
             rt.update(opt_g, g_loss + cfg.aux_weight * g_aux)
             if cfg.ema:
@@ -259,7 +262,8 @@ def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module,
 
 
 def build(cfg, rt=None) -> GANObjective:
-    return GANObjective(cfg, rt)
+    from .gan_variants import objective_class   # lapgan and videogan bring their own batches
+    return objective_class(cfg.model, GANObjective)(cfg, rt)
 
 
 class Generator:
@@ -387,8 +391,8 @@ def load(ckpt: dict) -> Generator:
     return Generator(ckpt)
 
 
-def evaluate(ckpt: dict, num: int = 10_000, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
+def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
     """`ganforge eval` of a GAN checkpoint: FID, KID, IS, precision/recall (metrics.generative)."""
-    from ..metrics.generative import evaluate_generator
+    from .gan_variants import evaluate_any   # clips: identity and motion; images: FID, KID, ...
 
-    return evaluate_generator(Generator(ckpt), num, extractor, data, seed)
+    return evaluate_any(Generator(ckpt), num, extractor, data, seed)
