@@ -262,6 +262,15 @@ BATTERY = [
     ("sample", ["sample", R("gan"), "--individual", "afile"], "is a file"),
     ("conv", ["conv", "--save-arrays", "afile/x.npz"], "is a file"),
     # unknown names and sub-commands
+    ("export", ["export", R("gan"), "--format", "bogus", "-o", "g.x"], "invalid choice"),
+    ("export", ["export", R("cyclegan"), "-o", "g.safetensors", "--direction", "sideways"], "invalid choice"),
+    *[("import", ["import", "cyclegan", *a], m) for a, m in (
+        (["missing.pth", "-o", "imp"], "does not exist"), (["text.pt", "-o", "imp"], "not a readable PyTorch file"),
+        (["foreign.pt", "-o", "imp"], "unexpected key 'weights'"), ([f"{R('gan')}/checkpoint.pt", "-o", "imp"],
+                                                                    "not a state dict of tensors"),
+        (["foreign.pt"], "-o"), (["foreign.pt", "-o", "imp", "--size", "30"], "--size"),
+        (["foreign.pt", "-o", "imp", "--generator", "resnet-7"], "invalid choice"))],
+    ("import", ["import", "nosuchsource"], "invalid choice"),
     ("datasets", ["datasets", "download", "nosuchset"], "unknown downloadable dataset"),
     ("datasets", ["datasets", "download"], "which dataset"),
     ("models", ["models", "--kind", "nosuchkind"], "no models of kind"),

@@ -10,6 +10,7 @@ from .errors import UserError
 EXTRAS = {
     "onnx": ("export", "ONNX export"),
     "onnxruntime": ("export", "checking an ONNX export"),
+    "safetensors": ("export", "safetensors files"),
     "tensorboard": ("tensorboard", "TensorBoard logs"),
     "gradio": ("serve", "the web demo"),
     "av": ("video", "reading and writing video"),

@@ -44,13 +44,13 @@ class UpsampleConv2d(nn.Module):
         return torch.cat(kernels, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
+        h, w = x.shape[-2:]
         bias = None if self.bias is None else self.bias.repeat(4).to(x.dtype)
         # padding=1 with a 2x2 kernel gives (h+1, w+1) positions; phase r starts at row offset r.
         y = F.conv2d(x, self.phase_kernels().to(x.dtype), bias, padding=1)
-        y = y.view(n, 2, 2, self.out_channels, h + 1, w + 1)
+        y = y.view(-1, 2, 2, self.out_channels, h + 1, w + 1)   # -1, not n: an ONNX export keeps the batch dynamic
         out = torch.stack([torch.stack([y[:, r, s, :, r:r + h, s:s + w] for s in (0, 1)], -1) for r in (0, 1)], 3)
-        return out.reshape(n, self.out_channels, 2 * h, 2 * w)
+        return out.reshape(-1, self.out_channels, 2 * h, 2 * w)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, upsample=2, kernel_size=3, bias={self.bias is not None}"

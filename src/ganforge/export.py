@@ -1,0 +1,284 @@
+"""Weights that travel: any ganforge checkpoint as safetensors (with a JSON model card in its
+metadata, loadable back with ganforge.load), an ONNX graph or a TorchScript module.
+
+    write_safetensors(ckpt, "g.safetensors")        # the inference nets + config + model card
+    g = graph(ganforge.load(ckpt_path))             # (module, example inputs, names) of any model
+    export_graph(g, "g.onnx", "onnx")               # then parity(g, "g.onnx", "onnx") -> max |diff|
+
+What a graph is depends on what the loaded model can do (the DESIGN's dispatch on abilities):
+`.translate` (CycleGAN: one generator), `.sample` (GAN: z, label or codes -> images),
+`.forecast` (forecaster: scaled windows -> scaled forecasts), `.logits` (classifier), or any
+model offering `export_graph(direction)` itself (e.g. SRGAN).
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from .errors import UserError
+
+FORMATS = ("safetensors", "onnx", "torchscript")
+SUFFIXES = {".safetensors": "safetensors", ".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript",
+            ".torchscript": "torchscript"}
+ST_FORMAT = "ganforge-safetensors"
+
+
+def format_for(path, fmt: str | None) -> str:
+    """The export format: `fmt`, else the one the output name's suffix implies."""
+    from pathlib import Path
+
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UserError(f"unknown export format {fmt!r}; choose from: {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UserError(f"cannot tell the format from {path!r}: pass --format {'|'.join(FORMATS)}")
+    return SUFFIXES[suffix]
+
+
+# ----------------------------------------------------------------------------- safetensors
+
+def inference_modules(ckpt: dict) -> list[str]:
+    """The module names a loader needs (no discriminators, no optimiser state)."""
+    mods, task = ckpt["modules"], ckpt["task"]
+    if task == "gan":
+        return ["G_ema"] if "G_ema" in mods else ["G"]
+    if task == "cyclegan":
+        return [k for k in ("G", "F") if k in mods]
+    names = [k for k in mods if not k.startswith("D")]   # classifier/forecaster: "net"; other tasks: not D*
+    return names or list(mods)
+
+
+def model_card(ckpt: dict) -> dict:
+    """What a person (or another program) needs to use the weights: architecture, config,
+    input/output shapes and value ranges, classes, the ganforge version that wrote them."""
+    from . import __version__
+
+    cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
+    arch = cfg.get("model") or cfg.get("generator") or task
+    if task == "gan":
+        c, h, w = meta["image_shape"]
+        io = {"inputs": {"z": f"(N, {cfg.get('latent_dim')}) standard normal noise",
+                         "c": "labels (N,) int64, codes (N, cat+cont) float, or none (conditional models only)"},
+              "outputs": {"image": f"(N, {c}, {h}, {w}) float in [-1, 1]"}}
+    elif task in ("cyclegan", "srgan"):
+        io = {"inputs": {"image": "(N, 3, H, W) float in [-1, 1]"},
+              "outputs": {"image": "(N, 3, H', W') float in [-1, 1]"}}
+    elif task == "classifier":
+        shape = ", ".join(map(str, meta["image_shape"]))
+        io = {"inputs": {"image": f"(N, {shape}) float in [-1, 1]"}, "outputs": {"logits": "(N, classes)"}}
+    elif task == "forecaster":
+        io = {"inputs": {"window": f"(N, {cfg.get('window')}, features) scaled by meta.scaler (min-max, [0, 1])"},
+              "outputs": {"forecast": f"(N, {cfg.get('horizon')}) in the scaler's units of the first column"}}
+    else:
+        io = {}
+    return {"ganforge_version": __version__, "task": task, "architecture": arch, "step": ckpt["step"],
+            "modules": inference_modules(ckpt), "config": cfg, "classes": meta.get("classes"),
+            "value_range": [-1, 1] if task != "forecaster" else None, **io}
+
+
+def _json(value, what: str) -> str:
+    try:
+        return json.dumps(value, allow_nan=True, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"cannot write the checkpoint's {what} as JSON ({e})") from None
+
+
+def write_safetensors(ckpt: dict, path) -> None:
+    """The inference nets' tensors as `module.param` keys; metadata: the model card and the
+    checkpoint's task, config, meta and step (what ganforge.load rebuilds the model from)."""
+    from .files import write_output
+    from .optional import require
+
+    st = require("safetensors", "export --format safetensors")
+    import safetensors.torch  # noqa: F401  (the torch half of the package)
+
+    tensors = {f"{name}.{k}": v.detach().cpu().contiguous().clone()
+               for name in inference_modules(ckpt) for k, v in ckpt["modules"][name].items()
+               if isinstance(v, torch.Tensor)}
+    header = {"task": ckpt["task"], "config": ckpt["config"], "meta": dict(ckpt["meta"]), "step": ckpt["step"]}
+    metadata = {"format": ST_FORMAT, "checkpoint": _json(header, "config"), "model_card": _json(model_card(ckpt),
+                                                                                                  "model card")}
+    data = st.torch.save(tensors, metadata=metadata)
+    write_output(path, lambda f: f.write(data))
+
+
+def read_safetensors(path) -> dict:
+    """A checkpoint dict (format, task, config, meta, step, modules) from a file write_safetensors made."""
+    from .engine.checkpoint import FORMAT, VERSION
+    from .optional import require
+
+    st = require("safetensors", "reading a .safetensors file")
+    import safetensors.torch  # noqa: F401
+
+    try:
+        with st.safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:   # safetensors raises its own error types for foreign or truncated files
+        raise UserError(f"{path} is not a readable safetensors file: {str(e)[:200]}") from None
+    if metadata.get("format") != ST_FORMAT:
+        raise UserError(f"{path} is a safetensors file without a ganforge model card (not exported by ganforge)")
+    try:
+        header = json.loads(metadata["checkpoint"])
+    except (KeyError, ValueError) as e:
+        raise UserError(f"{path} is damaged: its ganforge metadata is unreadable ({e})") from None
+    modules: dict[str, dict] = {}
+    for key, value in tensors.items():
+        name, _, param = key.partition(".")
+        modules.setdefault(name, {})[param] = value
+    return {"format": FORMAT, "version": VERSION, **header, "modules": modules}
+
+
+# ----------------------------------------------------------------------------- ONNX / TorchScript
+
+@dataclass
+class Graph:
+    """A traceable module with example inputs: what ONNX and TorchScript export."""
+    module: nn.Module
+    inputs: tuple
+    input_names: list
+    output_names: list
+    dynamic: dict = field(default_factory=dict)   # input/output name -> {axis: name}
+    note: str = ""
+    reference: nn.Module | None = None   # what the export is checked against, when not `module` itself
+
+
+class _Call(nn.Module):
+    """Wraps a net whose forward takes optional conditions so that a trace sees plain tensors."""
+
+    def __init__(self, net: nn.Module, conditional: bool):
+        super().__init__()
+        self.net, self.conditional = net, conditional
+
+    def forward(self, z, c=None):
+        return self.net(z, c if self.conditional else None)
+
+
+class _UnrolledGRU(nn.Module):
+    """ganforge.nn.GRU's maths as plain ops over the time steps (its fused autograd Function and
+    C kernel cannot be traced). Same parameters; (B, T, I) -> (y (B, T, H), h_n (L, B, H))."""
+
+    def __init__(self, gru):
+        super().__init__()
+        self.gru = gru
+
+    def forward(self, x, h0=None):
+        from .nn.gru import gru_step
+
+        g = self.gru
+        finals = []
+        for i in range(g.num_layers):
+            w_ih, w_hh, b_ih, b_hh = g.layer(i)
+            h = (x[:, 0, :1] * 0).repeat(1, g.hidden_size)   # zeros whose batch size the trace keeps dynamic
+            gi = nn.functional.linear(x, w_ih, b_ih)
+            states = []
+            for t in range(x.shape[1]):
+                h = gru_step(gi[:, t], h, w_hh, b_hh, g.reset_after)
+                states.append(h)
+            x = torch.stack(states, 1)
+            finals.append(h)
+        return (x if g.return_sequences else finals[-1]), torch.stack(finals)
+
+
+def graph(model, direction: str = "AtoB", batch: int = 2) -> Graph:
+    """The exportable graph of any loaded ganforge model, by what it can do."""
+    g = torch.Generator().manual_seed(0)
+    batch_axis = {0: "batch"}
+    if hasattr(model, "export_graph"):
+        return model.export_graph(direction)
+    if hasattr(model, "translate"):
+        net, s = model.generator(direction), model.image_size
+        axes = {0: "batch", 2: "height", 3: "width"}
+        x = torch.rand(batch, 3, s, s, generator=g) * 2 - 1
+        return Graph(net, (x,), ["image"], ["translated"], {"image": axes, "translated": axes},
+                     f"{direction} generator; H and W multiples of 4")
+    if hasattr(model, "sample"):
+        net = model.net
+        z = torch.randn(batch, model.latent_dim, generator=g)
+        if model.num_classes:
+            c = torch.randint(0, model.num_classes, (batch,), generator=g)
+        elif model.cat_codes:
+            c = net.sample_c(batch, generator=g)
+        else:
+            return Graph(_Call(net, False), (z,), ["z"], ["image"], {"z": batch_axis, "image": batch_axis})
+        return Graph(_Call(net, True), (z, c), ["z", "c"], ["image"],
+                     {"z": batch_axis, "c": batch_axis, "image": batch_axis})
+    if hasattr(model, "forecast"):
+        from .nn.gru import GRU
+
+        net = copy.deepcopy(model.net)
+        for i, layer in enumerate(net.layers):
+            if isinstance(layer, GRU):
+                net.layers[i] = _UnrolledGRU(layer)
+        x = torch.rand(batch, model.window, net.n_inputs, generator=g)
+        return Graph(net, (x,), ["window"], ["forecast"], {"window": batch_axis, "forecast": batch_axis},
+                     "inputs and outputs in the checkpoint's scaled units", reference=model.net)
+    if hasattr(model, "logits"):
+        x = torch.rand(batch, *model.image_shape, generator=g) * 2 - 1
+        return Graph(model.net, (x,), ["image"], ["logits"], {"image": batch_axis, "logits": batch_axis})
+    raise UserError(f"{type(model).__name__} models cannot be exported as a graph yet")
+
+
+def export_graph(gr: Graph, path, fmt: str) -> None:
+    """Write `gr` as ONNX (opset 17, dynamic axes) or TorchScript (traced) to `path` (temp + rename)."""
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    from .files import write_output
+    from .optional import require
+
+    if fmt == "onnx":
+        require("onnx", "ganforge export --format onnx")
+    gr.module.eval()
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")   # tracer and exporter warnings about python values and norms' modes
+        tmp_path = Path(tmp) / f"model.{fmt}"
+        if fmt == "onnx":
+            torch.onnx.export(gr.module, gr.inputs, str(tmp_path), input_names=gr.input_names,
+                              output_names=gr.output_names, dynamic_axes=gr.dynamic, opset_version=17, dynamo=False)
+        elif fmt == "torchscript":
+            torch.jit.save(torch.jit.trace(gr.module, gr.inputs, check_trace=False), str(tmp_path))
+        else:
+            raise UserError(f"unknown graph format {fmt!r}")
+        data = tmp_path.read_bytes()
+    write_output(path, lambda f: f.write(data))
+
+
+@torch.no_grad()
+def parity(gr: Graph, path, fmt: str, batch: int = 3) -> float | None:
+    """Max |exported - PyTorch| on a fresh random input of another batch size (None: onnxruntime
+    missing); PyTorch is the loaded model's own net (the forecaster's fused GRU, not the unrolled
+    copy that was traced). Integer inputs (labels) are drawn in their own range."""
+    g = torch.Generator().manual_seed(1)
+    inputs = []
+    for x in gr.inputs:
+        if x.dtype in (torch.int64, torch.int32):
+            inputs.append(torch.randint(0, int(x.max()) + 1, (batch, *x.shape[1:]), generator=g))
+        elif len(gr.inputs) > 1 and x is gr.inputs[-1] and gr.input_names[-1] == "c":
+            inputs.append(x[:1].repeat(batch, *([1] * (x.ndim - 1))))   # codes: keep a valid one-hot part
+        else:
+            lo, hi = float(x.min()), float(x.max())
+            inputs.append(torch.rand(batch, *x.shape[1:], generator=g) * (hi - lo) + lo)
+    want = (gr.reference if gr.reference is not None else gr.module).eval()(*inputs).float()
+    if fmt == "torchscript":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # torch.jit is deprecated, still what many runtimes load
+            got = torch.jit.load(str(path))(*inputs).float()
+    else:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return None
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feeds = {n: x.numpy() for n, x in zip(gr.input_names, inputs)}
+        got = torch.from_numpy(sess.run(None, feeds)[0]).float()
+    return float((got - want).abs().max())
