@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -92,6 +93,20 @@ class RunConfig:
         dev = self.device
         if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
             raise UserError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {dev!r}")
+
+
+@dataclass
+class ImageRunConfig(RunConfig):
+    """RunConfig plus how image data reaches the loop (data.source). None of these changes a batch,
+    so a resumed run may change them."""
+
+    RESUMABLE: typing.ClassVar[frozenset] = RunConfig.RESUMABLE | {"stream", "workers", "data_memory"}
+
+    data_memory: float = opt(0.0, "GB the decoded images of a folder:PATH may take in memory; a larger folder "
+                             "streams from disk (0: a quarter of the available memory)", ge=0)
+    stream: bool = opt(False, "stream folder:PATH images from disk (decoded per batch) even when they would fit")
+    workers: int = opt(min(4, os.cpu_count() or 1), "DataLoader worker processes that decode streamed (or read "
+                       "packed) images ahead of the loop (0: in the main process)", ge=0, le=256)
 
 
 # --------------------------------------------------------------------------- machinery

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import RunConfig, opt
+from .base import ImageRunConfig, opt
 
 
 @dataclass
-class ClassifierConfig(RunConfig):
+class ClassifierConfig(ImageRunConfig):
     help: ClassVar[str] = "train a CNN image classifier (cnn-small, cnn-cifar) with a held-out split"
     example: ClassVar[str] = ("ganforge train classifier --model cnn-small --data mnist5k --steps 1500\n"
                               "ganforge train classifier --model cnn-cifar --data cifar10 --steps 20000 --precision auto\n"

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import UserError
-from .base import RunConfig, opt
+from .base import ImageRunConfig, opt
 
 
 @dataclass
-class CycleGANConfig(RunConfig):
+class CycleGANConfig(ImageRunConfig):
     help: ClassVar[str] = "train a CycleGAN (unpaired image-to-image translation, G: A->B and F: B->A)"
     example: ClassVar[str] = ("ganforge train cyclegan --steps 2000\n"
                               "ganforge train cyclegan --data horse2zebra --generator resnet-9 --width 64 "

@@ -67,9 +67,11 @@ class ImageData:
     """images: (N, C, H, W) uint8; labels: (N,) int64 or None; classes: label names or None."""
 
     name: str
-    images: torch.Tensor
+    images: torch.Tensor    # or a data.lazy.LazyImages (streaming / packed) with the same indexing
     labels: torch.Tensor | None = None
     classes: list[str] | None = None
+    source: str = "in-memory"   # in-memory, streaming or packed (data.source.route decides)
+    why: str = ""
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -92,16 +94,19 @@ def to_uint8(batch: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------------------ loading
 
 def load_images(spec: str, split: str = "train", channels: int = 0, size: int = 0,
-                strict: bool = False, progress: bool = True) -> ImageData:
+                strict: bool = False, progress: bool = True, memory: float = 0.0, stream: bool = False) -> ImageData:
     """Load a dataset by name and convert it to `channels` (1 or 3) and `size` (square) if given.
 
-    split: "train", "test" or "all" (folder: and synthetic: datasets have one split).
+    split: "train", "test" or "all" (folder:, packed: and synthetic: datasets have one split).
+    memory (GB, 0: automatic), stream: how folder: and packed: data reach the loop (data.source.route).
     """
     if split not in ("train", "test", "all"):
         raise UserError(f"split must be train, test or all, got {split!r}")
     kind, _, arg = spec.partition(":")
-    if kind == "folder":
-        data = load_folder(Path(arg), channels or 3, size or 64, strict=strict)
+    if kind in ("folder", "packed"):
+        from .source import open_image_source
+
+        return open_image_source(spec, channels, size, strict, progress, memory, stream)
     elif kind == "synthetic":
         data = synthetic(arg)
     elif spec == "mnist5k":
@@ -125,6 +130,12 @@ def convert(data: ImageData, channels: int = 0, size: int = 0) -> ImageData:
 
         check_fits(n * c * h * w + min(n, 4096) * c * h * w * 8, f"{data.name}: {n:,} images at {c}x{h}x{w}",
                    "lower --image-size")
+    return ImageData(data.name, convert_batch(x, channels, size), data.labels, data.classes)
+
+
+def convert_batch(x: torch.Tensor, channels: int = 0, size: int = 0) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> uint8 (N, channels, size, size): gray <-> RGB, antialiased bilinear resize
+    (0 keeps that dimension). The in-memory path runs it once at load time, the packed path per batch."""
     if channels and x.shape[1] != channels:
         if channels == 3:
             x = x.expand(-1, 3, -1, -1).contiguous()
@@ -137,7 +148,7 @@ def convert(data: ImageData, channels: int = 0, size: int = 0) -> ImageData:
             y = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
             out.append(y.round().clamp(0, 255).to(torch.uint8))
         x = torch.cat(out)
-    return ImageData(data.name, x, data.labels, data.classes)
+    return x
 
 
 def _mnist5k(split: str) -> ImageData:
@@ -255,8 +266,9 @@ def max_image_pixels() -> int | None:
     return n if n > 0 else None
 
 
-def read_image(path: Path, channels: int):
-    """Open one image as a PIL image in L or RGB mode. Every way an image can fail (missing, not an
+def read_image(path: Path, channels: int, header: bool = False):
+    """Open one image as a PIL image in L or RGB mode (header: only its (width, height), nothing
+    decoded: what a folder index records). Every way an image can fail (missing, not an
     image, truncated, a folder, a header claiming more pixels than max_image_pixels(): a possible
     decompression bomb) raises UserError naming the file, so folder loaders can skip and report it."""
     import warnings
@@ -274,6 +286,8 @@ def read_image(path: Path, channels: int):
                     raise UserError(f"image {path} is {w}x{h} = {w * h:,} pixels, more than the limit of {limit:,} "
                                     f"(a possible decompression bomb); if it is genuine, raise the limit with "
                                     f"`ganforge --max-image-pixels {w * h} ...`")
+                if header:
+                    return w, h
                 img.load()
                 return img.convert("L" if channels == 1 else "RGB")
     except UserError:
@@ -298,13 +312,13 @@ def resize_center_crop(img, size: int):
     return img.crop((left, top, left + size, top + size))
 
 
-def read_folder(folder: Path, read, strict: bool = False) -> tuple[list[Path], list]:
-    """read(path) for every image under `folder` (recursively), as (paths read, results). An image
-    that read() refuses with a UserError (unreadable, too small, ...) is skipped and reported in one
-    warning, or raised with strict; a folder with no usable image is an error."""
+def read_folder(folder: Path, read, strict: bool = False, paths: list[Path] | None = None) -> tuple[list[Path], list]:
+    """read(path) for every image under `folder` (recursively; or for `paths`, listed already), as
+    (paths read, results). An image that read() refuses with a UserError (unreadable, too small, ...)
+    is skipped and reported in one warning, or raised with strict; a folder with no usable image is an error."""
     if not folder.is_dir():
         raise UserError(f"image folder {folder} does not exist")
-    paths = list_images(folder)
+    paths = list_images(folder) if paths is None else paths
     if not paths:
         raise UserError(f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     good, results, bad = [], [], []
@@ -324,20 +338,6 @@ def read_folder(folder: Path, read, strict: bool = False) -> tuple[list[Path], l
     if not results:
         raise UserError(f"image folder {folder} holds no readable images")
     return good, results
-
-
-def load_folder(folder: Path, channels: int, size: int, strict: bool = False) -> ImageData:
-    """Every image under `folder` (recursively). Sub-folders become class labels when the
-    images all sit one level down (the ImageFolder layout)."""
-    good, arrays = read_folder(folder, lambda p: np.asarray(resize_center_crop(read_image(p, channels), size),
-                                                            np.uint8).reshape(size, size, channels), strict)
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    rel = [p.relative_to(folder).parts for p in good]
-    labels = classes = None
-    if all(len(r) == 2 for r in rel) and len({r[0] for r in rel}) > 1:
-        classes = sorted({r[0] for r in rel})
-        labels = torch.tensor([classes.index(r[0]) for r in rel])
-    return ImageData(f"folder:{folder}", images, labels, classes)
 
 
 def synthetic(arg: str) -> ImageData:

@@ -5,7 +5,11 @@ Sources (the --data of `ganforge train cyclegan`):
                           colour grade (Y); the true translation of every test image is known
     horse2zebra, ...      the CycleGAN datasets, downloaded from the authors' server
     PATH or folder:PATH   a folder with trainA/ trainB/ (and optionally testA/ testB/)
-    PATH_A,PATH_B         two folders of images, one per domain (no test split: test = train)
+    PATH_A,PATH_B         two folders of images, one per domain (no test split: test = train);
+                          either may be packed:DIR (`ganforge datasets pack`)
+
+Folders whose decoded images exceed --data-memory together (or all, with --stream) stream from
+disk (data.source); their test images then come from the first TEST_FROM_TRAIN training images.
 
 Training images are stored at load_size (short side scaled, centre square); random crop and
 flip happen per batch on the uint8 tensor (random_crop_flip), never through PIL.
@@ -25,7 +29,7 @@ import torch.nn.functional as F
 
 from ..errors import UserError, did_you_mean
 from . import download
-from .images import builtin_photos, read_folder, read_image, resize_center_crop
+from .images import builtin_photos, list_images, read_folder, read_image, resize_center_crop
 
 EMBEDDED = "photo2vintage"
 # The authors' server (pytorch-CycleGAN-and-pix2pix/datasets/download_cyclegan_dataset.sh). It
@@ -34,6 +38,7 @@ _URLS = ("https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip",
          "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip")
 REMOTE = ("apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo",
           "ukiyoe2photo", "vangogh2photo", "maps", "facades", "iphone2dslr_flower")
+TEST_FROM_TRAIN = 256
 
 
 @dataclass
@@ -51,6 +56,8 @@ class UnpairedData:
     truthA: torch.Tensor | None = None
     truthB: torch.Tensor | None = None
     test_is_train: bool = False
+    source: str = "in-memory"     # in-memory, streaming or packed (A and B may be data.lazy arrays)
+    why: str = ""
 
 
 # ------------------------------------------------------------------ the embedded style
@@ -119,8 +126,9 @@ def embedded(load_size: int, crop_size: int, n_train: int = 240, n_test: int = 3
 # ------------------------------------------------------------------ folders and downloads
 
 def load_unpaired(spec: str, load_size: int, crop_size: int, strict: bool = False,
-                  progress: bool = True) -> UnpairedData:
-    """Load a dataset by name or path (see the module docstring)."""
+                  progress: bool = True, memory: float = 0.0, stream: bool = False) -> UnpairedData:
+    """Load a dataset by name or path (see the module docstring); memory (GB, 0: automatic) and
+    stream choose between the in-memory and the streaming path for folders (data.source.route)."""
     if crop_size > load_size:
         raise UserError(f"--crop-size {crop_size} is larger than --load-size {load_size}")
     if spec == EMBEDDED:
@@ -129,49 +137,85 @@ def load_unpaired(spec: str, load_size: int, crop_size: int, strict: bool = Fals
         check_fits(2 * 240 * 3 * load_size ** 2 * 5, f"{EMBEDDED} at --load-size {load_size}", "lower --load-size")
         return embedded(load_size, crop_size)
     if spec in REMOTE:
-        return _from_root(download_remote(spec, progress), spec, load_size, crop_size, strict)
+        return _from_root(download_remote(spec, progress), spec, load_size, crop_size, strict, memory, stream, progress)
     if "," in spec:
         a, _, b = spec.partition(",")
         if not a.strip() or not b.strip():
             raise UserError(f"--data PATH_A,PATH_B needs two folders, got {spec!r}")
-        A = _load_domain(Path(a.strip()), load_size, crop_size, strict)
-        B = _load_domain(Path(b.strip()), load_size, crop_size, strict)
-        return UnpairedData(spec, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True)
+        (A, B), how = _domains([a.strip(), b.strip()], load_size, crop_size, strict, memory, stream, progress)
+        return UnpairedData(spec, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True, **how)
     path = Path(spec.removeprefix("folder:"))
     if path.is_dir():
-        return _from_root(path, spec, load_size, crop_size, strict)
+        return _from_root(path, spec, load_size, crop_size, strict, memory, stream, progress)
     raise did_you_mean("cyclegan dataset", spec, (EMBEDDED,) + REMOTE + ("PATH", "PATH_A,PATH_B"))
 
 
-def _from_root(root: Path, name: str, load_size: int, crop_size: int, strict: bool) -> UnpairedData:
+def _from_root(root: Path, name: str, load_size: int, crop_size: int, strict: bool, memory: float = 0.0,
+               stream: bool = False, progress: bool = True) -> UnpairedData:
     for sub in ("trainA", "trainB"):
         if not (root / sub).is_dir():
             raise UserError(f"{root} has no {sub}/ folder; an unpaired dataset needs trainA/ and trainB/ "
                             "(and optionally testA/ testB/), or pass two folders as --data PATH_A,PATH_B")
-    A = _load_domain(root / "trainA", load_size, crop_size, strict)
-    B = _load_domain(root / "trainB", load_size, crop_size, strict)
+    (A, B), how = _domains([root / "trainA", root / "trainB"], load_size, crop_size, strict, memory, stream, progress)
     if (root / "testA").is_dir() and (root / "testB").is_dir():
-        testA = _load_domain(root / "testA", crop_size, crop_size, strict)
-        testB = _load_domain(root / "testB", crop_size, crop_size, strict)
-        return UnpairedData(name, A, B, testA, testB)
-    return UnpairedData(name, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True)
+        lazy = how["source"] != "in-memory"
+        testA = _load_domain(root / "testA", crop_size, crop_size, strict, lazy, progress)
+        testB = _load_domain(root / "testB", crop_size, crop_size, strict, lazy, progress)
+        return UnpairedData(name, A, B, testA, testB, **how)
+    return UnpairedData(name, A, B, _shrink(A, crop_size), _shrink(B, crop_size), test_is_train=True, **how)
 
 
-def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
+def _domains(specs: list, size: int, min_side: int, strict: bool, memory: float, stream: bool,
+             progress: bool) -> tuple[list, dict]:
+    """The training images of each domain (a folder, or packed:DIR) at size: in memory, or streaming
+    when the folders' decoded images together exceed the budget; and {source, why}."""
+    from .packed import open_packed
+    from .source import route
+
+    folders = [Path(s) for s in specs if not str(s).startswith("packed:")]
+    lazy, why = route(sum(len(list_images(f)) for f in folders if f.is_dir()), 3 * size * size, memory, stream)
+    out, kinds = [], []
+    for s in specs:
+        if str(s).startswith("packed:"):
+            data = open_packed(Path(str(s)[7:]), 3, size)
+            out.append(data.images)
+            kinds.append(("packed", data.why))
+        else:
+            out.append(_load_domain(Path(s), size, min_side, strict, lazy, progress))
+            kinds.append(("streaming" if lazy else "in-memory", why))
+    source = "+".join(dict.fromkeys(k for k, _ in kinds))
+    return out, {"source": source, "why": "; ".join(dict.fromkeys(w for _, w in kinds))}
+
+
+def _shrink(x, size: int) -> torch.Tensor:
+    """Test images made from training images: (N, 3, L, L) -> (N, 3, size, size); of lazy (streaming or
+    packed) images only the first TEST_FROM_TRAIN are read."""
+    if not isinstance(x, torch.Tensor):
+        x = x[:TEST_FROM_TRAIN]
     if x.shape[-1] == size:
         return x
     y = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return y.round().clamp(0, 255).to(torch.uint8)
 
 
-def _load_domain(folder: Path, size: int, min_side: int, strict: bool) -> torch.Tensor:
-    """Every image under folder as (N, 3, size, size) uint8. Unreadable images and images whose
-    short side is below min_side (the crop size) are skipped with a warning, or fail with strict."""
+def _load_domain(folder: Path, size: int, min_side: int, strict: bool, lazy: bool = False, progress: bool = True):
+    """Every image under folder as (N, 3, size, size) uint8 (lazy: a data.lazy.StreamImages).
+    Unreadable images and images whose short side is below min_side (the crop size) are skipped
+    with a warning, or fail with strict."""
+    def check(p, w, h):
+        if min(w, h) < min_side:
+            raise UserError(f"image {p} is {w}x{h}, smaller than the crop size {min_side} (lower --crop-size, "
+                            "or remove it)")
+
+    if lazy:
+        from .index import index_folder
+        from .lazy import StreamImages
+
+        return StreamImages(index_folder(folder, 3, check, strict, progress).paths, 3, size)
+
     def read(p):
         img = read_image(p, 3)
-        if min(img.size) < min_side:
-            raise UserError(f"image {p} is {img.size[0]}x{img.size[1]}, smaller than the crop size "
-                            f"{min_side} (lower --crop-size, or remove it)")
+        check(p, *img.size)
         return np.asarray(resize_center_crop(img, size), np.uint8)
 
     _, arrays = read_folder(folder, read, strict)

@@ -151,8 +151,9 @@ class Runtime:
 
     def place(self, data: torch.Tensor, share: float = 0.5) -> torch.Tensor:
         """An in-memory dataset onto the GPU once when it takes under `share` of the free memory (all
-        of MNIST and CIFAR-10 do), so a step does no host-to-device copy; else it stays on the host."""
-        if self.device.type != "cuda" or data.device == self.device:
+        of MNIST and CIFAR-10 do), so a step does no host-to-device copy; else it stays on the host.
+        Streaming and packed images (data.lazy) stay where they are: their batches are read per step."""
+        if not isinstance(data, torch.Tensor) or self.device.type != "cuda" or data.device == self.device:
             return data
         free, _ = torch.cuda.mem_get_info(self.device)
         return data.to(self.device) if data.numel() * data.element_size() < share * free else data

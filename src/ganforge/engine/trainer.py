@@ -53,7 +53,7 @@ def run(task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dict]:
             start, best = 0, None
         run_dir = RunDir(Path(rt.broadcast(str(run_dir.path))), write=rt.is_main)
         run_dir.record_session({"started_at_step": start, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                **rt.describe()})
+                                **rt.describe(), **getattr(obj, "data_info", {})})
         summary = fit(obj, run_dir, start, best)
         ok = True
     finally:

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import models
-from ..data import BatchSampler, ImageData, load_images, to_float
+from ..data import BatchSampler, Batches, ImageData, announce, load_images, to_float
+from ..data.source import take
 from ..errors import UserError
 from ..nn import eval_mode
 from ..engine import checkpoint
@@ -25,7 +26,8 @@ def split_data(cfg) -> tuple[ImageData, ImageData]:
     """(train, held-out) for cfg.data at cfg.channels / cfg.image_size."""
     kind = cfg.data.partition(":")[0]
     if kind in ("folder", "synthetic"):
-        data = load_images(cfg.data, "train", cfg.channels, cfg.image_size, strict=cfg.strict)
+        data = load_images(cfg.data, "train", cfg.channels, cfg.image_size, strict=cfg.strict,
+                           memory=cfg.data_memory, stream=cfg.stream)
         if data.labels is None:
             raise UserError(f"{cfg.data} has no labels: a classifier needs one sub-folder per class "
                             "(folder:PATH/<class>/<image>)")
@@ -35,7 +37,8 @@ def split_data(cfg) -> tuple[ImageData, ImageData]:
             idx = (data.labels == c).nonzero().flatten()
             n = max(1, round(len(idx) * cfg.val_fraction)) if len(idx) > 1 else 0
             held[idx[torch.randperm(len(idx), generator=g)[:n]]] = True
-        pick = lambda m: ImageData(data.name, data.images[m], data.labels[m], data.classes)  # noqa: E731
+        pick = lambda m: ImageData(data.name, take(data.images, m), data.labels[m], data.classes,  # noqa: E731
+                                   data.source, data.why)
         return pick(~held), pick(held)
     train = load_images(cfg.data, "train", cfg.channels, cfg.image_size)
     test = load_images(cfg.data, "test", cfg.channels, cfg.image_size)
@@ -120,6 +123,8 @@ class ClassifierObjective(Objective):
         self.image_shape = self.train_data.shape
         self.sampler = BatchSampler(len(self.train_data), self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.images, self.labels = rt.place(self.train_data.images), rt.place(self.train_data.labels)
+        self.batches = Batches(self.images, self.labels, self.sampler, cfg.workers)
+        self.data_info = announce(self.train_data, cfg.workers, rt.is_main)
         self.net = rt.prepare(build_net(cfg.model, self.image_shape, len(self.classes), cfg.width))
         self.train_net = rt.wrap(self.net)
         self.modules = {"net": self.net}
@@ -130,8 +135,8 @@ class ClassifierObjective(Objective):
         cfg, opt = self.cfg, self.optimizers["net"]
         for group in opt.param_groups:   # cosine decay, stateless so resume needs nothing
             group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
-        idx = self.sampler.indices(step).to(self.images.device)
-        x, y = to_float(self.rt.to(self.images[idx])), self.rt.to(self.labels[idx])
+        images, labels = self.batches.get(step)
+        x, y = to_float(self.rt.to(images)), self.rt.to(labels)
         if cfg.augment:
             x = shift_flip(x, flip=self.image_shape[0] == 3, generator=self.aug_gen)
         self.net.train()

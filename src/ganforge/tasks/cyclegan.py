@@ -16,7 +16,7 @@ import torch.nn.functional as nnf
 
 from .. import losses, models
 from ..engine import checkpoint
-from ..data import BatchSampler, to_float
+from ..data import BatchSampler, Batches, announce, to_float
 from ..data.unpaired import load_unpaired, random_crop_flip
 from ..errors import UserError
 from ..engine.loop import Objective, RunDir, adam
@@ -96,9 +96,13 @@ class CycleGANObjective(Objective):
         rt = self.rt
         nets = {k: rt.prepare(net) for k, net in build_nets(cfg).items()}
         self.data = data if data is not None else load_unpaired(cfg.data, cfg.load_size, cfg.crop_size,
-                                                                cfg.strict, progress=rt.is_main)
+                                                                cfg.strict, rt.is_main, cfg.data_memory, cfg.stream)
+        self.data_info = announce(self.data, cfg.workers, rt.is_main)
         self.sampler_A = BatchSampler(len(self.data.A), self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.sampler_B = BatchSampler(len(self.data.B), self.local_batch(), cfg.seed + 1, rt.rank, rt.world)
+        workers = max(1, cfg.workers // 2) if cfg.workers else 0   # --workers shared by the two domains
+        self.batches = {"A": Batches(self.data.A, None, self.sampler_A, workers),
+                        "B": Batches(self.data.B, None, self.sampler_B, workers)}
         self.modules = nets
         self.G, self.F, self.D_X, self.D_Y = nets["G"], nets["F"], nets["D_X"], nets["D_Y"]
         # Training views (DDP / compiled); the generator update runs the discriminators unwrapped and frozen.
@@ -113,11 +117,10 @@ class CycleGANObjective(Objective):
             self.best = ("AtoB_psnr_truth", "max")
 
     def batch(self, domain: str, step: int) -> torch.Tensor:
-        images, sampler = (self.data.A, self.sampler_A) if domain == "A" else (self.data.B, self.sampler_B)
+        images, _ = self.batches[domain].get(step)
         # Crops and flips depend only on (seed, step, domain), so a resumed run sees the same batches.
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + 2 * step + (domain == "B") + 7919 * self.rank)
-        return to_float(self.rt.to(random_crop_flip(images[sampler.indices(step)], self.cfg.crop_size,
-                                                    self.cfg.flip, g)))
+        return to_float(self.rt.to(random_crop_flip(images, self.cfg.crop_size, self.cfg.flip, g)))
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg, rt = self.cfg, self.rt
@@ -311,11 +314,11 @@ class Translator:
                      for direction, name in zip(DIRECTIONS, ("G", "F")) if name == "G" or name in ckpt["modules"]}
 
     def generator(self, direction: str) -> torch.nn.Module:
+        if direction in DIRECTIONS and direction not in self.nets:   # `ganforge import cyclegan` of one file
+            raise UserError(f"{self.path} holds only the AtoB generator (imported without G_B): no {direction}")
         if direction not in self.nets:
             raise UserError(f"--direction must be AtoB or BtoA, got {direction!r}")
         return self.nets[direction]
-        if direction in DIRECTIONS and direction not in self.nets:   # `ganforge import cyclegan` of one file
-            raise UserError(f"{self.path} holds only the AtoB generator (imported without G_B): no {direction}")
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str = "AtoB", batch_size: int = 16,
@@ -358,7 +361,7 @@ def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -
     want_fid = not (cfg.data == EMBEDDED and extractor == "auto")
     out: dict[str, float] = {}
     for direction, src, dst, truth in (("AtoB", data.testA, data.testB, data.truthA),
-                                       ("BtoA", data.testB, data.testA, data.truthB)):
+                                       ("BtoA", data.testB, data.testA, data.truthB))[:len(tr.nets)]:
         n = min(num or len(src), len(src))
         x = to_float(src[:n])
         y = tr.translate(x, direction)
