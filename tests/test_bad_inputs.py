@@ -7,6 +7,7 @@ bad inputs each command is tried with. Paths in argv are relative to the shared 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import struct
 import sys
@@ -101,6 +102,15 @@ def W(tmp_path_factory):
     for name in ("a.png", "b.png", "sub/c.png", "...png"):
         photo(w / "mixed" / name)
     png_claiming(w / "mixed" / "bomb.png", 100_000, 100_000)
+    with pytest.MonkeyPatch.context() as mp:   # packed datasets (issue 19): a shard missing, a newer format
+        mp.setenv("GANFORGE_CACHE", str(w / "cache"))
+        from ganforge.data.packed import pack_folder
+
+        for name in ("packed-noshard", "packed-newer"):
+            pack_folder(w / "mixed", w / name, size=16, progress=False)
+        (w / "packed-noshard" / "images-00000.npy").unlink()
+        manifest = json.loads((w / "packed-newer" / "manifest.json").read_text())
+        (w / "packed-newer" / "manifest.json").write_text(json.dumps({**manifest, "version": 99}))
     (w / "mixed" / "text.png").write_text("not an image")
     # config files, CSVs, a regular file where a folder must be
     (w / "latin1.yaml").write_bytes(b"lr: 0.001 # \xe9t\xe9\n\xff\xfe\n")
@@ -273,6 +283,22 @@ BATTERY = [
     ("import", ["import", "nosuchsource"], "invalid choice"),
     ("datasets", ["datasets", "download", "nosuchset"], "unknown downloadable dataset"),
     ("datasets", ["datasets", "download"], "which dataset"),
+    # image data larger than memory (issue 19): packed datasets, streaming flags, `datasets pack`
+    *[(f"train {task}", ["train", task, *flags, "--data", data, "--steps", "1"], msg)
+      for task, flags in (("gan", GAN[2:]), ("classifier", CLF[2:]))
+      for data, msg in (("packed:packed-noshard", "shard images-00000.npy is missing"),
+                        ("packed:packed-newer", "format version 99, newer than"),
+                        ("packed:emptydir", "not a packed dataset"), ("packed:nosuchdir", "does not exist"))],
+    ("train cyclegan", ["train", "cyclegan", "--data", "mixed,packed:packed-noshard", *CYC], "is missing"),
+    *[(f"train {task}", ["train", task, flag, value], flag)
+      for task in ("gan", "classifier", "cyclegan") for flag, value in (("--workers", "-1"), ("--data-memory", "-2"))],
+    ("datasets", ["datasets", "pack", "folder:mixed"], "pack what, where"),
+    ("datasets", ["datasets", "pack", "folder:nosuch", "-o", "p-out"], "does not exist"),
+    ("datasets", ["datasets", "pack", "folder:mixed", "-o", "afile"], "is a file"),
+    ("datasets", ["datasets", "pack", "folder:mixed", "-o", "emptydir/../mixed"], "holds other files"),
+    ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--size", "0"], "--size"),
+    ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--workers", "-1"], "--workers"),
+    ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--strict"], "bomb.png"),
     ("models", ["models", "--kind", "nosuchkind"], "no models of kind"),
     ("presets", ["presets", "nosuch"], "unrecognized arguments"),
     ("train gan", ["train", "gan", "--preset", "nosuch"], "unknown preset"),
