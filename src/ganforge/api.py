@@ -67,3 +67,13 @@ def translate(checkpoint: str | Path, source: str | Path, output: str | Path, di
 
     return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log,
                            tile)
+
+
+def upscale(checkpoint: str | Path, source: str | Path, output: str | Path, scale: int | None = None,
+            tile: int | None = 128, strict: bool = False, log=print):
+    """Super-resolve an image file or every image under a folder with an sr checkpoint (srresnet /
+    srgan), in overlapping `tile` px parts (None: whole images); names are kept. scale must be the
+    checkpoint's (None: take it). Returns (written paths, [(unreadable path, reason)])."""
+    from .upscale import upscale_paths
+
+    return upscale_paths(load(checkpoint), source, output, scale, tile, strict, log)

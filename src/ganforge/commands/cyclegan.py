@@ -37,10 +37,7 @@ def _translate(args) -> int:
         raise UserError(f"--size must be in 8..8192, got {args.size}")
     if not 1 <= args.batch_size <= 1024:
         raise UserError(f"--batch-size must be in 1..1024, got {args.batch_size}")
-    out = Path(args.output)
-    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None and (Path(args.input).is_dir() or blocker != out):
-        raise UserError(f"cannot write into {out}: {blocker} is a file, not a folder")
+    # a file where the output folder must be: translate.image_targets says so
     written, failed = translate(args.checkpoint, args.input, args.output, direction=args.direction,
                                 batch_size=args.batch_size, size=args.size, strict=args.strict,
                                 log=lambda msg: print(msg, file=sys.stderr) if Path(args.input).is_dir() else None,

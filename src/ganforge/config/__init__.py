@@ -5,7 +5,9 @@ from .classifier import ClassifierConfig
 from .cyclegan import CycleGANConfig
 from .forecaster import ForecasterConfig
 from .gan import GAN_LOSSES, GANConfig  # noqa: F401
+from .sr import SRConfig
 
 # Task name -> config class; `ganforge train TASK` is built from this table.
 TASKS: dict[str, type] = {"gan": GANConfig, "classifier": ClassifierConfig, "cyclegan": CycleGANConfig,
                           "forecaster": ForecasterConfig}
+TASKS["sr"] = SRConfig

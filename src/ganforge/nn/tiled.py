@@ -57,20 +57,23 @@ def _spans(n: int, tile: int) -> list[tuple[int, int]]:
 
 
 @torch.no_grad()
-def tiled_forward(net: nn.Module, x: torch.Tensor, tile: int, margin: int) -> torch.Tensor:
-    """net applied to (N, C, H, W) x, in tiles: (N, C', H, W).
+def tiled_forward(net: nn.Module, x: torch.Tensor, tile: int, margin: int, scale: int = 1) -> torch.Tensor:
+    """net applied to (N, C, H, W) x, in tiles: (N, C', scale*H, scale*W).
 
     tile: side of the part of the output each pass keeps; margin: context added on each side
     (clipped at the image border). H, W, tile and margin must be multiples of the net's total
     stride (4 for the CycleGAN generators), so that every tile sits on the same stride grid as the
-    whole image. The net must not change the spatial size. InstanceNorm2d layers (without affine
-    parameters) use the whole image's statistics; any other normalisation is not supported.
+    whole image. The net must scale the spatial size by `scale` (1: keep it; a super-resolution
+    net: its factor). InstanceNorm2d layers (without affine parameters) use the whole image's
+    statistics; batch norm only in eval mode (then a fixed per-channel affine map); any other
+    normalisation is not supported.
     """
     norms = [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
     if any(m.affine or m.track_running_stats for m in norms) or any(
-            isinstance(m, nn.modules.batchnorm._NormBase) and not isinstance(m, nn.InstanceNorm2d)
+            isinstance(m, nn.modules.batchnorm._NormBase) and not isinstance(m, nn.InstanceNorm2d) and m.training
             for m in net.modules()):
-        raise ValueError("tiled_forward supports only InstanceNorm2d without affine parameters or running stats")
+        raise ValueError("tiled_forward supports only InstanceNorm2d without affine parameters or running stats "
+                         "and batch norm in eval mode")
     h, w = x.shape[-2:]
     tiles = [(r0, r1, c0, c1) for r0, r1 in _spans(h, tile) for c0, c1 in _spans(w, tile)]
     ctl = _NormControl(norms)
@@ -80,7 +83,8 @@ def tiled_forward(net: nn.Module, x: torch.Tensor, tile: int, margin: int) -> to
             def run(r0, r1, c0, c1):
                 t0, t1, u0, u1 = max(0, r0 - margin), min(h, r1 + margin), max(0, c0 - margin), min(w, c1 + margin)
                 ctl.core = (r0 - t0, r1 - t0, c0 - u0, c1 - u0, t1 - t0, u1 - u0)
-                return net(img[..., t0:t1, u0:u1])[..., r0 - t0:r1 - t0, c0 - u0:c1 - u0]
+                s = scale
+                return net(img[..., t0:t1, u0:u1])[..., (r0 - t0) * s:(r1 - t0) * s, (c0 - u0) * s:(c1 - u0) * s]
 
             for k in range(len(norms)):
                 ctl.collecting, ctl.sums = k, []
@@ -98,8 +102,8 @@ def tiled_forward(net: nn.Module, x: torch.Tensor, tile: int, margin: int) -> to
             for r0, r1, c0, c1 in tiles:
                 part = run(r0, r1, c0, c1)
                 if y is None:
-                    y = img.new_empty(1, part.shape[1], h, w)
-                y[..., r0:r1, c0:c1] = part
+                    y = img.new_empty(1, part.shape[1], h * scale, w * scale)
+                y[..., r0 * scale:r1 * scale, c0 * scale:c1 * scale] = part
             out.append(y)
         return torch.cat(out)
     finally:
