@@ -298,6 +298,11 @@ BATTERY = [
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "emptydir/../mixed"], "holds other files"),
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--size", "0"], "--size"),
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--workers", "-1"], "--workers"),
+    *[("serve", ["serve", *a], m) for a, m in (
+        (["missing.pt"], "does not exist"), (["text.pt"], "not a readable checkpoint"),
+        ([R("gan"), "--port", "70000"], "--port must be in 1..65535"), ([R("gan"), "--port", "0"], "--port"),
+        ([R("gan"), "--max-upload-mb", "0"], "--max-upload-mb"), ([R("gan"), "--max-upload-mb", "nan"], "--max-upload-mb"),
+        ([R("gan"), "--runs", "afile"], "is a file"), ([R("gan"), "--port", "x"], "invalid int"))],
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--strict"], "bomb.png"),
     ("models", ["models", "--kind", "nosuchkind"], "no models of kind"),
     ("presets", ["presets", "nosuch"], "unrecognized arguments"),
@@ -454,6 +459,16 @@ def test_missing_optional_dependency_names_the_extra(module, monkeypatch):
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads files whatever their mode")
 @pytest.mark.parametrize("argv", [["conv", "locked.png"], ["train", "gan", "--config", "locked.yaml"],
                                   ["sample", "locked.pt"]])
+def test_serve_on_a_port_in_use(in_W, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert main(["serve", R("gan"), "--port", str(s.getsockname()[1])]) == 2
+    assert "cannot listen on 127.0.0.1" in one_error_line(capsys.readouterr().err)
+
+
 def test_unreadable_by_permission(argv, in_W, capsys):
     for name in ("locked.png", "locked.yaml", "locked.pt"):
         p = in_W / name

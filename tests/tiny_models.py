@@ -28,6 +28,7 @@ def gan_kwargs(model: str) -> dict:
 def series_csv(path: Path) -> Path:
     import pandas as pd
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(120)
     pd.DataFrame({"day": pd.date_range("2021-01-01", periods=120).strftime("%Y-%m-%d"),
                   "y": np.sin(t / 4) + 0.02 * t}).to_csv(path, index=False)
@@ -45,12 +46,12 @@ def registry_cases() -> list[tuple[str, str]]:
     return [(TASK_OF_KIND.get(e.kind, e.kind), e.name) for e in models.entries() if e.kind != "discriminator"]
 
 
-def train_tiny(kind: str, out: Path, model: str | None = None) -> Path:
+def train_tiny(kind: str, out: Path, model: str | None = None, nest: bool = True) -> Path:
     """A run directory of a tiny model: kind is a task (cyclegan, classifier, forecaster, gan) or a GAN
-    model name; model picks the registered model of the task."""
+    model name; model picks the registered model of the task. nest: in a sub-folder of out per kind."""
     import ganforge
 
-    out = Path(out) / f"{kind}-{model}" if model else Path(out) / kind
+    out = Path(out) if not nest else Path(out) / f"{kind}-{model}" if model else Path(out) / kind
     if kind == "cyclegan":
         return ganforge.train("cyclegan", steps=1, crop_size=24, load_size=28, width=2, sample_every=0,
                               progress=False, out=str(out), **({"generator": model} if model else {}))
@@ -59,7 +60,7 @@ def train_tiny(kind: str, out: Path, model: str | None = None) -> Path:
         return ganforge.train("classifier", data="mnist5k", image_size=size, channels=1, width=2, batch_size=8,
                               steps=1, eval_every=0, progress=False, out=str(out), **({"model": model} if model else {}))
     if kind == "forecaster":
-        csv = series_csv(out.parent / "series.csv")
+        csv = series_csv((out.parent if nest else out) / "series.csv")
         return ganforge.train("forecaster", csv=str(csv), column="y", date_column="day", window=6, horizon=2,
                               hidden="4", epochs=1, batch_size=16, intervals="0.8", progress=False, out=str(out))
     if kind == "gan":

@@ -1,0 +1,313 @@
+"""What `ganforge serve` shows, as plain functions (no gradio here, testable without a server).
+
+Each tab of the page calls one of these with plain values (numbers, strings, file paths) and
+gets numpy images (H, W, 3) uint8, dicts and DataFrames back. Bad input raises UserError, which
+the page shows as a message. Which tab a loaded model gets depends on what it can do:
+`.sample` (GAN), `.translate` (CycleGAN), `.upscale` (super-resolution), `.forecast`
+(forecaster), `.logits` (classifier).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import UserError
+
+MAX_SIDE = 1024   # uploaded photos are scaled down to this long side before translating or upscaling
+
+
+def kind_of(model) -> str:
+    for ability, kind in (("sample", "gan"), ("translate", "cyclegan"), ("upscale", "upscale"),
+                          ("forecast", "forecaster"), ("logits", "classifier")):
+        if hasattr(model, ability):
+            return kind
+    raise UserError(f"ganforge serve has no page for {type(model).__name__} models")
+
+
+def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> a grid (H', W', 3) uint8; small images are enlarged (nearest)."""
+    from .viz import make_grid
+
+    up = upscale if upscale is not None else max(1, 64 // images.shape[-1])
+    grid = make_grid(images, nrow, upscale=up)
+    return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid
+
+
+def check_upload(path, max_mb: float | None = None) -> Path:
+    """An uploaded file's path, refused (UserError) when missing or larger than max_mb."""
+    if path is None or path == "":
+        raise UserError("no file was uploaded")
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"uploaded file {path.name} is not there")
+    if max_mb is not None and path.stat().st_size > max_mb * 2 ** 20:
+        raise UserError(f"{path.name} is {path.stat().st_size / 2 ** 20:.1f} MB; the limit is {max_mb:g} MB "
+                        "(ganforge serve --max-upload-mb)")
+    return path
+
+
+def photo_names() -> list[str]:
+    from .data.images import builtin_photos
+
+    return sorted(builtin_photos())
+
+
+def read_photo(upload, photo: str | None, max_mb: float | None = None, max_side: int = MAX_SIDE) -> torch.Tensor:
+    """An uploaded image (or an embedded photo by name) -> uint8 (1, 3, H, W), long side <= max_side."""
+    from PIL import Image
+
+    from .data.images import builtin_photos, read_image
+
+    if upload not in (None, ""):
+        src = check_upload(upload, max_mb)
+    elif photo in builtin_photos():
+        src = builtin_photos()[photo]
+    else:
+        raise UserError("upload an image or pick one of the embedded photos")
+    img = read_image(src, 3)
+    if max(img.size) > max_side:
+        s = max_side / max(img.size)
+        img = img.resize((max(8, round(img.size[0] * s)), max(8, round(img.size[1] * s))), Image.LANCZOS)
+    if min(img.size) < 8:
+        raise UserError(f"image {Path(src).name} is {img.size[0]}x{img.size[1]}: at least 8 px a side, please")
+    return torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].contiguous()
+
+
+def save_png(image: np.ndarray, folder, name: str) -> str:
+    """Write (H, W, 3) uint8 to folder/name (for the page's download buttons); returns the path."""
+    from PIL import Image
+
+    path = Path(folder) / name
+    Image.fromarray(image).save(path)
+    return str(path)
+
+
+def _side_by_side(a: np.ndarray, b: np.ndarray, gap: int = 8) -> np.ndarray:
+    h = max(a.shape[0], b.shape[0])
+    out = np.full((h, a.shape[1] + gap + b.shape[1], 3), 255, np.uint8)
+    out[:a.shape[0], :a.shape[1]] = a
+    out[:b.shape[0], a.shape[1] + gap:] = b
+    return out
+
+
+# ----------------------------------------------------------------------------- GAN
+
+def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat: str | None = None,
+                 cont: list[float] | tuple = ()) -> np.ndarray:
+    """A grid of n images for a noise seed; label (conditional: a class name or index, None/'' or
+    'one row per class': every class in turn); cat / cont: InfoGAN's categorical value ('' random)
+    and continuous codes (one value per code, the same for all images)."""
+    if not 1 <= int(n) <= 256:
+        raise UserError(f"number of images must be in 1..256, got {n}")
+    seed = int(seed)
+    if not 0 <= seed < 2 ** 63:
+        raise UserError(f"seed must be in 0..2^63-1, got {seed}")
+    labels = codes = None
+    if gen.num_classes and label not in (None, "", "one row per class"):
+        labels = gen.label_index(label)
+    if gen.cat_codes:
+        from .models.conditional import make_codes
+
+        g = torch.Generator().manual_seed(seed + 1)
+        c = torch.randint(0, gen.cat_codes, (n,), generator=g) if cat in (None, "", "random") else \
+            torch.full((n,), _index(cat, gen.cat_codes, "categorical code"))
+        values = list(cont)[:gen.cont_codes] + [0.0] * max(0, gen.cont_codes - len(cont))
+        codes = make_codes(c, torch.tensor(values, dtype=torch.float32).expand(n, gen.cont_codes), gen.cat_codes)
+    images = gen.sample(int(n), seed=seed, labels=labels, codes=codes)
+    cols = gen.num_classes if gen.num_classes and labels is None and n % gen.num_classes == 0 else None
+    return _rgb(images, cols)
+
+
+def _index(value, k: int, what: str) -> int:
+    try:
+        i = int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a number in 0..{k - 1}, got {value!r}") from None
+    if not 0 <= i < k:
+        raise UserError(f"{what} must be in 0..{k - 1}, got {i}")
+    return i
+
+
+def gan_interpolate(gen, seed: int = 0, steps: int = 8, label: str | None = None) -> np.ndarray:
+    """A strip of `steps` images from the noise of seed to that of seed + 1."""
+    if not 2 <= int(steps) <= 64:
+        raise UserError(f"interpolation steps must be in 2..64, got {steps}")
+    label = None if label in (None, "", "one row per class") or not gen.num_classes else label
+    return _rgb(gen.interpolate(int(steps), int(seed), label), int(steps))
+
+
+# ----------------------------------------------------------------------------- CycleGAN, super-resolution
+
+def translate_photo(tr, upload=None, photo: str | None = "astronaut", direction: str = "AtoB",
+                    max_side: int = 512, max_mb: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(input, translated), each (H, W, 3) uint8 at the input's size (long side <= max_side)."""
+    from .data import to_float, to_uint8
+
+    x = read_photo(upload, photo, max_mb, int(max_side))
+    y = to_uint8(tr.translate(to_float(x), direction))
+    return x[0].permute(1, 2, 0).numpy(), y[0].permute(1, 2, 0).numpy()
+
+
+def upscale_photo(up, upload=None, photo: str | None = "astronaut", scale: int | None = None, max_side: int = 256,
+                  max_mb: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(bicubic-enlarged input, network output), both (s*H, s*W, 3) uint8."""
+    import torch.nn.functional as nnf
+
+    if hasattr(up, "check_scale"):
+        up.check_scale(None if scale in (None, "") else int(scale))
+    x = read_photo(upload, photo, max_mb, int(max_side))
+    y = up.upscale(x)
+    s = y.shape[-1] // x.shape[-1]
+    bic = nnf.interpolate(x.float(), scale_factor=s, mode="bicubic", align_corners=False).round().clamp(0, 255)
+    return bic.to(torch.uint8)[0].permute(1, 2, 0).numpy(), y[0].permute(1, 2, 0).numpy()
+
+
+def side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _side_by_side(a, b)
+
+
+# ----------------------------------------------------------------------------- classifier
+
+def classify(clf, upload=None, index: int = 0, max_mb: float | None = None, maps: int = 16):
+    """Top-5 {class: probability}, the input as the net sees it, and one grid per conv stage of
+    up to `maps` feature maps [(H, W, 3) uint8]. No upload: held-out image `index` of its dataset."""
+    x = _classifier_input(clf, upload, int(index), max_mb)
+    probs = torch.softmax(clf.logits(x[None]).float(), 1)[0]
+    top = probs.topk(min(5, len(probs)))
+    labels = {clf.classes[i]: float(p) for p, i in zip(top.values, top.indices)}
+    stages = []
+    for fmap in clf.feature_maps(x):
+        m = fmap[:maps]
+        lo, hi = m.amin((1, 2), keepdim=True), m.amax((1, 2), keepdim=True)
+        m = (m - lo) / (hi - lo).clamp_min(1e-8) * 2 - 1    # each map at its own contrast
+        stages.append(_rgb(m[:, None], upscale=max(1, 48 // m.shape[-1])))
+    return labels, _rgb(x[None], upscale=max(1, 128 // x.shape[-1])), stages
+
+
+def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
+    if upload not in (None, ""):
+        return clf.read(check_upload(upload, max_mb))
+    from .data import to_float
+    from .data.images import load_images
+
+    c, size, _ = clf.image_shape
+    test = load_images(clf.dataset, "test" if clf.dataset.partition(":")[0] not in ("folder", "synthetic") else "train",
+                       c, size)
+    if not 0 <= index < len(test):
+        raise UserError(f"held-out image index must be in 0..{len(test) - 1}, got {index}")
+    return to_float(test.images[index:index + 1])[0]
+
+
+def conv_explore(upload=None, kernel: str = "edge", activation: str = "relu", pool: str = "max", pool_size: int = 2,
+                 padding: str = "same", size: int = 300, max_mb: float | None = None) -> list[tuple[np.ndarray, str]]:
+    """The conv -> activation -> pooling explorer (ganforge conv): [(stage image (H, W, 3) uint8, caption)]."""
+    from .conv import _displayable, explore, load_picture, parse_kernel
+
+    if not 1 <= int(size) <= 1024 or not 1 <= int(pool_size) <= 64:
+        raise UserError(f"size must be in 1..1024 and pool size in 1..64, got {size} and {pool_size}")
+    path = None if upload in (None, "") else str(check_upload(upload, max_mb))
+    image, _ = load_picture(path, int(size))
+    out = []
+    for st in explore(image, parse_kernel(kernel), activation, pool, int(pool_size), int(pool_size), padding):
+        d = _displayable(st.data)
+        d = (np.stack([d] * 3, -1) if d.ndim == 2 else d) * 255
+        out.append((d.round().astype(np.uint8), f"{st.title}: {st.shape_text} (H x W x C)"))
+    return out
+
+
+# ----------------------------------------------------------------------------- forecaster
+
+def forecast(fc, upload=None, horizon: int | None = None, max_mb: float | None = None, history: int = 120):
+    """(table: dates, forecast, intervals when the checkpoint has them, naive / window-mean /
+    seasonal-naive baselines; plot (H, W, 3) uint8). No upload: the training series."""
+    import tempfile
+
+    from PIL import Image
+
+    from .tasks.forecaster import plot_forecast
+
+    data = str(check_upload(upload, max_mb)) if upload not in (None, "") else (fc.config.csv or None)
+    series = fc.read(data)
+    table = fc.forecast(data, None if horizon in (None, "") else int(horizon))
+    target, h = np.asarray(series.target, float), len(table)
+    table["naive"] = target[-1]
+    table["window_mean"] = target[-fc.window:].mean()
+    period = fc.meta.get("period")
+    if period and len(target) >= period:
+        table["seasonal_naive"] = [target[len(target) - period + (i % period)] for i in range(h)]
+    with tempfile.TemporaryDirectory() as tmp:
+        plot_forecast(series, table, int(history), Path(tmp) / "f.png")
+        plot = np.array(Image.open(Path(tmp) / "f.png").convert("RGB"))
+    return table, plot
+
+
+# ----------------------------------------------------------------------------- runs dashboard
+
+PLOTS = ("samples.png", "losses.png", "photos.png", "test_forecast.png", "confusion.png", "backtest.png")
+
+
+def list_runs(root) -> list[list]:
+    """[run, task, last logged step, when, metrics] for every run directory under root, newest first."""
+    import json
+    import time
+
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    rows = []
+    for d in [*root.glob("*/config.yaml"), *root.glob("*/*/config.yaml")]:   # runs/x-0001 or runs/experiment/x-0001
+        d = d.parent
+        last = _last_line(d / "stats.jsonl")
+        metrics = _metrics(d)
+        rows.append([d.relative_to(root).as_posix(), d.name.rsplit("-", 1)[0], last.get("step", ""), d.stat().st_mtime,
+                     json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in list(metrics.items())[:6]})])
+    rows.sort(key=lambda r: -r[3])
+    for r in rows:
+        r[3] = time.strftime("%Y-%m-%d %H:%M", time.localtime(r[3]))
+    return rows
+
+
+def _last_line(path: Path) -> dict:
+    import json
+
+    try:
+        lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+        return json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _metrics(run: Path) -> dict:
+    import json
+
+    out = {}
+    for name in ("summary.json", "test_metrics.json"):
+        try:
+            value = json.loads((run / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, dict):
+            out.update({k: v for k, v in value.items() if isinstance(v, (int, float, str))})
+    return out
+
+
+def run_view(root, name: str) -> tuple[list[tuple[str, str]], dict]:
+    """A run's latest plots [(PNG path, caption)] and its metrics (summary, test metrics, last stats line)."""
+    root = Path(root)
+    run = root / str(name)
+    if not name or not run.resolve().is_relative_to(root.resolve()) or not (run / "config.yaml").is_file():
+        raise UserError(f"no run {name!r} under {root}")
+    images = [(str(run / p), p[:-4]) for p in PLOTS if (run / p).is_file()]
+    steps = sorted((run / "samples").glob("step_*.png")) if (run / "samples").is_dir() else []
+    if steps and not (run / "samples.png").is_file():
+        images.insert(0, (str(steps[-1]), steps[-1].stem))
+    return images, {**_metrics(run), "last logged": _last_line(run / "stats.jsonl")}
+
+
+def analytics_off() -> None:
+    """Gradio reports usage to its makers unless told not to; ganforge serve never does."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

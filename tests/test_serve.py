@@ -1,0 +1,232 @@
+"""`ganforge serve`: the functions behind each tab (no server), then the real server on a free
+loopback port driven by gradio_client (shapes, bad uploads, the server keeps serving) and by a
+headless Chromium (clicks "generate" and "translate", saves screenshots)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganforge import serving as S
+from ganforge.errors import UserError
+
+from tiny_models import train_tiny
+
+KINDS = ("cgan", "infogan", "dcgan", "cyclegan", "classifier", "forecaster")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """One runs folder holding a tiny run of every kind (gan-0001 cgan, gan-0002 infogan, gan-0003 dcgan, ...)."""
+    root = tmp_path_factory.mktemp("serve") / "runs"
+    for kind in KINDS:
+        train_tiny(kind, root, nest=False)
+    (root.parent / "bad.png").write_text("not an image")
+    (root.parent / "bad.csv").write_text("a,b\n1,2\n")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(root.parent / "ok.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def models(root):
+    import ganforge
+
+    names = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001"]
+    return {n: ganforge.load(root / n) for n in names}
+
+
+# ----------------------------------------------------------------------------- the tabs' functions
+
+def test_each_model_gets_its_tab(models):
+    assert [S.kind_of(m) for m in models.values()] == ["gan", "gan", "gan", "cyclegan", "classifier", "forecaster"]
+
+
+def test_gan_functions(models):
+    cgan, infogan, dcgan = models["gan-0001"], models["gan-0002"], models["gan-0003"]
+    a = S.gan_generate(dcgan, seed=3, n=4)
+    assert a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8
+    assert np.array_equal(a, S.gan_generate(dcgan, seed=3, n=4))             # same seed, same grid
+    rows, one = S.gan_generate(cgan, 0, 20), S.gan_generate(cgan, 0, 16, label="7")
+    assert rows.shape[1] > 4 * rows.shape[0] and one.shape[0] == one.shape[1]   # a row per class; a square
+    assert not np.array_equal(S.gan_generate(infogan, 0, 4, cat="1", cont=[1, -1]),
+                              S.gan_generate(infogan, 0, 4, cat="1", cont=[-1, 1]))
+    strip = S.gan_interpolate(cgan, seed=1, steps=5, label="2")
+    assert strip.shape[1] > 4 * strip.shape[0]
+    for bad in (lambda: S.gan_generate(dcgan, 0, 0), lambda: S.gan_generate(cgan, 0, 4, label="nosuch"),
+                lambda: S.gan_generate(infogan, 0, 4, cat="99"), lambda: S.gan_interpolate(dcgan, 0, 1)):
+        with pytest.raises(UserError):
+            bad()
+
+
+def test_image_functions(models, root):
+    tr, clf = models["cyclegan-0001"], models["classifier-0001"]
+    a, b = S.translate_photo(tr, str(root.parent / "ok.png"), None, "BtoA")
+    assert a.shape == b.shape == (40, 52, 3)
+    a, b = S.translate_photo(tr, None, "chelsea", "AtoB", max_side=64)
+    assert max(a.shape[:2]) == 64 and a.shape == b.shape
+    labels, seen, stages = S.classify(clf, None, 3)
+    assert len(labels) == 5 and abs(sum(labels.values()) - 1) < 0.5 and seen.shape[2] == 3
+    assert len(stages) == len(clf.net.forward_stages(clf.read(root.parent / "ok.png")[None])) >= 2
+    stages = S.conv_explore(None, "sobel-x", "tanh", "avg", 3, "valid", size=40)
+    assert [s[0].shape for s in stages] == [(40, 40, 3), (38, 38, 3), (38, 38, 3), (12, 12, 3)]
+    for bad, msg in ((lambda: S.translate_photo(tr, str(root.parent / "bad.png")), "cannot read image"),
+                     (lambda: S.classify(clf, str(root.parent / "bad.png")), "cannot read image"),
+                     (lambda: S.conv_explore(str(root.parent / "bad.png")), "cannot read image"),
+                     (lambda: S.translate_photo(tr, str(root.parent / "ok.png"), max_mb=1e-4), "the limit is"),
+                     (lambda: S.translate_photo(tr, None, None), "upload an image")):
+        with pytest.raises(UserError, match=msg):
+            bad()
+
+
+def test_upscale_tab_for_any_model_with_upscale():
+    """SRGAN's loaded model offers .upscale(uint8 images) and .scale: that is all the tab needs."""
+    import torch
+
+    class Nearest:
+        scale, path = 2, "nearest.pt"
+
+        def upscale(self, x):
+            return x.repeat_interleave(2, -1).repeat_interleave(2, -2)
+
+    assert S.kind_of(Nearest()) == "upscale"
+    bic, out = S.upscale_photo(Nearest(), None, "coffee", max_side=32)
+    assert bic.shape == out.shape and max(out.shape[:2]) == 64
+    assert torch.is_tensor(torch.from_numpy(out))
+
+
+def test_forecast_and_runs_functions(models, root):
+    fc = models["forecaster-0001"]
+    table, plot = S.forecast(fc, None, 2)
+    assert list(table.columns[:4]) == ["day", "y", "lower_80", "upper_80"] and len(table) == 2
+    assert {"naive", "window_mean"} <= set(table.columns) and plot.ndim == 3
+    with pytest.raises(UserError, match="not in the CSV"):
+        S.forecast(fc, str(root.parent / "bad.csv"), 1)
+    rows = S.list_runs(root)
+    assert sorted(r[0] for r in rows) == sorted(["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001",
+                                                 "classifier-0001", "forecaster-0001"])
+    images, metrics = S.run_view(root, "cyclegan-0001")
+    assert any(c == "losses" for _, c in images) and "last logged" in metrics
+    with pytest.raises(UserError):
+        S.run_view(root, "../..")
+
+
+# ----------------------------------------------------------------------------- the server
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(root):
+    port = free_port()
+    names = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001"]
+    proc = subprocess.Popen([sys.executable, "-m", "ganforge", "serve", *[str(root / n) for n in names],
+                             "--port", str(port), "--runs", str(root), "--max-upload-mb", "0.05"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"ganforge serve exited: {proc.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("ganforge serve did not answer within 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _size(path) -> tuple:
+    return Image.open(path).size
+
+
+def test_every_tab_through_gradio_client(server, root):
+    from gradio_client import Client
+
+    c = Client(server, verbose=False)
+    grid, download = c.predict(1, 8, "one row per class", api_name="/gan_0001_generate")
+    assert _size(grid) == _size(download) and _size(grid)[0] > 64
+    grid, _ = c.predict(1, 4, "1", 0.5, -0.5, api_name="/gan_0002_generate")
+    assert _size(grid)[0] > 32
+    assert _size(c.predict(0, 6, api_name="/gan_0003_interpolate"))[0] > 5 * 16
+    both, out = c.predict(None, "chelsea", "AtoB", 64, api_name="/cyclegan_0001_translate")
+    w, h = _size(out)
+    assert max(w, h) == 64 and _size(both) == (2 * w + 8, h)
+    seen, top, stages = c.predict(None, 3, api_name="/classifier_0001_classify")
+    assert len(top["confidences"]) == 5 and len(stages) >= 2 and _size(seen)[0] >= 8
+    stages = c.predict(None, "edge", "relu", "max", 2, "same", api_name="/classifier_0001_explore")
+    assert [_size(s["image"]) for s in stages] == [(300, 300)] * 3 + [(150, 150)]
+    table, plot, csv = c.predict(None, 2, api_name="/forecaster_0001_forecast")
+    assert table["headers"][:2] == ["day", "y"] and len(table["data"]) == 2 and Path(csv).is_file()
+    table, pick = c.predict(api_name="/runs_refresh")
+    assert len(table["data"]) == 6
+    images, metrics = c.predict("gan-0001", api_name="/runs_view")
+    assert images and "last logged" in metrics
+
+
+def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, root):
+    from gradio_client import Client, handle_file
+
+    c = Client(server, verbose=False)
+    bad_png, bad_csv = handle_file(str(root.parent / "bad.png")), handle_file(str(root.parent / "bad.csv"))
+    big = root.parent / "big.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 200, 3), dtype=np.uint8)).save(big)
+    for args, api, msg in (((bad_png, "astronaut", "AtoB", 64), "/cyclegan_0001_translate", "cannot read image bad.png"),
+                           ((bad_png, 0), "/classifier_0001_classify", "cannot read image bad.png"),
+                           ((bad_png, "edge", "relu", "max", 2, "same"), "/classifier_0001_explore", "cannot read"),
+                           ((bad_csv, 1), "/forecaster_0001_forecast", "not in the CSV"),
+                           ((None, "chelsea", "AtoB", 64), "/cyclegan_0001_translate", None),   # still serving
+                           ((handle_file(str(big)), "astronaut", "AtoB", 64), "/cyclegan_0001_translate", ""),
+                           ((1, 300), "/gan_0003_generate", "")):
+        if msg is None:
+            c.predict(*args, api_name=api)
+            continue
+        with pytest.raises(Exception) as err:   # gradio_client's AppError, or the upload's refusal
+            c.predict(*args, api_name=api)
+        assert msg in str(err.value), str(err.value)
+    assert urllib.request.urlopen(server, timeout=5).status == 200
+
+
+def test_a_real_browser_clicks_generate_and_translate(server, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    shots = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server)
+        page.get_by_role("tab", name="gan-0001", exact=True).click()
+        page.locator("#gan_0001-generate").click()
+        page.locator("#gan_0001-grid img").first.wait_for(timeout=30_000)
+        shots.append(tmp_path / "serve-gan.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+        page.get_by_role("tab", name="cyclegan-0001", exact=True).click()
+        page.locator("#cyclegan_0001-translate").click()
+        page.locator("#cyclegan_0001-result img").first.wait_for(timeout=30_000)
+        shots.append(tmp_path / "serve-cyclegan.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+        browser.close()
+    for shot in shots:
+        assert Image.open(shot).size[0] >= 1000
+        if os.environ.get("GANFORGE_SCREENSHOTS"):   # where a person looks at them
+            shutil.copy(shot, Path(os.environ["GANFORGE_SCREENSHOTS"]) / shot.name)
