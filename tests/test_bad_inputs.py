@@ -29,6 +29,8 @@ CLF = ["--data", "mnist5k", "--image-size", "8", "--channels", "1", "--width", "
        "--eval-every", "0"]
 FCST = ["--csv", "W/s.csv", "--column", "y", "--window", "6", "--epochs", "1", "--hidden", "4", "--batch-size", "8"]
 TRAIN_FLAGS = {"gan": GAN, "classifier": CLF, "cyclegan": CYC, "forecaster": FCST}
+SR = ["--data", "synthetic:3x32x32:8", "--crop", "16", "--width", "4", "--d-width", "4", "--blocks", "1",
+      "--batch-size", "2", "--sample-every", "0"]
 
 
 def png_claiming(path: Path, w: int, h: int) -> None:
@@ -74,6 +76,7 @@ def W(tmp_path_factory):
         flags = {k: [a.replace("W/", f"{w}/") for a in v] for k, v in TRAIN_FLAGS.items()}
         for task in ("gan", "classifier", "cyclegan", "forecaster"):
             assert main(["train", task, "--steps", "2", "--no-progress", "--out", str(w / "runs"), *flags[task]]) == 0
+        assert main(["train", "sr", "--steps", "2", "--no-progress", "--out", str(w / "runs"), *SR]) == 0
         ckpts = {task: w / "runs" / f"{task}-0001" / "checkpoint.pt" for task in TRAIN_FLAGS}
         for task, src in ckpts.items():
             damaged(src, w / f"{task}-shape.pt", _wrong_shape)
@@ -266,6 +269,20 @@ BATTERY = [
                           ("emptydir", "folder" if cmd != "translate" else "cannot"))
       if not (cmd == "translate" and target == "emptydir")],
     ("translate", ["translate", R("cyclegan"), "mixed", "-o", "afile"], "is a file, not a folder"),
+    # super-resolution (issue 13); an image smaller than the tile is upscaled in one pass (tests/test_srgan.py)
+    ("upscale", ["upscale", R("sr"), "good.png", "-o", "u.png", "--scale", "2"], "trained for x4, not x2"),
+    ("upscale", ["upscale", R("sr"), "missing.png", "-o", "u.png"], "does not exist"),
+    ("upscale", ["upscale", R("sr"), "trunc.png", "-o", "u.png"], "cannot read image"),
+    ("upscale", ["upscale", R("sr"), "mixed", "-o", "u-strict", "--strict"], "bomb.png"),
+    ("upscale", ["upscale", R("sr"), "mixed", "-o", "afile"], "is a file, not a folder"),
+    ("upscale", ["upscale", R("sr"), "good.png", "-o", "u.png", "--tile", "3"], "--tile"),
+    ("upscale", ["upscale", R("cyclegan"), "good.png", "-o", "u.png"], "cannot upscale"),
+    ("upscale", ["upscale", "missing.pt", "good.png", "-o", "u.png"], "does not exist"),
+    ("train sr", ["train", "sr", "--data", "folder:mixed", "--strict", "--crop", "16", "--steps", "1"], "bomb.png"),
+    ("train sr", ["train", "sr", "--data", "mnist5k", "--crop", "96", "--steps", "1"], "larger than the smallest"),
+    ("train sr", ["train", "sr", "--crop", "30", "--scale", "4"], "multiple of --scale"),
+    ("train sr", ["train", "sr", "--init", R("gan"), "--steps", "1", *SR], "needs a sr checkpoint"),
+    ("eval", ["eval", R("sr"), "--data", "folder:emptydir"], "holds no images"),
     ("sample", ["sample", R("gan"), "-o", "grid.xyz"], "unknown image type"),
     ("conv", ["conv", "-o", "stages.xyz"], "unknown figure type"),
     ("features", ["features", R("classifier"), "-o", "maps.xyz"], "unknown figure type"),
@@ -281,6 +298,11 @@ BATTERY = [
         (["foreign.pt"], "-o"), (["foreign.pt", "-o", "imp", "--size", "30"], "--size"),
         (["foreign.pt", "-o", "imp", "--generator", "resnet-7"], "invalid choice"))],
     ("import", ["import", "nosuchsource"], "invalid choice"),
+    *[("serve", ["serve", *a], m) for a, m in (
+        (["missing.pt"], "does not exist"), (["text.pt"], "not a readable checkpoint"),
+        ([R("gan"), "--port", "70000"], "--port must be in 1..65535"), ([R("gan"), "--port", "0"], "--port"),
+        ([R("gan"), "--max-upload-mb", "0"], "--max-upload-mb"), ([R("gan"), "--max-upload-mb", "nan"], "--max-upload-mb"),
+        ([R("gan"), "--runs", "afile"], "is a file"), ([R("gan"), "--port", "x"], "invalid int"))],
     ("datasets", ["datasets", "download", "nosuchset"], "unknown downloadable dataset"),
     ("datasets", ["datasets", "download"], "which dataset"),
     # image data larger than memory (issue 19): packed datasets, streaming flags, `datasets pack`
@@ -298,11 +320,6 @@ BATTERY = [
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "emptydir/../mixed"], "holds other files"),
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--size", "0"], "--size"),
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--workers", "-1"], "--workers"),
-    *[("serve", ["serve", *a], m) for a, m in (
-        (["missing.pt"], "does not exist"), (["text.pt"], "not a readable checkpoint"),
-        ([R("gan"), "--port", "70000"], "--port must be in 1..65535"), ([R("gan"), "--port", "0"], "--port"),
-        ([R("gan"), "--max-upload-mb", "0"], "--max-upload-mb"), ([R("gan"), "--max-upload-mb", "nan"], "--max-upload-mb"),
-        ([R("gan"), "--runs", "afile"], "is a file"), ([R("gan"), "--port", "x"], "invalid int"))],
     ("datasets", ["datasets", "pack", "folder:mixed", "-o", "p-out", "--strict"], "bomb.png"),
     ("models", ["models", "--kind", "nosuchkind"], "no models of kind"),
     ("presets", ["presets", "nosuch"], "unrecognized arguments"),
@@ -442,6 +459,16 @@ def test_sample_individual_streams_in_chunks(in_W, capsys, monkeypatch):
     assert "16 images" in capsys.readouterr().out
 
 
+def test_serve_on_a_port_in_use(in_W, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert main(["serve", R("gan"), "--port", str(s.getsockname()[1])]) == 2
+    assert "cannot listen on 127.0.0.1" in one_error_line(capsys.readouterr().err)
+
+
 # --------------------------------------------------------------------------- optional dependencies
 
 @pytest.mark.parametrize("module", ["onnx", "onnxruntime", "tensorboard", "gradio", "av"])
@@ -459,16 +486,6 @@ def test_missing_optional_dependency_names_the_extra(module, monkeypatch):
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads files whatever their mode")
 @pytest.mark.parametrize("argv", [["conv", "locked.png"], ["train", "gan", "--config", "locked.yaml"],
                                   ["sample", "locked.pt"]])
-def test_serve_on_a_port_in_use(in_W, capsys):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        assert main(["serve", R("gan"), "--port", str(s.getsockname()[1])]) == 2
-    assert "cannot listen on 127.0.0.1" in one_error_line(capsys.readouterr().err)
-
-
 def test_unreadable_by_permission(argv, in_W, capsys):
     for name in ("locked.png", "locked.yaml", "locked.pt"):
         p = in_W / name
