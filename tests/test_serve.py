@@ -19,7 +19,8 @@ from ganforge.errors import UserError
 
 from tiny_models import train_tiny
 
-KINDS = ("cgan", "infogan", "dcgan", "cyclegan", "classifier", "forecaster")
+KINDS = ("cgan", "infogan", "dcgan", "cyclegan", "classifier", "forecaster", "sr")
+NAMES = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001", "sr-0001"]
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +39,14 @@ def root(tmp_path_factory):
 def models(root):
     import ganforge
 
-    names = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001"]
-    return {n: ganforge.load(root / n) for n in names}
+    return {n: ganforge.load(root / n) for n in NAMES}
 
 
 # ----------------------------------------------------------------------------- the tabs' functions
 
 def test_each_model_gets_its_tab(models):
-    assert [S.kind_of(m) for m in models.values()] == ["gan", "gan", "gan", "cyclegan", "classifier", "forecaster"]
+    assert [S.kind_of(m) for m in models.values()] == ["gan", "gan", "gan", "cyclegan", "classifier", "forecaster",
+                                                       "upscale"]
 
 
 def test_gan_functions(models):
@@ -109,8 +110,7 @@ def test_forecast_and_runs_functions(models, root):
     with pytest.raises(UserError, match="not in the CSV"):
         S.forecast(fc, str(root.parent / "bad.csv"), 1)
     rows = S.list_runs(root)
-    assert sorted(r[0] for r in rows) == sorted(["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001",
-                                                 "classifier-0001", "forecaster-0001"])
+    assert sorted(r[0] for r in rows) == sorted(NAMES)
     images, metrics = S.run_view(root, "cyclegan-0001")
     assert any(c == "losses" for _, c in images) and "last logged" in metrics
     with pytest.raises(UserError):
@@ -128,8 +128,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(root):
     port = free_port()
-    names = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001"]
-    proc = subprocess.Popen([sys.executable, "-m", "ganforge", "serve", *[str(root / n) for n in names],
+    proc = subprocess.Popen([sys.executable, "-m", "ganforge", "serve", *[str(root / n) for n in NAMES],
                              "--port", str(port), "--runs", str(root), "--max-upload-mb", "0.05"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -175,8 +174,10 @@ def test_every_tab_through_gradio_client(server, root):
     assert [_size(s["image"]) for s in stages] == [(300, 300)] * 3 + [(150, 150)]
     table, plot, csv = c.predict(None, 2, api_name="/forecaster_0001_forecast")
     assert table["headers"][:2] == ["day", "y"] and len(table["data"]) == 2 and Path(csv).is_file()
+    both, out = c.predict(None, "coffee", "2", 32, api_name="/sr_0001_upscale")
+    assert max(_size(out)) == 64 and _size(both)[0] == 2 * _size(out)[0] + 8
     table, pick = c.predict(api_name="/runs_refresh")
-    assert len(table["data"]) == 6
+    assert len(table["data"]) == len(NAMES)
     images, metrics = c.predict("gan-0001", api_name="/runs_view")
     assert images and "last logged" in metrics
 
@@ -192,15 +193,21 @@ def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, 
                            ((bad_png, 0), "/classifier_0001_classify", "cannot read image bad.png"),
                            ((bad_png, "edge", "relu", "max", 2, "same"), "/classifier_0001_explore", "cannot read"),
                            ((bad_csv, 1), "/forecaster_0001_forecast", "not in the CSV"),
+                           ((bad_png, "astronaut", "2", 32), "/sr_0001_upscale", "cannot read image bad.png"),
                            ((None, "chelsea", "AtoB", 64), "/cyclegan_0001_translate", None),   # still serving
-                           ((handle_file(str(big)), "astronaut", "AtoB", 64), "/cyclegan_0001_translate", ""),
-                           ((1, 300), "/gan_0003_generate", "")):
+                           ((handle_file(str(big)), "astronaut", "AtoB", 64), "/cyclegan_0001_translate",
+                            "exceeds the maximum file size"),
+                           ((1, 300), "/gan_0003_generate", "greater than maximum")):
         if msg is None:
             c.predict(*args, api_name=api)
             continue
         with pytest.raises(Exception) as err:   # gradio_client's AppError, or the upload's refusal
             c.predict(*args, api_name=api)
         assert msg in str(err.value), str(err.value)
+    import httpx   # the server itself refuses an upload over --max-upload-mb, whatever the client checks
+
+    r = httpx.post(f"{server}gradio_api/upload", files={"files": ("big.png", big.read_bytes())}, timeout=10)
+    assert r.status_code == 413 and "maximum allowed size" in r.text
     assert urllib.request.urlopen(server, timeout=5).status == 200
 
 

@@ -63,6 +63,9 @@ def train_tiny(kind: str, out: Path, model: str | None = None, nest: bool = True
         csv = series_csv((out.parent if nest else out) / "series.csv")
         return ganforge.train("forecaster", csv=str(csv), column="y", date_column="day", window=6, horizon=2,
                               hidden="4", epochs=1, batch_size=16, intervals="0.8", progress=False, out=str(out))
+    if kind == "sr":
+        return ganforge.train("sr", model=model or "srresnet", scale=2, data="synthetic:3x32x32:8", crop=16, width=4,
+                              d_width=4, blocks=1, batch_size=4, steps=1, sample_every=0, progress=False, out=str(out))
     if kind == "gan":
         kind = model
     if kind not in RECIPES:

@@ -7,8 +7,8 @@ metadata, loadable back with ganforge.load), an ONNX graph or a TorchScript modu
 
 What a graph is depends on what the loaded model can do (the DESIGN's dispatch on abilities):
 `.translate` (CycleGAN: one generator), `.sample` (GAN: z, label or codes -> images),
-`.forecast` (forecaster: scaled windows -> scaled forecasts), `.logits` (classifier), or any
-model offering `export_graph(direction)` itself (e.g. SRGAN).
+`.upscale` (super-resolution), `.forecast` (forecaster: scaled windows -> scaled forecasts),
+`.logits` (classifier), or any model offering `export_graph(direction)` itself.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def model_card(ckpt: dict) -> dict:
         io = {"inputs": {"z": f"(N, {cfg.get('latent_dim')}) standard normal noise",
                          "c": "labels (N,) int64, codes (N, cat+cont) float, or none (conditional models only)"},
               "outputs": {"image": f"(N, {c}, {h}, {w}) float in [-1, 1]"}}
-    elif task in ("cyclegan", "srgan"):
+    elif task in ("cyclegan", "sr"):
         io = {"inputs": {"image": "(N, 3, H, W) float in [-1, 1]"},
               "outputs": {"image": "(N, 3, H', W') float in [-1, 1]"}}
     elif task == "classifier":
@@ -198,6 +198,11 @@ def graph(model, direction: str = "AtoB", batch: int = 2) -> Graph:
         x = torch.rand(batch, 3, s, s, generator=g) * 2 - 1
         return Graph(net, (x,), ["image"], ["translated"], {"image": axes, "translated": axes},
                      f"{direction} generator; H and W multiples of 4")
+    if hasattr(model, "upscale"):   # super-resolution: a fully convolutional net, any input size
+        axes = {0: "batch", 2: "height", 3: "width"}
+        x = torch.rand(batch, 3, 16, 16, generator=g) * 2 - 1
+        return Graph(model.net, (x,), ["image"], ["upscaled"], {"image": axes, "upscaled": axes},
+                     f"x{model.scale}; values in [-1, 1]")
     if hasattr(model, "sample"):
         net = model.net
         z = torch.randn(batch, model.latent_dim, generator=g)
