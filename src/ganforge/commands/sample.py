@@ -17,7 +17,9 @@ def register(sub) -> None:
                     "ganforge sample runs/gan-0001 -n 100000 -o grid.png --individual samples/   # streamed in chunks\n"
                     "ganforge sample runs/cgan --label 3 -n 16      # conditional: one class (or --label Sneaker)\n"
                     "ganforge sample runs/infogan --traverse c1     # InfoGAN: code values x a continuous code\n"
-                    "ganforge sample runs/gan-0001 --interpolate -n 10 --seed 4")
+                    "ganforge sample runs/gan-0001 --interpolate -n 10 --seed 4\n"
+                    "ganforge sample runs/lapgan --show-levels -n 8 -o levels.png   # LAPGAN: one row per level\n"
+                    "ganforge sample runs/videogan -n 16 -o clips.gif             # video GAN: animated grid")
     p.add_argument("checkpoint", help="a checkpoint file, or a run directory holding checkpoint.pt")
     p.add_argument("-n", "--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("-o", "--output", default="samples.png", help="grid PNG to write (default samples.png)")
@@ -32,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--individual", metavar="DIR",
                    help=f"also write each image as DIR/000000.png ...; generated and written in chunks, so -n may be "
                         f"any size (the grid then shows the first {GRID_MAX})")
+    p.add_argument("--show-levels", action="store_true", help="LAPGAN: a panel with one row per pyramid level, "
+                                                               "coarsest first (-n columns)")
     p.set_defaults(func=_sample)
 
 
@@ -52,6 +56,10 @@ def _sample(args) -> int:
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"--individual {folder} is a file, not a folder")
     gen = load(args.checkpoint, "gan")
+    if args.show_levels or len(gen.image_shape) == 4:   # LAPGAN's level panel; a video GAN's clips (GIF, MP4, strip)
+        from . import sample_media
+
+        return (sample_media.sample_levels if args.show_levels else sample_media.sample_clips)(gen, args, out)
     if args.interpolate and args.num > GRID_MAX:
         raise UserError(f"--interpolate draws one strip of -n images: at most {GRID_MAX}, got {args.num}")
     if args.traverse or args.interpolate:

@@ -1,0 +1,147 @@
+"""The video GAN's training view, its outputs (frame strips, animated GIFs, MP4) and its evaluation.
+
+Training is GANObjective's step on clips (N, T, C, H, W): the data are clips (data/video.py), the
+discriminator's two heads are summed by the one GAN objective (models/videogan.py).
+
+Evaluation (`ganforge eval` of a video checkpoint), on generated and on real held-out clips:
+    identity  for each clip, the share of its frames whose digit the shipped mnist5k classifier
+              reads as the clip's most frequent class (the digit is located as the brightest 20x20
+              window, then cropped 28x28 around it, as MNIST centres its 20x20 box); mean over clips.
+    motion    the mean absolute change between consecutive frames (pixels in [0, 1]); the ratio
+              generated / real says whether the generated clips move as much as real ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+
+from ..data.video import SPRITE, load_clips
+from ..errors import UserError
+from ..nn import eval_mode
+from .gan import GANObjective
+
+SNAPSHOT_CLIPS = 8
+
+
+class VideoObjective(GANObjective):
+    """GANObjective on clips: its data are clips, its snapshots frame strips and a GIF."""
+
+    def __init__(self, cfg, rt=None, data=None):
+        if cfg.augment != "none":
+            raise UserError("videogan trains without --augment (the image augmentations do not know clips)")
+        if cfg.eval_every:
+            raise UserError("videogan has no --eval-every (FID needs images); run `ganforge eval` on its checkpoint")
+        cfg = dataclasses.replace(cfg, channels_last=False)   # 5-D clips have no channels_last layout
+        if data is None:
+            data = load_clips(cfg.data, "train", cfg.frames, cfg.channels, cfg.image_size, cfg.seed, cfg.strict)
+        super().__init__(cfg, rt, data)
+        self.fixed_z, self.grid_nrow = self.fixed_z[:SNAPSHOT_CLIPS], None
+
+    @torch.no_grad()
+    def snapshot(self, run, step: int) -> None:
+        with eval_mode(self.sampler_net) as G:
+            clips = G(self.fixed_z).float().cpu()
+        (run.path / "samples").mkdir(exist_ok=True)
+        save_strip(clips, run.path / "samples" / f"step_{step:06d}.png")
+        save_strip(clips, run.path / "samples.png")
+        save_gif(clips, run.path / "samples.gif")
+
+
+# ------------------------------------------------------------------------------ outputs
+
+def save_strip(clips: torch.Tensor, path, max_frames: int = 16):
+    """A PNG with one row per clip and one column per frame (the first max_frames). clips (N, T, C, H, W)."""
+    from ..viz import save_grid
+
+    t = min(max_frames, clips.shape[1])
+    return save_grid(clips[:, :t].flatten(0, 1), path, nrow=t)
+
+
+def save_gif(clips: torch.Tensor, path, nrow: int | None = None, fps: int = 8):
+    """An animated GIF: frame t shows frame t of every clip in a grid. clips (N, T, C, H, W) in [-1, 1]."""
+    from PIL import Image
+
+    from ..files import save_pil
+    from ..viz import make_grid
+
+    up = max(1, 64 // clips.shape[-1])
+    frames = [make_grid(clips[:, t], nrow, upscale=up) for t in range(clips.shape[1])]
+    images = [Image.fromarray(f[..., 0] if f.shape[2] == 1 else f) for f in frames]
+    return save_pil(images[0], path, save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
+
+
+def save_mp4(clips: torch.Tensor, path, nrow: int | None = None, fps: int = 8):
+    """The GIF's grid as an H.264 MP4 through PyAV (`pip install 'ganforge[video]'`)."""
+    from ..files import write_output
+    from ..optional import require
+    from ..viz import make_grid
+
+    av = require("av", "writing MP4")
+    up = max(1, 64 // clips.shape[-1])
+    frames = [make_grid(clips[:, t], nrow, upscale=up) for t in range(clips.shape[1])]
+    h, w = (s + s % 2 for s in frames[0].shape[:2])   # H.264 wants even sides
+
+    def write(f):
+        with av.open(f, "w", format="mp4") as out:
+            stream = out.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            for g in frames:
+                g = g.repeat(3, 2) if g.shape[2] == 1 else g
+                canvas = torch.full((h, w, 3), 255, dtype=torch.uint8).numpy()
+                canvas[:g.shape[0], :g.shape[1]] = g
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
+            out.mux(stream.encode())
+
+    return write_output(path, write)
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+def digit_crops(frames: torch.Tensor) -> torch.Tensor:
+    """(M, 1, H, W) in [-1, 1] -> (M, 1, 28, 28): 28x28 around the brightest 20x20 window of each frame."""
+    score = F.avg_pool2d(frames + 1, SPRITE, stride=1)              # (M, 1, H - 19, W - 19)
+    best = score.flatten(1).argmax(1)
+    cols = score.shape[-1]
+    padded = F.pad(frames, (4, 4, 4, 4), value=-1.0)               # the window's 4-pixel MNIST margin
+    return torch.stack([padded[i, :, y:y + 28, x:x + 28] for i, (y, x) in
+                        enumerate(zip((best // cols).tolist(), (best % cols).tolist()))])
+
+
+def clip_scores(clips: torch.Tensor, classifier=None) -> dict[str, float]:
+    """identity (when a classifier is given) and motion of clips (N, T, C, H, W) in [-1, 1]."""
+    x = clips.float()
+    out = {"motion": ((x[:, 1:] - x[:, :-1]).abs() / 2).mean().item()}
+    if classifier is not None:
+        n, t = x.shape[:2]
+        pred = classifier(digit_crops(x.flatten(0, 1))).argmax(1).view(n, t)
+        mode = pred.mode(1).values
+        out["identity"] = (pred == mode[:, None]).float().mean().item()
+    return out
+
+
+def evaluate_clips(gen, num: int | None = None, extractor: str = "auto", data: str | None = None,
+                   seed: int = 0) -> dict:
+    """identity and motion of `num` (default 100) generated clips next to as many real held-out clips."""
+    num = num or 100
+    t, c, h, w = gen.image_shape
+    dataset = data or gen.meta["dataset"]
+    real = load_clips(dataset, "test", t, c, h, seed=seed + 1, n=num).images[:num]
+    if len(real) < num:
+        raise UserError(f"{dataset} has {len(real)} clips, fewer than --num {num}")
+    fake = torch.cat(list(gen.iter_samples(num, seed=seed, batch_size=50)))
+    classifier = None
+    if c == 1:   # the digit classifier: the embedded one unless the user names another
+        from ..metrics.extractors import get_extractor
+
+        spec = "classifier" if extractor in (None, "auto") else extractor
+        classifier = get_extractor(spec, (1, 28, 28), "mnist5k").logits
+    from ..data import to_float
+
+    g, r = clip_scores(fake, classifier), clip_scores(to_float(real), classifier)
+    out = {"num": num, "num_real": num, "dataset": dataset}
+    for k in g:
+        out[k], out[k + "_real"] = g[k], r[k]
+    out["motion_ratio"] = g["motion"] / max(r["motion"], 1e-12)
+    return out
