@@ -14,8 +14,9 @@ def register(sub) -> None:
     from ..cli import add_command
 
     p = add_command(sub, "eval", "evaluate a checkpoint: FID, KID, IS and precision/recall for generators; "
-                                 "accuracy for classifiers",
+                                 "accuracy for classifiers; PSNR/SSIM (Y and RGB) next to bicubic for super-resolution",
                     "ganforge eval runs/gan-0001/checkpoint.pt --num 2000\n"
+                    "ganforge eval runs/sr-0001 --data folder:held-out/   # sr: held-out HR images\n"
                     "ganforge eval runs/gan-0001/best.pt --extractor inception\n"
                     "ganforge eval runs/classifier-0001 --data mnist5k\n"
                     "ganforge eval --images mnist5k    # real held-out vs real train: the near-zero floor")

@@ -29,16 +29,16 @@ class SRConfig(RunConfig):
     d_width: int = opt(32, "first discriminator layer's channels (the paper: 64); srgan only", gt=0)
     bn: bool = opt(False, "batch norm in the residual blocks (the paper's; EDSR found it hurts SR)")
     image_skip: bool = opt(True, "the net adds its detail to the bicubic upscaling (off: the paper's net)")
-    data: str = opt("photos", "photos (the embedded photos, left 75% of each), mnist5k, cifar10, ... or "
+    data: str = opt("photos", "photos (the embedded photos, the left three quarters of each), mnist5k, cifar10, ... or "
                     "folder:PATH (images at their own resolution)")
-    eval_data: str = opt("", "held-out images: '' = the data's own (photos: the right 25% of each photo, "
+    eval_data: str = opt("", "held-out images: '' = the data's own (photos: the right quarter of each photo, "
                          "mnist5k / cifar10: the test split), or folder:PATH")
     crop: int = opt(96, "high-resolution training crop side (a multiple of --scale; the paper: 96)", gt=0)
     content: str = opt("auto", "content loss: mse or l1 (pixels), vgg54 / vgg22 (VGG-19 features; downloads the "
                        "ImageNet weights), cnn (the shipped classifier's features + MSE), auto (srresnet: mse; "
                        "srgan: vgg54 if cached, else cnn)", ("auto", "vgg54", "vgg22", "cnn", "mse", "l1"))
     adv_weight: float = opt(1e-3, "weight of the adversarial loss in the generator's loss (the paper: 1e-3)", ge=0)
-    lr: float = opt(2e-4, "Adam learning rate (halved at 50% and 75% of --steps)", gt=0)
+    lr: float = opt(2e-4, "Adam learning rate (halved after half and after three quarters of --steps)", gt=0)
     beta1: float = opt(0.9, "Adam beta1", ge=0, lt=1)
     init: str = opt("", "start the generator from this sr checkpoint (SRGAN starts from a trained SRResNet)")
     eval_num: int = opt(0, "held-out images per evaluation (0: all)", ge=0)

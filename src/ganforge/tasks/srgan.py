@@ -22,6 +22,7 @@ from ..data.paired import bicubic, downscale, load_sr_images, mod_crop, random_c
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
+from .cyclegan import save_panel
 
 PANEL = 4   # held-out crops in a sample panel
 
@@ -119,8 +120,6 @@ class SRObjective(Objective):
 
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
-        from .cyclegan import save_panel
-
         if not self.eval_set:
             return
         side = min(smallest_side(self.eval_set), 96) // self.cfg.scale * self.cfg.scale
