@@ -146,9 +146,10 @@ def main() -> None:
     t0 = time.perf_counter()
     make_folder(folder, args.n, procs=min(2, os.cpu_count() or 1))
     print(f"{args.n:,} JPEGs of 256x256 in {folder}: {time.perf_counter() - t0:.1f} s", flush=True)
-    from ganforge.data.index import index_folder
+    from ganforge.data.index import index_folder, index_path
     from ganforge.data.packed import MANIFEST, pack_folder
 
+    index_path(folder).unlink(missing_ok=True)
     for when in ("first", "cached"):
         t0 = time.perf_counter()
         index_folder(folder, progress=False)

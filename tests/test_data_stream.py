@@ -21,7 +21,7 @@ from ganforge.errors import UserError
 TINY = dict(width=8, latent_dim=8, batch_size=8, progress=False, sample_every=0, image_size=16)
 
 
-def make_folder(root, n_per_class=10, classes=("cats", "dogs"), size=(30, 24), seed=0):
+def make_folder(root, n_per_class=10, classes=("cats", "dogs"), size=(70, 64), seed=0):
     """JPEGs and PNGs of random pixels, one sub-folder per class (the ImageFolder layout)."""
     rng = np.random.default_rng(seed)
     for c in classes:
@@ -40,7 +40,7 @@ def folder(tmp_path):
 def test_index_is_cached_and_invalidates_when_a_file_changes(folder):
     first = index_folder(folder, progress=False)
     assert first.refreshed == 20 and len(first.paths) == 20 and first.classes == ["cats", "dogs"]
-    assert first.sizes[0] == (30, 24)
+    assert first.sizes[0] == (70, 64)
     again = index_folder(folder, progress=False)
     assert again.refreshed == 0 and again.paths == first.paths
     changed = folder / "cats" / "001.jpg"
@@ -158,7 +158,7 @@ def test_cyclegan_domains_stream_with_the_same_pixels(folder):
     assert torch.equal(lazy.A[idx], mem.A[idx]) and torch.equal(lazy.B[idx], mem.B[idx])
     assert torch.equal(lazy.testA, mem.testA)
     with pytest.raises(UserError, match="smaller than the crop size"):
-        load_unpaired(spec, 40, 28, strict=True, stream=True)
+        load_unpaired(spec, 80, 72, strict=True, stream=True)
 
 
 def test_classifier_held_out_split_is_lazy_and_the_same(folder):

@@ -266,9 +266,10 @@ def max_image_pixels() -> int | None:
     return n if n > 0 else None
 
 
-def read_image(path: Path, channels: int, header: bool = False):
+def read_image(path: Path, channels: int, header: bool = False, draft: int = 0):
     """Open one image as a PIL image in L or RGB mode (header: only its (width, height), nothing
-    decoded: what a folder index records). Every way an image can fail (missing, not an
+    decoded: what a folder index records; draft: a JPEG is decoded at the smallest scale 1/2, 1/4
+    or 1/8 whose short side is still >= draft, 2.7x faster for 256 px files read for 64 px). Every way an image can fail (missing, not an
     image, truncated, a folder, a header claiming more pixels than max_image_pixels(): a possible
     decompression bomb) raises UserError naming the file, so folder loaders can skip and report it."""
     import warnings
@@ -288,6 +289,8 @@ def read_image(path: Path, channels: int, header: bool = False):
                                     f"`ganforge --max-image-pixels {w * h} ...`")
                 if header:
                     return w, h
+                if draft and img.format == "JPEG":
+                    img.draft(img.mode, (draft, draft))
                 img.load()
                 return img.convert("L" if channels == 1 else "RGB")
     except UserError:

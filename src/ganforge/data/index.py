@@ -39,9 +39,11 @@ class FolderIndex:
 
 
 def decode_square(path: Path, channels: int, size: int) -> np.ndarray:
-    """One image file -> uint8 (size, size, channels): short side scaled, centre square. The
+    """One image file -> uint8 (size, size, channels): short side scaled, centre square (a JPEG
+    decoded at a reduced scale first where that still leaves >= size: read_image's draft). The
     in-memory, streaming and packing paths all decode through this, so they hold the same pixels."""
-    return np.asarray(resize_center_crop(read_image(path, channels), size), np.uint8).reshape(size, size, channels)
+    img = read_image(path, channels, draft=size)
+    return np.asarray(resize_center_crop(img, size), np.uint8).reshape(size, size, channels)
 
 
 def folder_labels(folder: Path, paths: list[Path]) -> tuple[list[int] | None, list[str] | None]:

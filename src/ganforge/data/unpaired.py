@@ -213,8 +213,8 @@ def _load_domain(folder: Path, size: int, min_side: int, strict: bool, lazy: boo
 
         return StreamImages(index_folder(folder, 3, check, strict, progress).paths, 3, size)
 
-    def read(p):
-        img = read_image(p, 3)
+    def read(p):   # the streaming path's decode_square, with the size check on the way
+        img = read_image(p, 3, draft=size)   # draft keeps the short side >= size >= min_side when it was
         check(p, *img.size)
         return np.asarray(resize_center_crop(img, size), np.uint8)
 
