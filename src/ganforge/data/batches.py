@@ -12,6 +12,7 @@ depends on nothing but (seed, step, rank, world) through the sampler, so a resum
 from __future__ import annotations
 
 import itertools
+import signal
 import sys
 
 import torch
@@ -47,6 +48,13 @@ def _as_is(item):
     return item
 
 
+def _worker_init(_worker_id: int) -> None:
+    # Ctrl-C reaches the whole process group: the loop finishes its step and saves a checkpoint,
+    # which needs the workers alive until it shuts them down (a worker that quit on SIGINT would
+    # fail that last step with 'DataLoader worker exited unexpectedly').
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Batches:
     """images: an in-memory uint8 tensor (N, C, H, W) or a lazy one (data.lazy); labels (N,) or None;
     sampler: a data.sampler.BatchSampler over the N images."""
@@ -68,7 +76,7 @@ class Batches:
             loader = torch.utils.data.DataLoader(
                 _Steps(self.images, labels, self.sampler), batch_size=None, sampler=_From(step), collate_fn=_as_is,
                 num_workers=self.workers, prefetch_factor=PREFETCH if self.workers else None,
-                generator=torch.Generator())   # its own: starting a loader draws a seed, never from the run's RNG
+                generator=torch.Generator(), worker_init_fn=_worker_init)   # its own: starting a loader draws a seed, never from the run's RNG
             self._it = iter(loader)
         x, y, skipped = next(self._it)
         self._next = step + 1
