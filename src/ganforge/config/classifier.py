@@ -19,7 +19,8 @@ class ClassifierConfig(ImageRunConfig):
                           ge=0)
     sample_every: int = opt(0, "unused by classifiers (no samples)", ge=0)
     model: str = opt("cnn-small", "classifier (see `ganforge models --kind classifier`)")
-    data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH (one sub-folder per class)")
+    data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH (one sub-folder per class), "
+                    "packed:DIR (a packed folder)")
     lr: float = opt(2e-3, "AdamW learning rate (cosine decay to 0 over --steps)", gt=0)
     weight_decay: float = opt(1e-4, "AdamW weight decay", ge=0)
     width: int = opt(0, "channels of the first conv stage (0: the model's default)", ge=0)
