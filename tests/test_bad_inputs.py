@@ -123,6 +123,9 @@ def W(tmp_path_factory):
     (w / "latin1.csv").write_bytes(b"day,y\n2020-01-01,1\n2020-01-02,\xff\xfe\n")
     (w / "csvdir.csv").mkdir()
     (w / "afile").write_text("a regular file")
+    for i in range(2):   # videos (issue 13): a 2-frame clip (shorter than --frames 4), a GIF that cannot be decoded
+        photo(w / "short" / "clip" / f"{i}.png")
+    (w / "bad.gif").write_bytes(b"GIF89a" + b"\0" * 16)
     return w
 
 
@@ -324,6 +327,10 @@ BATTERY = [
     ("models", ["models", "--kind", "nosuchkind"], "no models of kind"),
     ("presets", ["presets", "nosuch"], "unrecognized arguments"),
     ("train gan", ["train", "gan", "--preset", "nosuch"], "unknown preset"),
+    ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:short", "--frames", "4"], "has 2 frames"),
+    ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:bad.gif"], "bad.gif"),
+    ("train gan", ["train", "gan", "--model", "videogan", "--data", "mnist5k"], "trains on clips"),
+    ("sample", ["sample", R("gan"), "--show-levels"], "needs a lapgan checkpoint"),
 ]
 
 
