@@ -149,7 +149,7 @@ def _classifier_tab(gr, clf, slug, safe, out_dir, max_mb):
     with gr.Row():
         seen = gr.Image(label="what the net sees", type="numpy", interactive=False)
         top = gr.Label(num_top_classes=5, label="top 5")
-    stages = gr.Gallery(label="feature maps of each conv stage", columns=4)
+    stages = gr.Gallery(label="feature maps of each conv stage", columns=4, object_fit="contain")
 
     def run(upload, index):
         labels, x, maps = S.classify(clf, upload, index, max_mb)
@@ -166,7 +166,7 @@ def _classifier_tab(gr, clf, slug, safe, out_dir, max_mb):
             size = gr.Slider(1, 8, 2, step=1, label="pool size")
             padding = gr.Radio(["same", "valid"], value="same", label="padding")
         ebutton = gr.Button("explore", elem_id=f"{slug}-explore")
-        explored = gr.Gallery(label="stages", columns=4)
+        explored = gr.Gallery(label="stages", columns=4, object_fit="contain")
         ebutton.click(safe(lambda f, k, a, p, s, pad: S.conv_explore(f, k, a, p, s, pad, max_mb=max_mb)),
                       [picture, kernel, act, pool, size, padding], explored, api_name=f"{slug}_explore")
 
@@ -197,15 +197,17 @@ def _runs_tab(gr, root: Path, safe):
     table = gr.Dataframe(headers=["run", "task", "last step", "updated", "metrics"], value=S.list_runs(root),
                          label="runs")
     pick = gr.Dropdown([r[0] for r in S.list_runs(root)], label="run", allow_custom_value=True)
-    images = gr.Gallery(label="latest samples and curves", columns=3)
+    images = gr.Gallery(label="latest samples and curves", columns=3, object_fit="contain")
     metrics = gr.JSON(label="metrics")
 
-    def do_refresh():
+    def do_refresh():   # the table, and the newest run opened
         rows = S.list_runs(root)
-        return rows, gr.Dropdown(choices=[r[0] for r in rows])
+        newest = rows[0][0] if rows else None
+        shown = S.run_view(root, newest) if newest else ([], {})
+        return rows, gr.Dropdown(choices=[r[0] for r in rows], value=newest), *shown
 
-    refresh.click(safe(do_refresh), None, [table, pick], api_name="runs_refresh")
-    pick.change(safe(lambda name: S.run_view(root, name)), pick, [images, metrics], api_name="runs_view")
+    refresh.click(safe(do_refresh), None, [table, pick, images, metrics], api_name="runs_refresh")
+    pick.input(safe(lambda name: S.run_view(root, name)), pick, [images, metrics], api_name="runs_view")
 
 
 def launch(app, host: str, port: int, max_mb: float, runs: str | Path | None = None) -> None:

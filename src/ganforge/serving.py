@@ -239,7 +239,8 @@ def forecast(fc, upload=None, horizon: int | None = None, max_mb: float | None =
     if period and len(target) >= period:
         table["seasonal_naive"] = [target[len(target) - period + (i % period)] for i in range(h)]
     with tempfile.TemporaryDirectory() as tmp:
-        plot_forecast(series, table, int(history), Path(tmp) / "f.png")
+        baselines = [c for c in ("naive", "window_mean", "seasonal_naive") if c in table.columns]
+        plot_forecast(series, table, int(history), Path(tmp) / "f.png", baselines)
         plot = np.array(Image.open(Path(tmp) / "f.png").convert("RGB"))
     return table, plot
 

@@ -292,8 +292,9 @@ class Forecaster:
         return table
 
 
-def plot_forecast(series: S.Series, table, history: int, path) -> None:
-    """The last `history` rows of the series and the forecast after them, to a PNG."""
+def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple = ()) -> None:
+    """The last `history` rows of the series and the forecast after them, to a PNG; `baselines`:
+    further columns of `table` drawn as dashed lines (ganforge serve's naive, window mean, ...)."""
     from ..viz import _plt
 
     plt = _plt()
@@ -309,6 +310,8 @@ def plot_forecast(series: S.Series, table, history: int, path) -> None:
         else:
             ax.fill_between(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=0, **band)
     ax.plot(table.iloc[:, 0], table.iloc[:, 1], "o-", color="C3", ms=3, label="forecast")
+    for i, col in enumerate(baselines):
+        ax.plot(table.iloc[:, 0], table[col], "x--", color=f"C{i + 4}", ms=4, lw=1, label=col.replace("_", " "))
     ax.set(title=f"forecast of {series.columns[0]}", ylabel=series.columns[0])
     ax.legend()
     fig.autofmt_xdate()
