@@ -24,6 +24,7 @@ from .registry import register
 
 SPATIAL_FRAMES = 4   # k: frames per clip the spatial discriminator judges
 MAX_SHIFT = 0.5      # the largest offset of a frame, in units of half the frame side
+VELOCITY_SCALE = 0.25   # so the first clips move about as fast as real digits, not across the frame at once
 
 
 class VideoGenerator(nn.Module):
@@ -44,15 +45,20 @@ class VideoGenerator(nn.Module):
         self.canvas = DCGenerator((c, h, w), latent_dim, width)
         self.h0 = nn.Linear(latent_dim, hidden)
         self.gru = nn.GRUCell(latent_dim, hidden)
-        self.shift = nn.Linear(hidden, 2)   # PyTorch's default init: clips move a little from the start
+        self.start, self.velocity = nn.Linear(latent_dim, 2), nn.Linear(hidden, 2)   # default init: clips move from the start
 
     def offsets(self, z: torch.Tensor) -> torch.Tensor:
-        """(N, latent) -> (N, T, 2) shifts (x, y) in units of half the frame, within +-MAX_SHIFT."""
+        """(N, latent) -> (N, T, 2) shifts (x, y) in units of half the frame, within +-MAX_SHIFT.
+
+        The GRU gives a velocity per frame and the shifts are their running sum from a start that z
+        sets: a GRU at rest already moves the content steadily (as the real digits do between
+        bounces), and a turn of the velocity is a bounce; tanh keeps the content near the frame."""
         h, out = torch.tanh(self.h0(z)), []
         for _ in range(self.frames):
             h = self.gru(z, h)
             out.append(h)
-        return MAX_SHIFT * torch.tanh(self.shift(torch.stack(out, 1)))
+        velocity = VELOCITY_SCALE * self.velocity(torch.stack(out, 1))   # (N, T, 2)
+        return MAX_SHIFT * torch.tanh(self.start(z)[:, None] + velocity.cumsum(1))
 
     def forward(self, z: torch.Tensor, c=None) -> torch.Tensor:
         canvas = self.canvas(z)                                        # (N, C, H, W)

@@ -140,7 +140,7 @@ def evaluate_clips(gen, num: int | None = None, extractor: str = "auto", data: s
     from ..data import to_float
 
     g, r = clip_scores(fake, classifier), clip_scores(to_float(real), classifier)
-    out = {"num": num, "num_real": num, "dataset": dataset}
+    out = {"clips": f"{num} generated, {num} real held-out from {dataset}"}
     for k in g:
         out[k], out[k + "_real"] = g[k], r[k]
     out["motion_ratio"] = g["motion"] / max(r["motion"], 1e-12)
