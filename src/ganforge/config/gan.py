@@ -24,7 +24,7 @@ class GANConfig(ImageRunConfig):
 
     model: str = opt("dcgan", "generator/discriminator family (see `ganforge models`)")
     data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH, packed:DIR (see "
-                    "`ganforge datasets pack`), synthetic:CxHxW")
+                    "`ganforge datasets pack`), synthetic:CxHxW; videogan: moving-mnist, moving-mnist:2, videos:PATH")
     loss: str = opt("nonsaturating", "adversarial loss", GAN_LOSSES)
     lr: float = opt(2e-4, "Adam learning rate of G and D", gt=0)
     beta1: float = opt(0.5, "Adam beta1", ge=0, lt=1)
