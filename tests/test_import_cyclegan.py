@@ -32,7 +32,8 @@ class RefGenerator(nn.Module):
 
     def __init__(self, ngf: int = NGF, n_blocks: int = 6, dropout: bool = False):
         super().__init__()
-        model = [nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, padding=0, bias=True), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+        model = [nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, padding=0, bias=True), nn.InstanceNorm2d(ngf),
+                 nn.ReLU(True)]
         for i in range(2):
             mult = 2 ** i
             model += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=True),

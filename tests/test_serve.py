@@ -66,6 +66,16 @@ def test_gan_functions(models):
             bad()
 
 
+def test_video_gan_shows_one_row_of_frames_per_clip(tmp_path):
+    import ganforge
+
+    gen = ganforge.load(train_tiny("videogan", tmp_path, nest=False))
+    t, c, h, w = gen.image_shape
+    grid = S.gan_generate(gen, 0, 3)
+    assert grid.shape[0] < grid.shape[1] and grid.shape[1] > t * w   # 3 rows of t frames
+    assert S.gan_interpolate(gen, 0, 3).shape[0] > 2 * h
+
+
 def test_image_functions(models, root):
     tr, clf = models["cyclegan-0001"], models["classifier-0001"]
     a, b = S.translate_photo(tr, str(root.parent / "ok.png"), None, "BtoA")
@@ -189,7 +199,8 @@ def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, 
     bad_png, bad_csv = handle_file(str(root.parent / "bad.png")), handle_file(str(root.parent / "bad.csv"))
     big = root.parent / "big.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 200, 3), dtype=np.uint8)).save(big)
-    for args, api, msg in (((bad_png, "astronaut", "AtoB", 64), "/cyclegan_0001_translate", "cannot read image bad.png"),
+    for args, api, msg in (((bad_png, "astronaut", "AtoB", 64), "/cyclegan_0001_translate",
+                            "cannot read image bad.png"),
                            ((bad_png, 0), "/classifier_0001_classify", "cannot read image bad.png"),
                            ((bad_png, "edge", "relu", "max", 2, "same"), "/classifier_0001_explore", "cannot read"),
                            ((bad_csv, 1), "/forecaster_0001_forecast", "not in the CSV"),

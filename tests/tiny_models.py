@@ -22,6 +22,10 @@ def gan_kwargs(model: str) -> dict:
     shape = {} if not data.startswith("mnist") else dict(image_size=16, channels=1)
     if model in ("convgan",):   # the CIFAR article's nets need their 32 px size
         data, shape = "synthetic:3x32x32:16", {}
+    if model == "lapgan":       # a pyramid 28 -> 14 -> 7
+        data = "synthetic:1x28x28:16"
+    if model == "videogan":     # clips (T, C, H, W) of the generated moving digits
+        data, shape = "moving-mnist", dict(frames=4)
     return dict(model=model, data=data, **shape, **GAN_KW)
 
 
@@ -58,14 +62,16 @@ def train_tiny(kind: str, out: Path, model: str | None = None, nest: bool = True
     if kind == "classifier":
         size = 16 if model == "cnn-cifar" else 8
         return ganforge.train("classifier", data="mnist5k", image_size=size, channels=1, width=2, batch_size=8,
-                              steps=1, eval_every=0, progress=False, out=str(out), **({"model": model} if model else {}))
+                              steps=1, eval_every=0, progress=False, out=str(out),
+                              **({"model": model} if model else {}))
     if kind == "forecaster":
         csv = series_csv((out.parent if nest else out) / "series.csv")
         return ganforge.train("forecaster", csv=str(csv), column="y", date_column="day", window=6, horizon=2,
                               hidden="4", epochs=1, batch_size=16, intervals="0.8", progress=False, out=str(out))
     if kind == "sr":
-        return ganforge.train("sr", model=model or "srresnet", scale=2, data="synthetic:3x32x32:8", crop=16, width=4,
-                              d_width=4, blocks=1, batch_size=4, steps=1, sample_every=0, progress=False, out=str(out))
+        return ganforge.train("sr", model=model or "srresnet", scale=2, data="synthetic:3x32x32:8", crop=16,
+                              width=4, d_width=4, blocks=1, batch_size=4, steps=1, sample_every=0, progress=False,
+                              out=str(out))
     if kind == "gan":
         kind = model
     if kind not in RECIPES:
@@ -75,4 +81,4 @@ def train_tiny(kind: str, out: Path, model: str | None = None, nest: bool = True
     return ganforge.train("gan", out=str(out), **gan_kwargs(kind))
 
 
-RECIPES = {"mlp", "dcgan", "lsgan", "convgan", "cgan", "acgan", "infogan"}
+RECIPES = {"mlp", "dcgan", "lsgan", "convgan", "cgan", "acgan", "infogan", "lapgan", "videogan"}

@@ -62,10 +62,10 @@ def model_card(ckpt: dict) -> dict:
     cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
     arch = cfg.get("model") or cfg.get("generator") or task
     if task == "gan":
-        c, h, w = meta["image_shape"]
+        shape = ", ".join(map(str, meta["image_shape"]))   # (C, H, W), or (T, C, H, W) for clips
         io = {"inputs": {"z": f"(N, {cfg.get('latent_dim')}) standard normal noise",
                          "c": "labels (N,) int64, codes (N, cat+cont) float, or none (conditional models only)"},
-              "outputs": {"image": f"(N, {c}, {h}, {w}) float in [-1, 1]"}}
+              "outputs": {"image": f"(N, {shape}) float in [-1, 1]"}}
     elif task in ("cyclegan", "sr"):
         io = {"inputs": {"image": "(N, 3, H, W) float in [-1, 1]"},
               "outputs": {"image": "(N, 3, H', W') float in [-1, 1]"}}
@@ -246,8 +246,15 @@ def export_graph(gr: Graph, path, fmt: str) -> None:
         warnings.simplefilter("ignore")   # tracer and exporter warnings about python values and norms' modes
         tmp_path = Path(tmp) / f"model.{fmt}"
         if fmt == "onnx":
-            torch.onnx.export(gr.module, gr.inputs, str(tmp_path), input_names=gr.input_names,
-                              output_names=gr.output_names, dynamic_axes=gr.dynamic, opset_version=17, dynamo=False)
+            for opset in (17, 20):   # 17 runs nearly everywhere; 20 adds what some nets need (affine_grid)
+                try:
+                    torch.onnx.export(gr.module, gr.inputs, str(tmp_path), input_names=gr.input_names,
+                                      output_names=gr.output_names, dynamic_axes=gr.dynamic, opset_version=opset,
+                                      dynamo=False)
+                    break
+                except torch.onnx.errors.UnsupportedOperatorError as e:
+                    if opset == 20:
+                        raise UserError(f"this model cannot be exported as ONNX: {str(e).splitlines()[0]}") from None
         elif fmt == "torchscript":
             torch.jit.save(torch.jit.trace(gr.module, gr.inputs, check_trace=False), str(tmp_path))
         else:
@@ -276,7 +283,7 @@ def parity(gr: Graph, path, fmt: str, batch: int = 3) -> float | None:
         import warnings
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)   # torch.jit is deprecated, still what many runtimes load
+            warnings.simplefilter("ignore", DeprecationWarning)   # deprecated, still what many runtimes load
             got = torch.jit.load(str(path))(*inputs).float()
     else:
         try:

@@ -28,8 +28,12 @@ def kind_of(model) -> str:
 
 
 def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> a grid (H', W', 3) uint8; small images are enlarged (nearest)."""
+    """(N, C, H, W) in [-1, 1] -> a grid (H', W', 3) uint8; small images are enlarged (nearest).
+    Clips (N, T, C, H, W): one row of T frames per clip."""
     from .viz import make_grid
+
+    if images.ndim == 5:
+        images, nrow = images.flatten(0, 1), images.shape[1]
 
     up = upscale if upscale is not None else max(1, 64 // images.shape[-1])
     grid = make_grid(images, nrow, upscale=up)
@@ -136,7 +140,8 @@ def gan_interpolate(gen, seed: int = 0, steps: int = 8, label: str | None = None
     if not 2 <= int(steps) <= 64:
         raise UserError(f"interpolation steps must be in 2..64, got {steps}")
     label = None if label in (None, "", "one row per class") or not gen.num_classes else label
-    return _rgb(gen.interpolate(int(steps), int(seed), label), int(steps))
+    strip = gen.interpolate(int(steps), int(seed), label)
+    return _rgb(strip, None if strip.ndim == 5 else int(steps))
 
 
 # ----------------------------------------------------------------------------- CycleGAN, super-resolution

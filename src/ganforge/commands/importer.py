@@ -11,7 +11,7 @@ def register(sub) -> None:
     kinds = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
     q = add_command(kinds, "cyclegan", "generators of junyanz/pytorch-CycleGAN-and-pix2pix (plain state dicts of "
                                        "its ResnetGenerator, instance norm) as a ganforge CycleGAN checkpoint",
-                    "ganforge import cyclegan latest_net_G_A.pth latest_net_G_B.pth -o runs/horse2zebra --data horse2zebra\n"
+                    "ganforge import cyclegan latest_net_G_A.pth latest_net_G_B.pth -o runs/h2z --data horse2zebra\n"
                     "ganforge import cyclegan monet2photo.pth --generator resnet-9 -o runs/monet2photo")
     q.add_argument("g_a", metavar="G_A.pth", help="generator A -> B (the reference's latest_net_G_A.pth)")
     q.add_argument("g_b", metavar="G_B.pth", nargs="?", help="generator B -> A (optional; without it only AtoB)")

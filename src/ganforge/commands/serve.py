@@ -37,7 +37,8 @@ def check_port(host: str, port: int) -> None:
         try:
             s.bind(addr)
         except OSError as e:
-            raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e} (in use? pick another --port)") from None
+            raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e} (in use? pick another --port)") \
+                from None
 
 
 def _serve(args) -> int:
