@@ -105,7 +105,8 @@ def test_one_generator_imports_and_other_uses_work(tmp_path, capsys):
     from ganforge.api import load
 
     ref = _save_reference(tmp_path / "latest_net_G_A.pth", 3)
-    assert main(["import", "cyclegan", str(tmp_path / "latest_net_G_A.pth"), "-o", str(tmp_path / "run")]) == 0
+    assert main(["import", "cyclegan", str(tmp_path / "latest_net_G_A.pth"), "-o", str(tmp_path / "run"),
+                 "--size", "32"]) == 0
     tr = load(tmp_path / "run", "cyclegan")
     assert list(tr.nets) == ["AtoB"] and tr.config.generator == "resnet-6" and tr.config.norm == "instance"
     x = torch.rand(1, 3, 24, 24) * 2 - 1
@@ -114,6 +115,27 @@ def test_one_generator_imports_and_other_uses_work(tmp_path, capsys):
     assert main(["translate", str(tmp_path / "run"), str(_photos(tmp_path / "p")), "-o", "o", "--direction",
                  "BtoA"]) == 2
     assert "only the AtoB generator" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "run"), "--num", "4"]) == 0   # one direction: no cycle to measure
+    out = capsys.readouterr().out
+    assert "AtoB_psnr_truth" in out and "BtoA" not in out and "cycle" not in out
     assert main(["export", str(tmp_path / "run"), "-o", str(tmp_path / "g.safetensors")]) == 0
     back = load(tmp_path / "g.safetensors", "cyclegan")
     assert torch.equal(back.translate(x), tr.translate(x))
+
+
+def test_files_that_are_not_one_cyclegan_are_refused(tmp_path, capsys):
+    _save_reference(tmp_path / "a.pth", 0)                       # resnet-6, width 4
+    torch.manual_seed(0)
+    torch.save(RefGenerator(8, 6).state_dict(), tmp_path / "wide.pth")
+    bn = RefGenerator(NGF, 6).state_dict()                        # the reference's --norm batch: 1-D norm weights
+    bn.update({"model.2.weight": torch.ones(NGF), "model.2.bias": torch.zeros(NGF)})
+    torch.save(bn, tmp_path / "bn.pth")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "checkpoint.pt").write_text("x")
+    for argv, msg in (([str(tmp_path / "a.pth"), "--generator", "resnet-9"], "has 6 residual blocks"),
+                      ([str(tmp_path / "a.pth"), str(tmp_path / "wide.pth")], "not one CycleGAN"),
+                      ([str(tmp_path / "bn.pth")], "batch norm"),
+                      ([str(tmp_path / "a.pth"), "-o", str(tmp_path / "taken")], "exists already")):
+        out = [] if "-o" in argv else ["-o", str(tmp_path / "new")]
+        assert main(["import", "cyclegan", *argv, *out]) == 2
+        assert msg in capsys.readouterr().err
