@@ -77,3 +77,12 @@ def upscale(checkpoint: str | Path, source: str | Path, output: str | Path, scal
     from .upscale import upscale_paths
 
     return upscale_paths(load(checkpoint), source, output, scale, tile, strict, log)
+
+
+def serve(checkpoints=(), host: str = "127.0.0.1", port: int = 7860, runs: str | Path | None = "runs",
+          max_upload_mb: float = 10.0) -> None:
+    """A local web page (gradio, `pip install 'ganforge[serve]'`) with one tab per checkpoint and a
+    runs dashboard of the run directories under `runs`; serves until Ctrl-C."""
+    from .serve_app import serve as run
+
+    run(checkpoints, host, port, runs, max_upload_mb)

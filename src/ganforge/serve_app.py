@@ -210,6 +210,58 @@ def _runs_tab(gr, root: Path, safe):
     pick.input(safe(lambda name: S.run_view(root, name)), pick, [images, metrics], api_name="runs_view")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port out of range or already taken, in one line, before gradio starts."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be in 1..65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise UserError(f"--host {host}: cannot resolve it ({e.strerror or e})") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e} (in use? pick another --port)") \
+                from None
+
+
+def serve(checkpoints=(), host: str = "127.0.0.1", port: int = 7860, runs: str | Path | None = "runs",
+          max_mb: float = 10.0) -> None:
+    """Check everything (port, upload limit, every checkpoint loads and has a page), then serve until Ctrl-C."""
+    import math
+    import sys
+
+    from .api import load
+    from .optional import require
+
+    if not (math.isfinite(max_mb) and 0 < max_mb <= 10_000):
+        raise UserError(f"--max-upload-mb must be in (0, 10000], got {max_mb}")
+    check_port(host, port)
+    if runs is not None and Path(runs).exists() and not Path(runs).is_dir():
+        raise UserError(f"--runs {runs} is a file, not a folder")
+    models = {}
+    for path in checkpoints:
+        p = Path(path)
+        name = p.name if p.is_dir() else (f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem)
+        model = load(p)
+        S.kind_of(model)   # a model with no page is refused before the server starts
+        models[name if name not in models else f"{name} ({len(models) + 1})"] = model
+    S.analytics_off()
+    require("gradio", "ganforge serve")   # after the checkpoints: a wrong path fails fast, without gradio's start-up
+    app = build_app(models, runs, max_mb)
+    if host not in LOOPBACK:
+        print(f"warning: serving on {host}: anyone who can reach this machine can use the page", file=sys.stderr)
+    print(f"serving {len(models)} checkpoint(s) on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    launch(app, host, port, max_mb, runs)
+
+
 def launch(app, host: str, port: int, max_mb: float, runs: str | Path | None = None) -> None:
     """Serve until Ctrl-C: no share link, errors shown in the page, uploads limited to max_mb."""
     allowed = [str(Path(runs).resolve())] if runs is not None else []
