@@ -161,11 +161,15 @@ def test_cyclegan_domains_stream_with_the_same_pixels(folder):
         load_unpaired(spec, 80, 72, strict=True, stream=True)
 
 
-def test_classifier_held_out_split_is_lazy_and_the_same(folder):
+def test_classifier_held_out_split_is_lazy_and_the_same(folder, tmp_path):
     from ganforge.config import ClassifierConfig, resolve
     from ganforge.tasks.classifier import split_data
 
-    cfg = lambda **kw: resolve(ClassifierConfig, data=f"folder:{folder}", image_size=16, channels=3, **kw)  # noqa
-    (tm, vm), (ts, vs) = split_data(cfg()), split_data(cfg(stream=True))
-    assert not isinstance(vs.images, torch.Tensor) and len(vs) == len(vm) == 4
+    pack_folder(folder, tmp_path / "p", size=16, progress=False)
+    kw = dict(image_size=16, channels=3)
+    cfg = lambda data, **more: resolve(ClassifierConfig, data=data, **kw, **more)  # noqa: E731
+    (tm, vm), (ts, vs) = split_data(cfg(f"folder:{folder}")), split_data(cfg(f"folder:{folder}", stream=True))
+    tp, vp = split_data(cfg(f"packed:{tmp_path / 'p'}"))   # a pack has no test split: the same held-out draw
+    assert not isinstance(vs.images, torch.Tensor) and len(vs) == len(vm) == len(vp) == 4 and len(tp) == 16
     assert torch.equal(torch.cat(list(vs.images.split(3))), vm.images) and torch.equal(ts.images[:], tm.images)
+    assert torch.equal(vp.images[:], vm.images) and torch.equal(vp.labels, vm.labels)

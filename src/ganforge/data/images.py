@@ -60,6 +60,7 @@ DESCRIPTIONS = {
     "cifar10": "CIFAR-10, 50,000 train / 10,000 test, 32x32 colour",
 }
 NAMED = tuple(DESCRIPTIONS)
+ONE_SPLIT = ("folder", "packed", "synthetic")   # kinds of dataset with no test split of their own
 
 
 @dataclass

@@ -10,7 +10,7 @@ import re
 import torch
 
 from ..files import atomic_write, cache_dir
-from ..data.images import NAMED
+from ..data.images import NAMED, ONE_SPLIT
 from ..errors import UserError
 from . import image as M
 from .extractors import Extractor, get_extractor
@@ -24,7 +24,7 @@ def reference_features(extractor: Extractor, dataset: str, image_shape, max_imag
     from ..data import load_images, to_float
 
     c, h, w = image_shape
-    cacheable = dataset.partition(":")[0] not in ("folder", "synthetic")   # folders can change under us
+    cacheable = dataset.partition(":")[0] not in ONE_SPLIT   # folders (and packs) can change under us
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{dataset}-{split}-{extractor.key}-{c}x{h}x{w}-{max_images}")
     path = cache_dir() / "fid-refs" / f"{safe}.pt"
     if cacheable and path.is_file():
@@ -158,7 +158,7 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
     against its training split. FID near 0, label accuracy = the classifier's test accuracy."""
     from ..data import load_images, to_float
 
-    if dataset.partition(":")[0] in ("folder", "synthetic"):
+    if dataset.partition(":")[0] in ONE_SPLIT:
         raise UserError(f"--images needs a dataset with a held-out split ({', '.join(NAMED)}), got {dataset}")
     test = load_images(dataset, "test")
     if num is not None:

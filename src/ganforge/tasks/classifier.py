@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from .. import models
 from ..data import BatchSampler, Batches, ImageData, announce, load_images, to_float
+from ..data.images import ONE_SPLIT
 from ..data.source import take
 from ..errors import UserError
 from ..nn import eval_mode
@@ -25,7 +26,7 @@ EVAL_BATCH = 500
 def split_data(cfg) -> tuple[ImageData, ImageData]:
     """(train, held-out) for cfg.data at cfg.channels / cfg.image_size."""
     kind = cfg.data.partition(":")[0]
-    if kind in ("folder", "synthetic"):
+    if kind in ONE_SPLIT:
         data = load_images(cfg.data, "train", cfg.channels, cfg.image_size, strict=cfg.strict,
                            memory=cfg.data_memory, stream=cfg.stream)
         if data.labels is None:
@@ -249,7 +250,7 @@ def evaluate(ckpt: dict, data: str | None = None, num: int | None = None, extrac
     clf = Classifier(ckpt)
     spec = data or clf.dataset
     c, size, _ = clf.image_shape
-    test = load_images(spec, "test" if spec.partition(":")[0] not in ("folder", "synthetic") else "train", c, size)
+    test = load_images(spec, "test" if spec.partition(":")[0] not in ONE_SPLIT else "train", c, size)
     if test.labels is None:
         raise UserError(f"{spec} has no labels to measure accuracy against")
     if test.classes != clf.classes:
