@@ -61,6 +61,7 @@ def test_gan_functions(models):
     strip = S.gan_interpolate(cgan, seed=1, steps=5, label="2")
     assert strip.shape[1] > 4 * strip.shape[0]
     for bad in (lambda: S.gan_generate(dcgan, 0, 0), lambda: S.gan_generate(cgan, 0, 4, label="nosuch"),
+                lambda: S.gan_generate(dcgan, None, 4), lambda: S.gan_generate(dcgan, 0, 2.5),
                 lambda: S.gan_generate(infogan, 0, 4, cat="99"), lambda: S.gan_interpolate(dcgan, 0, 1)):
         with pytest.raises(UserError):
             bad()

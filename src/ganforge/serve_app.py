@@ -115,7 +115,7 @@ def _translate_tab(gr, tr, slug, safe, out_dir, max_mb):
     download = gr.File(label="download the translation (PNG)")
 
     def run(upload, photo, direction, side):
-        a, b = S.translate_photo(tr, upload, photo, direction, int(side), max_mb)
+        a, b = S.translate_photo(tr, upload, photo, direction, side, max_mb)
         return S.side_by_side(a, b), S.save_png(b, out_dir, f"{slug}-{direction}.png")
 
     button.click(safe(run), [upload, photo, direction, side], [both, download], api_name=f"{slug}_translate")
@@ -133,7 +133,7 @@ def _upscale_tab(gr, up, slug, safe, out_dir, max_mb):
     download = gr.File(label="download the upscaled image (PNG)")
 
     def run(upload, photo, factor, side):
-        a, b = S.upscale_photo(up, upload, photo, factor, int(side), max_mb)
+        a, b = S.upscale_photo(up, upload, photo, factor, side, max_mb)
         return S.side_by_side(a, b), S.save_png(b, out_dir, f"{slug}-x{factor}.png")
 
     button.click(safe(run), [upload, photo, factor, side], [both, download], api_name=f"{slug}_upscale")

@@ -89,7 +89,8 @@ def save_png(image: np.ndarray, folder, name: str) -> str:
     return str(path)
 
 
-def _side_by_side(a: np.ndarray, b: np.ndarray, gap: int = 8) -> np.ndarray:
+def side_by_side(a: np.ndarray, b: np.ndarray, gap: int = 8) -> np.ndarray:
+    """Two (H, W, 3) uint8 images next to each other on white, tops aligned."""
     h = max(a.shape[0], b.shape[0])
     out = np.full((h, a.shape[1] + gap + b.shape[1], 3), 255, np.uint8)
     out[:a.shape[0], :a.shape[1]] = a
@@ -104,11 +105,7 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat:
     """A grid of n images for a noise seed; label (conditional: a class name or index, None/'' or
     'one row per class': every class in turn); cat / cont: InfoGAN's categorical value ('' random)
     and continuous codes (one value per code, the same for all images)."""
-    if not 1 <= int(n) <= 256:
-        raise UserError(f"number of images must be in 1..256, got {n}")
-    seed = int(seed)
-    if not 0 <= seed < 2 ** 63:
-        raise UserError(f"seed must be in 0..2^63-1, got {seed}")
+    n, seed = _number(n, "number of images", 1, 256), _number(seed, "seed", 0, 2 ** 63 - 1)
     labels = codes = None
     if gen.num_classes and label not in (None, "", "one row per class"):
         labels = gen.label_index(label)
@@ -120,28 +117,32 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat:
             torch.full((n,), _index(cat, gen.cat_codes, "categorical code"))
         values = list(cont)[:gen.cont_codes] + [0.0] * max(0, gen.cont_codes - len(cont))
         codes = make_codes(c, torch.tensor(values, dtype=torch.float32).expand(n, gen.cont_codes), gen.cat_codes)
-    images = gen.sample(int(n), seed=seed, labels=labels, codes=codes)
+    images = gen.sample(n, seed=seed, labels=labels, codes=codes)
     cols = gen.num_classes if gen.num_classes and labels is None and n % gen.num_classes == 0 else None
     return _rgb(images, cols)
 
 
-def _index(value, k: int, what: str) -> int:
+def _number(value, what: str, lo: int, hi: int) -> int:
+    """A whole number from a page's field (a float, a string or nothing), in lo..hi, or one UserError."""
     try:
         i = int(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{what} must be a number in 0..{k - 1}, got {value!r}") from None
-    if not 0 <= i < k:
-        raise UserError(f"{what} must be in 0..{k - 1}, got {i}")
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"{what} must be a whole number in {lo}..{hi}, got {value!r}") from None
+    if i != value and not isinstance(value, str) or not lo <= i <= hi:
+        raise UserError(f"{what} must be a whole number in {lo}..{hi}, got {value!r}")
     return i
+
+
+def _index(value, k: int, what: str) -> int:
+    return _number(value, what, 0, k - 1)
 
 
 def gan_interpolate(gen, seed: int = 0, steps: int = 8, label: str | None = None) -> np.ndarray:
     """A strip of `steps` images from the noise of seed to that of seed + 1."""
-    if not 2 <= int(steps) <= 64:
-        raise UserError(f"interpolation steps must be in 2..64, got {steps}")
+    steps, seed = _number(steps, "interpolation steps", 2, 64), _number(seed, "seed", 0, 2 ** 63 - 1)
     label = None if label in (None, "", "one row per class") or not gen.num_classes else label
-    strip = gen.interpolate(int(steps), int(seed), label)
-    return _rgb(strip, None if strip.ndim == 5 else int(steps))
+    strip = gen.interpolate(steps, seed, label)
+    return _rgb(strip, None if strip.ndim == 5 else steps)
 
 
 # ----------------------------------------------------------------------------- CycleGAN, super-resolution
@@ -151,7 +152,7 @@ def translate_photo(tr, upload=None, photo: str | None = "astronaut", direction:
     """(input, translated), each (H, W, 3) uint8 at the input's size (long side <= max_side)."""
     from .data import to_float, to_uint8
 
-    x = read_photo(upload, photo, max_mb, int(max_side))
+    x = read_photo(upload, photo, max_mb, _number(max_side, "long side", 8, 4096))
     y = to_uint8(tr.translate(to_float(x), direction))
     return x[0].permute(1, 2, 0).numpy(), y[0].permute(1, 2, 0).numpy()
 
@@ -162,16 +163,12 @@ def upscale_photo(up, upload=None, photo: str | None = "astronaut", scale: int |
     import torch.nn.functional as nnf
 
     if hasattr(up, "check_scale"):
-        up.check_scale(None if scale in (None, "") else int(scale))
-    x = read_photo(upload, photo, max_mb, int(max_side))
+        up.check_scale(None if scale in (None, "") else _number(scale, "scale", 1, 16))
+    x = read_photo(upload, photo, max_mb, _number(max_side, "long side", 8, 4096))
     y = up.upscale(x)
     s = y.shape[-1] // x.shape[-1]
     bic = nnf.interpolate(x.float(), scale_factor=s, mode="bicubic", align_corners=False).round().clamp(0, 255)
     return bic.to(torch.uint8)[0].permute(1, 2, 0).numpy(), y[0].permute(1, 2, 0).numpy()
-
-
-def side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _side_by_side(a, b)
 
 
 # ----------------------------------------------------------------------------- classifier
@@ -179,7 +176,7 @@ def side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def classify(clf, upload=None, index: int = 0, max_mb: float | None = None, maps: int = 16):
     """Top-5 {class: probability}, the input as the net sees it, and one grid per conv stage of
     up to `maps` feature maps [(H, W, 3) uint8]. No upload: held-out image `index` of its dataset."""
-    x = _classifier_input(clf, upload, int(index), max_mb)
+    x = _classifier_input(clf, upload, _number(index, "held-out image index", 0, 10 ** 9), max_mb)
     probs = torch.softmax(clf.logits(x[None]).float(), 1)[0]
     top = probs.topk(min(5, len(probs)))
     labels = {clf.classes[i]: float(p) for p, i in zip(top.values, top.indices)}
@@ -211,12 +208,11 @@ def conv_explore(upload=None, kernel: str = "edge", activation: str = "relu", po
     """The conv -> activation -> pooling explorer (ganforge conv): [(stage image (H, W, 3) uint8, caption)]."""
     from .conv import _displayable, explore, load_picture, parse_kernel
 
-    if not 1 <= int(size) <= 1024 or not 1 <= int(pool_size) <= 64:
-        raise UserError(f"size must be in 1..1024 and pool size in 1..64, got {size} and {pool_size}")
+    size, pool_size = _number(size, "size", 1, 1024), _number(pool_size, "pool size", 1, 64)
     path = None if upload in (None, "") else str(check_upload(upload, max_mb))
-    image, _ = load_picture(path, int(size))
+    image, _ = load_picture(path, size)
     out = []
-    for st in explore(image, parse_kernel(kernel), activation, pool, int(pool_size), int(pool_size), padding):
+    for st in explore(image, parse_kernel(kernel), activation, pool, pool_size, pool_size, padding):
         d = _displayable(st.data)
         d = (np.stack([d] * 3, -1) if d.ndim == 2 else d) * 255
         out.append((d.round().astype(np.uint8), f"{st.title}: {st.shape_text} (H x W x C)"))
@@ -236,7 +232,7 @@ def forecast(fc, upload=None, horizon: int | None = None, max_mb: float | None =
 
     data = str(check_upload(upload, max_mb)) if upload not in (None, "") else (fc.config.csv or None)
     series = fc.read(data)
-    table = fc.forecast(data, None if horizon in (None, "") else int(horizon))
+    table = fc.forecast(data, None if horizon in (None, "") else _number(horizon, "horizon", 1, 10 ** 6))
     target, h = np.asarray(series.target, float), len(table)
     table["naive"] = target[-1]
     table["window_mean"] = target[-fc.window:].mean()
