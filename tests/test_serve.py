@@ -250,3 +250,11 @@ def test_a_real_browser_clicks_generate_and_translate(server, tmp_path):
         assert Image.open(shot).size[0] >= 1000
         if os.environ.get("GANFORGE_SCREENSHOTS"):   # where a person looks at them
             shutil.copy(shot, Path(os.environ["GANFORGE_SCREENSHOTS"]) / shot.name)
+
+
+def test_the_cli_does_not_import_gradio_or_torch():
+    """`ganforge --help` stays fast: serve, export and import load their heavy packages only when run."""
+    code = ("import sys; from ganforge.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('gradio', 'torch', 'safetensors', 'onnx') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
