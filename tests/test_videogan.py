@@ -109,3 +109,16 @@ def test_cli_train_sample_gif_and_eval(tmp_path, capsys):
     assert main(["eval", str(run), "--num", "4"]) == 0
     text = capsys.readouterr().out
     assert "identity" in text and "motion" in text
+
+
+def test_mp4_written_and_read_back_with_pyav(tmp_path):
+    pytest.importorskip("av")
+    from ganforge.tasks.video import save_mp4
+
+    clips = to_float(moving_digits("test", frames=6, seed=0, n=1).images)
+    save_mp4(clips, tmp_path / "v" / "a.mp4", nrow=1)
+    data = load_videos(tmp_path / "v", frames=6, channels=1, size=32)
+    assert data.images.shape == (1, 6, 1, 32, 32)
+    (tmp_path / "v" / "a.mp4").write_bytes(b"not a video")
+    with pytest.raises(UserError, match="cannot read video"):
+        load_videos(tmp_path / "v" / "a.mp4", frames=6, channels=1, size=32)
