@@ -173,3 +173,15 @@ def test_classifier_held_out_split_is_lazy_and_the_same(folder, tmp_path):
     assert not isinstance(vs.images, torch.Tensor) and len(vs) == len(vm) == len(vp) == 4 and len(tp) == 16
     assert torch.equal(torch.cat(list(vs.images.split(3))), vm.images) and torch.equal(ts.images[:], tm.images)
     assert torch.equal(vp.images[:], vm.images) and torch.equal(vp.labels, vm.labels)
+
+
+def test_cli_pack_then_train_on_it(folder, capsys):
+    from ganforge.cli import main
+
+    assert main(["datasets", "pack", f"folder:{folder}", "-o", "p", "--size", "16", "--workers", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "packed 20 images of 3x16x16" in out and "2 classes" in out and "--data packed:p" in out
+    assert main(["train", "classifier", "--data", "packed:p", "--width", "2", "--batch-size", "8", "--steps", "2",
+                 "--eval-every", "0", "--no-progress", "--out", "runs"]) == 0
+    assert "data: packed packed:p" in capsys.readouterr().err
+    assert main(["datasets"]) == 0 and "packed:DIR" in capsys.readouterr().out
