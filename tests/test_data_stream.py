@@ -185,3 +185,15 @@ def test_cli_pack_then_train_on_it(folder, capsys):
                  "--eval-every", "0", "--no-progress", "--out", "runs"]) == 0
     assert "data: packed packed:p" in capsys.readouterr().err
     assert main(["datasets"]) == 0 and "packed:DIR" in capsys.readouterr().out
+
+
+def test_lazy_images_index_like_the_in_memory_tensor(folder):
+    mem = load_images(f"folder:{folder}", channels=3, size=16).images
+    lazy = load_images(f"folder:{folder}", channels=3, size=16, stream=True).images
+    mask = torch.arange(20) % 3 == 0
+    for key in (1, -1, slice(2, 9, 3), [4, 0, 4], torch.tensor([7, 2]), mask, (2, 1), (slice(0, 2), 0)):
+        assert torch.equal(lazy[key], mem[key]), key
+    assert len(lazy) == 20 and lazy.shape == mem.shape and lazy.ndim == 4 and lazy.dtype == torch.uint8
+    assert torch.equal(lazy.subset(mask)[:], mem[mask]) and torch.equal(torch.cat(list(lazy.split(6))), mem)
+    with pytest.raises(IndexError):
+        lazy[[20]]

@@ -77,8 +77,9 @@ class LazyImages:
     def __getitem__(self, key) -> torch.Tensor:
         if isinstance(key, (int, np.integer)):
             return self[[key]][0]
-        if isinstance(key, tuple):
-            return self[key[0]][(slice(None), *key[1:])]
+        if isinstance(key, tuple):   # x[i, c], x[a:b, :, ::2]: images first, the rest on the tensor
+            first = self[key[0]]
+            return first[key[1:]] if isinstance(key[0], (int, np.integer)) else first[(slice(None), *key[1:])]
         x, skipped = self.read(self.indices(key))
         report_skipped(skipped)
         return x
