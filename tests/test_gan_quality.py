@@ -148,3 +148,31 @@ def test_augment_ops_choose_the_augmentations(tmp_path, capsys):
     assert checkpoint.load(run)["config"]["augment_ops"] == "translation"
     assert main(["train", "gan", "--augment-ops", "rotate", "--steps", "1"]) == 2
     assert "--augment-ops must name some of color, translation, cutout" in capsys.readouterr().err
+
+
+def test_recalibrate_bn_sets_exact_statistics_and_keeps_sync_bn():
+    from ganforge.nn import recalibrate_bn
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4, momentum=0.3), torch.nn.SyncBatchNorm(4))
+    xs = [torch.randn(8, 3) * 2 + 1 for _ in range(5)]
+    it = iter(xs)
+    recalibrate_bn(net, lambda: (next(it),), batches=5)
+    h = net[0](torch.cat(xs)).detach()
+    torch.testing.assert_close(net[1].running_mean, h.mean(0))
+    per_batch_var = torch.stack([net[0](x).detach().var(0) for x in xs])   # BN keeps each batch's unbiased var
+    torch.testing.assert_close(net[1].running_var, per_batch_var.mean(0))
+    assert not net.training and net[1].momentum == 0.3 and type(net[2]) is torch.nn.SyncBatchNorm
+
+
+def test_ema_checkpoint_carries_its_own_batch_norm_statistics(tmp_path):
+    from ganforge.api import train
+    import ganforge
+
+    run = train("gan", model="mlp", data="synthetic:1x8x8", width=8, latent_dim=4, steps=6, batch_size=8, ema=0.9,
+                out=str(tmp_path), progress=False)
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=False)
+    g, e = ckpt["modules"]["G"], ckpt["modules"]["G_ema"]
+    bn = [k for k in g if k.endswith("running_mean")]
+    assert bn and all(not torch.equal(g[k], e[k]) for k in bn)   # not G's stats copied over
+    assert ganforge.load(run / "checkpoint.pt").sample(4, seed=0).isfinite().all()

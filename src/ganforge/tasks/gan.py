@@ -7,7 +7,6 @@ class loss on real and generated images, the code loss on generated ones); G's l
 """
 from __future__ import annotations
 
-import copy
 import sys
 
 import torch
@@ -18,6 +17,7 @@ from ..errors import UserError
 from ..models.conditional import grid_conditions
 from ..augment import AdaptiveP, augment
 from ..nn import eval_mode
+from ..nn.ema import EMA
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 
@@ -68,8 +68,8 @@ class GANObjective(Objective):
         self._collapse = {"d_acc_fake": 0, "diversity": 0}
         self.stop_request: str | None = None
         if cfg.ema:
-            self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-            self.modules["G_ema"] = self.G_ema
+            self.ema = EMA(self.G, cfg.ema)
+            self.G_ema = self.modules["G_ema"] = self.ema.net
         g = torch.Generator().manual_seed(cfg.seed)
         rows = getattr(G, "num_classes", 0) or getattr(G, "cat_codes", 0)
         n = rows * GRID_COLS if rows else SAMPLE_GRID
@@ -145,7 +145,7 @@ class GANObjective(Objective):
             g_aux = self.head_losses(out, c)
             rt.update(opt_g, g_loss + cfg.aux_weight * g_aux)
             if cfg.ema:
-                self._update_ema()
+                self.ema.update(self.G)
         self.D.requires_grad_(True)
         stats = {
             "d_loss": d_loss.item(),
@@ -183,19 +183,20 @@ class GANObjective(Objective):
                 if self.cfg.stop_on_collapse:
                     self.stop_request = msg
 
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        # warm-up: early on the average follows G closely, so the first samples are not of the init
-        self._ema_updates = getattr(self, "_ema_updates", 0) + 1
-        decay = min(self.cfg.ema, (1 + self._ema_updates) / (10 + self._ema_updates))
-        for e, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            e.lerp_(p, 1.0 - decay)
-        for e, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            e.copy_(b)
-
     @property
     def sampler_net(self) -> torch.nn.Module:
-        return self.G_ema if self.cfg.ema else self.G
+        """G, or its EMA with batch norm statistics of its own."""
+        if not self.cfg.ema:
+            return self.G
+        g = torch.Generator().manual_seed(self.cfg.seed + 31)   # the same inputs every time: deterministic
+        n, dev = self.local_batch(), self.rt.device
+        return self.ema.calibrated(lambda: (torch.randn(n, self.cfg.latent_dim, generator=g).to(dev),
+                                            self.G_ema.sample_c(n, generator=g).to(dev)
+                                            if hasattr(self.G_ema, "sample_c") else None))
+
+    def state(self, step: int, metrics: dict | None = None) -> dict:
+        self.sampler_net   # checkpoints carry the EMA's own batch-norm statistics
+        return super().state(step, metrics)
 
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
@@ -230,7 +231,7 @@ class GANObjective(Objective):
                 if last and k in last[0]}
 
     def extra_state(self) -> dict:
-        state = {"aug_gen": self.aug_gen.get_state(), "ema_updates": getattr(self, "_ema_updates", 0),
+        state = {"aug_gen": self.aug_gen.get_state(), "ema_updates": self.ema.updates if self.cfg.ema else 0,
                  "collapse": dict(self._collapse)}
         if self.ada is not None:
             state["ada"] = self.ada.state()
@@ -239,7 +240,8 @@ class GANObjective(Objective):
     def load_extra_state(self, state: dict) -> None:
         if "aug_gen" in state:   # checkpoints from before augmentation have none of this
             self.aug_gen.set_state(state["aug_gen"])
-            self._ema_updates = state["ema_updates"]
+            if self.cfg.ema:
+                self.ema.updates = state["ema_updates"]
             self._collapse.update(state["collapse"])
         if self.ada is not None and "ada" in state:
             self.ada.load(state["ada"])
