@@ -141,7 +141,8 @@ def server(root):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ganforge", "serve", *[str(root / n) for n in NAMES],
                              "--port", str(port), "--runs", str(root), "--max-upload-mb", "0.05"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "GRADIO_TEMP_DIR": str(root.parent / "gradio")})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -163,14 +164,18 @@ def server(root):
         proc.kill()
 
 
+def client(url, root):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, analytics_enabled=False, download_files=str(root.parent / "downloads"))
+
+
 def _size(path) -> tuple:
     return Image.open(path).size
 
 
 def test_every_tab_through_gradio_client(server, root):
-    from gradio_client import Client
-
-    c = Client(server, verbose=False)
+    c = client(server, root)
     grid, download = c.predict(1, 8, "one row per class", api_name="/gan_0001_generate")
     assert _size(grid) == _size(download) and _size(grid)[0] > 64
     grid, _ = c.predict(1, 4, "1", 0.5, -0.5, api_name="/gan_0002_generate")
@@ -194,9 +199,9 @@ def test_every_tab_through_gradio_client(server, root):
 
 
 def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, root):
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
-    c = Client(server, verbose=False)
+    c = client(server, root)
     bad_png, bad_csv = handle_file(str(root.parent / "bad.png")), handle_file(str(root.parent / "bad.csv"))
     big = root.parent / "big.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 200, 3), dtype=np.uint8)).save(big)

@@ -3,8 +3,10 @@ plus a runs dashboard. Gradio is imported only when a page is built (ganforge --
 the work behind every button is a plain function in ganforge.serving."""
 from __future__ import annotations
 
+import atexit
 import functools
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,7 +39,8 @@ def build_app(models: dict, runs: str | Path | None = "runs", max_mb: float = 10
     from .optional import require
 
     gr = require("gradio", "ganforge serve")
-    out_dir = Path(tempfile.mkdtemp(prefix="ganforge-serve-"))
+    out_dir = Path(tempfile.mkdtemp(prefix="ganforge-serve-"))   # the download buttons' files, removed at exit
+    atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
 
     def safe(fn):
         """Bad input -> a message in the page (gr.Error); the server keeps serving."""
