@@ -133,7 +133,7 @@ def test_cli_config_file_and_set(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "dcgn"], "unknown gan model 'dcgn'; choose from: acgan, cgan, convgan, dcgan, infogan, lsgan, mlp"),
+    (["--model", "dcgn"], "unknown gan model 'dcgn'; choose from: acgan, cgan, convgan, dcgan, infogan"),
     (["--data", "mnits"], "unknown dataset 'mnits'"),
     (["--loss", "wgan"], "loss must be one of"),
     (["--steps", "0"], "--steps must be positive"),
