@@ -49,7 +49,7 @@ def test_discriminators_input_shapes():
     assert clips.shape == (3, *SHAPE) and clips.abs().max() <= 1
     out = D(clips)
     assert seen["spatial"] == (3 * D.k, 1, 32, 32)        # k frames per clip at full resolution
-    assert seen["temporal"] == (3, 1, 8, 16, 16)          # the whole clip (N, C, T, H, W) at half resolution
+    assert seen["temporal"] == (3, 2, 8, 16, 16)          # the whole clip (N, C, T, H, W) at half resolution + its change
     assert out["adv_spatial"].shape == (3, D.k) and out["adv_temporal"].shape == (3,)
     frames = D.pick_frames(torch.arange(8.0).view(1, 8, 1, 1, 1).expand(2, 8, 1, 32, 32))
     assert all(len(set(f[:, 0, 0, 0].tolist())) == D.k for f in frames)   # distinct frames

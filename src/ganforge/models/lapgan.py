@@ -80,12 +80,12 @@ def unpack(x: torch.Tensor, n: int) -> list[torch.Tensor]:
     return [x[:, k * c:(k + 1) * c, :: 2 ** k, :: 2 ** k] for k in range(n)]
 
 
-def _mlp(sizes: list[int], out_act: nn.Module | None, act) -> nn.Sequential:
+def _mlp(sizes: list[int], out_act: nn.Module | None, act, dropout: float = 0.0) -> nn.Sequential:
     layers = []
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers.append(act())
+            layers += [act()] + ([nn.Dropout(dropout)] if dropout else [])
     return nn.Sequential(*layers, *([out_act] if out_act is not None else []))
 
 
@@ -165,7 +165,9 @@ class LapDiscriminator(nn.Module):
         c, size, _ = image_shape
         self.channels, self.sides = c, level_sides(size)
         coarse = self.sides[-1]
-        self.coarse = _mlp([c * coarse * coarse, 8 * width, 8 * width, 1], None, lambda: nn.LeakyReLU(0.2, True))
+        # dropout in the coarse D, as the paper's: without it the coarse MLP GAN collapsed to a few shapes
+        self.coarse = _mlp([c * coarse * coarse, 8 * width, 8 * width, 1], None, lambda: nn.LeakyReLU(0.2, True),
+                           dropout=0.5)
         self.bands = nn.ModuleList(BandDiscriminator(c, s, width) for s in self.sides[:-1])
         init_normal(self)
 

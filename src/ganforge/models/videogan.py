@@ -24,7 +24,7 @@ from .registry import register
 
 SPATIAL_FRAMES = 4   # k: frames per clip the spatial discriminator judges
 MAX_SHIFT = 0.5      # the largest offset of a frame, in units of half the frame side
-VELOCITY_SCALE = 0.25   # so the first clips move about as fast as real digits, not across the frame at once
+VELOCITY_SCALE = 0.5    # so the first clips move about as fast as real digits, not across the frame at once
 
 
 class VideoGenerator(nn.Module):
@@ -74,12 +74,14 @@ class VideoGenerator(nn.Module):
 
 
 class TemporalDiscriminator(nn.Module):
-    """Clips (N, T, C, H, W) -> logits (N,): 3D convs on the clip at half resolution."""
+    """Clips (N, T, C, H, W) -> logits (N,): 3D convs on the clip at half resolution, with the change
+    from each frame to the next as C more input channels (zero for the first frame): a static or slow
+    clip then differs from a real one in plain sight, not only in a sub-pixel shift."""
 
     def __init__(self, clip_shape, width: int = 64):
         super().__init__()
         t, c, h, w = clip_shape
-        layers, ch = [nn.Conv3d(c, width, (3, 4, 4), (1, 2, 2), 1), nn.LeakyReLU(0.2, True)], width
+        layers, ch = [nn.Conv3d(2 * c, width, (3, 4, 4), (1, 2, 2), 1), nn.LeakyReLU(0.2, True)], width
         side, frames = h // 4, t
         while side > 4:
             step = 2 if frames >= 4 else 1   # halve time too while there is enough of it
@@ -87,13 +89,14 @@ class TemporalDiscriminator(nn.Module):
             ch, side, frames = ch * 2, side // 2, frames // step
         self.net = nn.Sequential(*layers, nn.Flatten())
         with torch.no_grad():   # the flattened size (works on the meta device too)
-            feat = self.net(torch.zeros(1, c, t, h // 2, w // 2)).shape[1]
+            feat = self.net(torch.zeros(1, 2 * c, t, h // 2, w // 2)).shape[1]
         self.head = nn.Linear(feat, 1)
         init_normal(self)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         x = F.avg_pool3d(clips.transpose(1, 2), (1, 2, 2))             # (N, C, T, H/2, W/2)
-        return self.head(self.net(x)).flatten()
+        change = F.pad(x[:, :, 1:] - x[:, :, :-1], (0, 0, 0, 0, 1, 0))   # (N, C, T, H/2, W/2)
+        return self.head(self.net(torch.cat([x, change], 1))).flatten()
 
 
 class VideoDiscriminator(nn.Module):
