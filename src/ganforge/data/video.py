@@ -4,7 +4,8 @@
                       made at load time, deterministic per seed: train clips from the training
                       digits (one clip per digit, so every digit appears), test clips from the
                       held-out ones. Each digit is its 20x20 box (MNIST's own box) moving 1 to 2.5
-                      pixels a frame and bouncing off the borders; two digits overlap by maximum.
+                      pixels a frame (in fractions of a pixel, bilinear) and bouncing off the borders;
+                      two digits overlap by maximum.
     videos:PATH       a video file or a folder of them: GIF (Pillow), MP4 / AVI / MOV / WEBM / MKV
                       (PyAV, `pip install 'ganforge[video]'`), or sub-folders of frame images (sorted
                       by name). Each video gives its non-overlapping runs of --frames frames, resized
@@ -56,7 +57,8 @@ def digit_sprite(img: np.ndarray) -> np.ndarray:
 
 
 def bounce(n: int, frames: int, room: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, frames, 2) integer top-left corners in [0, room]: constant velocity, reflected at the borders."""
+    """(n, frames, 2) top-left corners (y, x) in [0, room], in fractions of a pixel: constant velocity,
+    reflected at the borders."""
     pos = rng.uniform(0, room, (n, 2))
     angle, speed = rng.uniform(0, 2 * np.pi, n), rng.uniform(1.0, 2.5, n)
     vel = np.stack([np.sin(angle), np.cos(angle)], 1) * speed[:, None]
@@ -67,7 +69,19 @@ def bounce(n: int, frames: int, room: int, rng: np.random.Generator) -> np.ndarr
         low, high = pos < 0, pos > room
         pos = np.where(low, -pos, np.where(high, 2 * room - pos, pos))
         vel = np.where(low | high, -vel, vel)
-    return np.rint(out).astype(np.int64)
+    return out
+
+
+def place(sprite: np.ndarray, fy: float, fx: float) -> np.ndarray:
+    """(S, S) -> (S + 1, S + 1) floats: the sprite moved by a fraction of a pixel (bilinear), so digits
+    glide as a generator's bilinear shift moves them and blur alike between pixels."""
+    s = sprite.astype(np.float32)
+    out = np.zeros((s.shape[0] + 1, s.shape[1] + 1), np.float32)
+    out[:-1, :-1] += (1 - fy) * (1 - fx) * s
+    out[1:, :-1] += fy * (1 - fx) * s
+    out[:-1, 1:] += (1 - fy) * fx * s
+    out[1:, 1:] += fy * fx * s
+    return out
 
 
 def moving_digits(split: str = "train", frames: int = 16, size: int = DEFAULT_SIDE, digits: int = 1,
@@ -80,14 +94,16 @@ def moving_digits(split: str = "train", frames: int = 16, size: int = DEFAULT_SI
     rng = np.random.default_rng(seed)
     n = n or len(images)
     which = np.stack([np.arange(n) % len(images)] + [rng.integers(0, len(images), n) for _ in range(digits - 1)], 1)
-    clips = np.zeros((n, frames, size, size), np.uint8)
+    clips = np.zeros((n, frames, size, size), np.float32)
     for d in range(digits):
-        paths = bounce(n, frames, size - SPRITE, rng)
+        paths = bounce(n, frames, size - SPRITE - 1, rng)
         for i in range(n):
             sprite = digit_sprite(images[which[i, d]])
             for t, (y, x) in enumerate(paths[i]):
-                window = clips[i, t, y:y + SPRITE, x:x + SPRITE]
-                np.maximum(window, sprite, out=window)
+                iy, ix = int(y), int(x)
+                window = clips[i, t, iy:iy + SPRITE + 1, ix:ix + SPRITE + 1]
+                np.maximum(window, place(sprite, y - iy, x - ix), out=window)
+    clips = np.rint(clips).astype(np.uint8)
     name = "moving-mnist" if digits == 1 else f"moving-mnist:{digits}"
     return ImageData(name, torch.from_numpy(clips)[:, :, None], torch.from_numpy(labels[which[:, 0]]), base.classes)
 
