@@ -85,7 +85,9 @@ def smallest_side(images) -> int:
 
 
 def random_crops(images, n: int, size: int, g: torch.Generator, flip: bool = True) -> torch.Tensor:
-    """n random size x size crops (one random image each, a random horizontal flip), uint8 (n, 3, size, size)."""
+    """n random size x size crops (one random image each), uint8 (n, 3, size, size); with flip, each
+    also takes one of the 8 flips / quarter turns of the square (EDSR's augmentation: a few photos
+    give 8x the views)."""
     count = images.shape[0] if isinstance(images, torch.Tensor) else len(images)
     idx = torch.randint(0, count, (n,), generator=g)
     out = []
@@ -95,5 +97,8 @@ def random_crops(images, n: int, size: int, g: torch.Generator, flip: bool = Tru
         top = int(torch.randint(0, h - size + 1, (1,), generator=g))
         left = int(torch.randint(0, w - size + 1, (1,), generator=g))
         crop = img[:, top:top + size, left:left + size]
-        out.append(crop.flip(-1) if flip and torch.rand(1, generator=g).item() < 0.5 else crop)
+        if flip:
+            k = int(torch.randint(0, 8, (1,), generator=g))
+            crop = torch.rot90(crop.flip(-1) if k >= 4 else crop, k % 4, (-2, -1))
+        out.append(crop)
     return torch.stack(out)
