@@ -5,7 +5,7 @@ h_k = l_k - u(l_{k+1}) (u: bilinear x2) with the coarsest level l_K kept as it i
 bands back, l_k = u(l_{k+1}) + h_k, gives x again. Sides: halved while even and at least 7 stays,
 so 28 -> 14 -> 7, 32 -> 16 -> 8 and 64 -> 32 -> 16 -> 8.
 
-G_K is an unconditional MLP GAN at the coarsest level; each finer G_k is a conditional conv GAN
+G_K is an unconditional conv GAN at the coarsest level; each finer G_k is a conditional conv GAN
 that draws the band h_k given the upsampled coarser image u(l_{k+1}) (its c) and a noise plane
 made from z; D_k judges (band, u(l_{k+1})). As in the paper every level trains on the real
 pyramid: G_k's condition is the real coarser level, so the levels train independently (their
@@ -80,15 +80,6 @@ def unpack(x: torch.Tensor, n: int) -> list[torch.Tensor]:
     return [x[:, k * c:(k + 1) * c, :: 2 ** k, :: 2 ** k] for k in range(n)]
 
 
-def _mlp(sizes: list[int], out_act: nn.Module | None, act, dropout: float = 0.0) -> nn.Sequential:
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers += [act()] + ([nn.Dropout(dropout)] if dropout else [])
-    return nn.Sequential(*layers, *([out_act] if out_act is not None else []))
-
-
 class BandGenerator(nn.Module):
     """z (N, latent), cond u(l_{k+1}) (N, C, S, S) -> band h_k (N, C, S, S); z enters as one noise plane."""
 
@@ -121,8 +112,37 @@ class BandDiscriminator(nn.Module):
         return self.net(torch.cat([band, cond], 1)).flatten()
 
 
+class CoarseGenerator(nn.Module):
+    """z (N, latent) -> the coarsest level (N, C, S, S): a linear map to a (2 width, S, S) map, then
+    convs at that side (a small conv GAN: the paper's MLP collapsed to a few blobs here)."""
+
+    def __init__(self, channels: int, side: int, latent_dim: int, width: int):
+        super().__init__()
+        self.side, self.ch = side, 2 * width
+        self.fc = nn.Sequential(nn.Linear(latent_dim, self.ch * side * side), nn.BatchNorm1d(self.ch * side * side),
+                                nn.ReLU(True))
+        self.net = nn.Sequential(nn.Conv2d(self.ch, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
+                                 nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z).view(-1, self.ch, self.side, self.side))
+
+
+class CoarseDiscriminator(nn.Module):
+    """The coarsest level (N, C, S, S) -> logits (N,): two convs, then a linear head."""
+
+    def __init__(self, channels: int, side: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.LeakyReLU(0.2, True),
+                                 nn.Conv2d(width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2, True), nn.Flatten(),
+                                 nn.Dropout(0.5), nn.Linear(2 * width * side * side, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
 class LapGenerator(nn.Module):
-    """The pyramid of generators: index 0 is the finest level, L - 1 the coarsest (an MLP)."""
+    """The pyramid of generators: index 0 is the finest level, L - 1 the coarsest."""
 
     def __init__(self, image_shape, latent_dim: int = 100, width: int = 64):
         super().__init__()
@@ -130,13 +150,12 @@ class LapGenerator(nn.Module):
         self.image_shape, self.latent_dim = tuple(image_shape), latent_dim
         self.sides = level_sides(size)
         coarse = self.sides[-1]
-        self.coarse = _mlp([latent_dim, 8 * width, 8 * width, c * coarse * coarse], nn.Tanh(), lambda: nn.ReLU(True))
+        self.coarse = CoarseGenerator(c, coarse, latent_dim, width)
         self.bands = nn.ModuleList(BandGenerator(c, s, latent_dim, width) for s in self.sides[:-1])
         init_normal(self)
 
     def _coarse(self, z: torch.Tensor) -> torch.Tensor:
-        c, s = self.image_shape[0], self.sides[-1]
-        return self.coarse(z).view(-1, c, s, s)
+        return self.coarse(z)
 
     def levels(self, z: torch.Tensor) -> list[torch.Tensor]:
         """Sampling coarse to fine: [l_K (coarsest), ..., l_0 (N, C, H, W)], each clamped to [-1, 1]."""
@@ -158,16 +177,14 @@ class LapGenerator(nn.Module):
 
 
 class LapDiscriminator(nn.Module):
-    """One D per level: an MLP at the coarsest, BandDiscriminator at every finer level."""
+    """One D per level: CoarseDiscriminator at the coarsest, BandDiscriminator at every finer level."""
 
     def __init__(self, image_shape, width: int = 64):
         super().__init__()
         c, size, _ = image_shape
         self.channels, self.sides = c, level_sides(size)
         coarse = self.sides[-1]
-        # dropout in the coarse D, as the paper's: without it the coarse MLP GAN collapsed to a few shapes
-        self.coarse = _mlp([c * coarse * coarse, 8 * width, 8 * width, 1], None, lambda: nn.LeakyReLU(0.2, True),
-                           dropout=0.5)
+        self.coarse = CoarseDiscriminator(c, coarse, width)
         self.bands = nn.ModuleList(BandDiscriminator(c, s, width) for s in self.sides[:-1])
         init_normal(self)
 
@@ -179,7 +196,7 @@ class LapDiscriminator(nn.Module):
         for k, d in enumerate(self.bands):
             u = up(cond[k + 1])
             out[f"adv_level{k}"] = d(levels[k] - u, u)
-        out[f"adv_level{n - 1}"] = self.coarse(levels[-1].flatten(1)).flatten()
+        out[f"adv_level{n - 1}"] = self.coarse(levels[-1])
         return out
 
 
