@@ -72,15 +72,17 @@ def bounce(n: int, frames: int, room: int, rng: np.random.Generator) -> np.ndarr
     return out
 
 
-def place(sprite: np.ndarray, fy: float, fx: float) -> np.ndarray:
-    """(S, S) -> (S + 1, S + 1) floats: the sprite moved by a fraction of a pixel (bilinear), so digits
-    glide as a generator's bilinear shift moves them and blur alike between pixels."""
-    s = sprite.astype(np.float32)
-    out = np.zeros((s.shape[0] + 1, s.shape[1] + 1), np.float32)
-    out[:-1, :-1] += (1 - fy) * (1 - fx) * s
-    out[1:, :-1] += fy * (1 - fx) * s
-    out[:-1, 1:] += (1 - fy) * fx * s
-    out[1:, 1:] += fy * fx * s
+def place(sprites: np.ndarray, fy: np.ndarray, fx: np.ndarray) -> np.ndarray:
+    """Sprites (..., S, S) moved by fractions of a pixel fy, fx (...) -> (..., S + 1, S + 1) floats
+    (bilinear), so digits glide as a generator's bilinear shift moves them and blur alike between pixels."""
+    s = sprites.astype(np.float32)
+    fy, fx = fy[..., None, None], fx[..., None, None]
+    lead = np.broadcast_shapes(s.shape[:-2], fy.shape[:-2])
+    out = np.zeros(lead + (s.shape[-2] + 1, s.shape[-1] + 1), np.float32)
+    out[..., :-1, :-1] += (1 - fy) * (1 - fx) * s
+    out[..., 1:, :-1] += fy * (1 - fx) * s
+    out[..., :-1, 1:] += (1 - fy) * fx * s
+    out[..., 1:, 1:] += fy * fx * s
     return out
 
 
@@ -97,12 +99,13 @@ def moving_digits(split: str = "train", frames: int = 16, size: int = DEFAULT_SI
     clips = np.zeros((n, frames, size, size), np.float32)
     for d in range(digits):
         paths = bounce(n, frames, size - SPRITE - 1, rng)
+        corner = paths.astype(np.int64)
+        frac = paths - corner
         for i in range(n):
-            sprite = digit_sprite(images[which[i, d]])
-            for t, (y, x) in enumerate(paths[i]):
-                iy, ix = int(y), int(x)
-                window = clips[i, t, iy:iy + SPRITE + 1, ix:ix + SPRITE + 1]
-                np.maximum(window, place(sprite, y - iy, x - ix), out=window)
+            patches = place(digit_sprite(images[which[i, d]]), frac[i, :, 0], frac[i, :, 1])   # (T, S + 1, S + 1)
+            for t, (y, x) in enumerate(corner[i]):
+                window = clips[i, t, y:y + SPRITE + 1, x:x + SPRITE + 1]
+                np.maximum(window, patches[t], out=window)
     clips = np.rint(clips).astype(np.uint8)
     name = "moving-mnist" if digits == 1 else f"moving-mnist:{digits}"
     return ImageData(name, torch.from_numpy(clips)[:, :, None], torch.from_numpy(labels[which[:, 0]]), base.classes)
