@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import UserError
-from .base import RunConfig, opt
+from .base import ImageRunConfig, opt
 
 
 @dataclass
-class SRConfig(RunConfig):
+class SRConfig(ImageRunConfig):
     help: ClassVar[str] = "train a super-resolution net: srresnet (pixel loss) or srgan (content + adversarial loss)"
     example: ClassVar[str] = ("ganforge train sr --model srresnet --steps 3000\n"
                               "ganforge train sr --model srgan --init runs/sr-0001/checkpoint.pt --steps 1000\n"
@@ -30,9 +30,12 @@ class SRConfig(RunConfig):
     bn: bool = opt(False, "batch norm in the residual blocks (the paper's; EDSR found it hurts SR)")
     image_skip: bool = opt(True, "the net adds its detail to the bicubic upscaling (off: the paper's net)")
     data: str = opt("photos", "photos (the embedded photos, the left three quarters of each), mnist5k, cifar10, ... or "
-                    "folder:PATH (images at their own resolution)")
+                    "folder:PATH (images at their own resolution; streamed when larger than --data-memory) or "
+                    "packed:DIR")
     eval_data: str = opt("", "held-out images: '' = the data's own (photos: the right quarter of each photo, "
                          "mnist5k / cifar10: the test split), or folder:PATH")
+    stream_size: int = opt(0, "side streamed folder: images are decoded at (short side scaled, centre square; "
+                           "0: 2 x --crop) and packed:DIR images read at (0: as packed)", ge=0)
     crop: int = opt(96, "high-resolution training crop side (a multiple of --scale; the paper: 96)", gt=0)
     content: str = opt("auto", "content loss: mse or l1 (pixels), vgg54 / vgg22 (VGG-19 features; downloads the "
                        "ImageNet weights), cnn (the shipped classifier's features + MSE), auto (srresnet: mse; "
@@ -50,6 +53,8 @@ class SRConfig(RunConfig):
             raise UserError(f"--crop must be a multiple of --scale {self.scale}, got {self.crop}")
         if self.crop < 4 * self.scale:
             raise UserError(f"--crop must be at least {4 * self.scale} (4 low-resolution pixels), got {self.crop}")
+        if 0 < self.stream_size < self.crop:
+            raise UserError(f"--stream-size {self.stream_size} is smaller than --crop {self.crop}")
 
     def content_kind(self) -> str:
         """The content loss asked for, auto resolved for srresnet (srgan's auto depends on the cache)."""

@@ -17,8 +17,9 @@ from pathlib import Path
 import torch
 
 from .. import losses, models
-from ..data import to_float
-from ..data.paired import bicubic, downscale, load_sr_images, mod_crop, random_crops, smallest_side
+from ..data import Batches, announce, to_float
+from ..data.paired import (CropSampler, bicubic, crop_each, downscale, load_sr_images, mod_crop, pick, random_crops,
+                           smallest_side)
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
@@ -41,11 +42,12 @@ def lr_factor(step: int, steps: int) -> float:
 def eval_images(cfg, progress: bool = True) -> tuple[str, list[torch.Tensor]]:
     """The held-out HR images (uint8 (3, H, W), sides cut to multiples of the scale) of --eval-data."""
     spec = cfg.eval_data or cfg.data
-    if not cfg.eval_data and (spec.startswith("folder:") or Path(spec).is_dir()):
+    if not cfg.eval_data and (spec.startswith(("folder:", "packed:")) or Path(spec).is_dir()):
         return "", []   # a folder has no held-out part of its own
-    name, images = load_sr_images(spec, "test", cfg.strict, 4 * cfg.scale, progress)
-    images = [mod_crop(img, cfg.scale) for img in images]
-    return name, images[:cfg.eval_num] if cfg.eval_num else images
+    # Held-out images are scored whole, at their own sizes: in memory, whatever their size.
+    data = load_sr_images(spec, "test", cfg.strict, 4 * cfg.scale, progress, memory=float("inf"))
+    images = [mod_crop(img, cfg.scale) for img in data.images]
+    return data.name, images[:cfg.eval_num] if cfg.eval_num else images
 
 
 class SRObjective(Objective):
@@ -55,8 +57,14 @@ class SRObjective(Objective):
     def __init__(self, cfg, rt=None, data=None):
         super().__init__(cfg, rt)
         rt = self.rt
-        self.data_name, self.images = data if data is not None else load_sr_images(
-            cfg.data, "train", cfg.strict, cfg.crop, progress=rt.is_main)
+        data = data if data is not None else load_sr_images(
+            cfg.data, "train", cfg.strict, cfg.crop, rt.is_main, cfg.data_memory, cfg.stream, cfg.stream_size)
+        self.data_name, self.images = data.name, data.images
+        self.data_info = announce(data, cfg.workers, rt.is_main)
+        # Streamed / packed squares are read per batch (ahead, by --workers) and cropped after.
+        self.sampler = None if isinstance(self.images, (list, torch.Tensor)) else CropSampler(
+            len(self.images), self.local_batch(), cfg.seed, self.rank)
+        self.batches = self.sampler and Batches(self.images, None, self.sampler, cfg.workers)
         if smallest_side(self.images) < cfg.crop:
             raise UserError(f"--crop {cfg.crop} is larger than the smallest image of {cfg.data} "
                             f"({smallest_side(self.images)} px); lower --crop (a multiple of --scale {cfg.scale})")
@@ -82,8 +90,12 @@ class SRObjective(Objective):
     def pair(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(lr, hr) float batches in [-1, 1]: (B, 3, crop/s, crop/s) and (B, 3, crop, crop)."""
         # Crops depend only on (seed, step, rank): a resumed run sees the same batches.
-        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step + 7919 * self.rank)
-        hr = random_crops(self.images, self.local_batch(), self.cfg.crop, g)
+        g = CropSampler(0, 0, self.cfg.seed, self.rank).generator(step)
+        if self.batches is None:
+            hr = random_crops(self.images, self.local_batch(), self.cfg.crop, g)
+        else:   # the same draws as random_crops: the batches' images (the sampler's pick), then the crops
+            pick(len(self.images), self.local_batch(), g)
+            hr = crop_each(self.batches.get(step)[0], self.cfg.crop, g)
         return to_float(self.rt.to(downscale(hr, self.cfg.scale))), to_float(self.rt.to(hr))
 
     def train_step(self, step: int) -> dict[str, float]:
