@@ -24,8 +24,8 @@ PRESETS: dict[str, dict] = {
     "mlp-mnist": {
         "models": ("mlp",),
         "summary": "the MNIST article's MLP GAN (2 G steps per D step, batch 32) with the least-squares loss, "
-                   "lr 4e-4 and EMA of G (3,000 steps: classifier-FID 41)",
-        "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "lsgan", "lr": 4e-4},
+                   "lr 8e-4 and EMA of G (3,000 steps: classifier-FID 37)",
+        "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "lsgan", "lr": 8e-4},
     },
     "infogan-mnist": {
         "models": ("infogan",),
