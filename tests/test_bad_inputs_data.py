@@ -34,3 +34,13 @@ def test_train_sr_bad_data_is_one_error_line_and_exit_2(argv, expected, tmp_path
     assert rc == 2 and "Traceback" not in err, err
     lines = [ln for ln in err.splitlines() if "error:" in ln]
     assert len(lines) == 1 and expected in lines[0], err
+
+
+def test_train_sr_resume_keeps_the_data_path(tmp_path, capsys):
+    # in memory a folder keeps its own sizes, streamed it is squares: switching would change the crops
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (24, 20), "red").save(tmp_path / "imgs" / "a.png")
+    assert main(SR + ["--data", "folder:imgs"]) == 0
+    run = next((tmp_path / "runs").iterdir())
+    assert main(["train", "sr", "--resume", str(run), "--steps", "2", "--stream", "--no-progress"]) == 2
+    assert "--stream" in [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln][0]

@@ -5,11 +5,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import UserError
-from .base import ImageRunConfig, opt
+from .base import ImageRunConfig, RunConfig, opt
 
 
 @dataclass
 class SRConfig(ImageRunConfig):
+    # A folder in memory keeps its images' own sizes, streamed it is squares of --stream-size: the
+    # crops differ, so --stream and --data-memory (which pick the path) stay fixed on resume.
+    RESUMABLE: ClassVar[frozenset] = RunConfig.RESUMABLE | {"workers"}
     help: ClassVar[str] = "train a super-resolution net: srresnet (pixel loss) or srgan (content + adversarial loss)"
     example: ClassVar[str] = ("ganforge train sr --model srresnet --steps 3000\n"
                               "ganforge train sr --model srgan --init runs/sr-0001/checkpoint.pt --steps 1000\n"
