@@ -59,6 +59,8 @@ def test_a_folder_over_the_budget_streams_at_twice_the_crop(tmp_path):
     data = load_sr_images(f"folder:{folder}", min_side=8, progress=False, memory=1e-9)
     assert data.source == "streaming" and "more than --data-memory" in data.why
     assert data.images.shape == (6, 3, 16, 16)
+    # never past the smallest short side (20 px): no upscaled HR images
+    assert load_sr_images(f"folder:{folder}", min_side=12, progress=False, stream=True).images.shape[-1] == 20
     mem = load_sr_images(f"folder:{folder}", min_side=8, progress=False)
     assert mem.source == "in-memory" and mem.images[0].shape == (3, 20, 30)
     run = ganforge.train("sr", steps=2, data=f"folder:{folder}", data_memory=1e-9, out=str(tmp_path / "r"), **TINY)

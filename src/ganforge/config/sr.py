@@ -38,7 +38,7 @@ class SRConfig(ImageRunConfig):
     eval_data: str = opt("", "held-out images: '' = the data's own (photos: the right quarter of each photo, "
                          "mnist5k / cifar10: the test split), or folder:PATH")
     stream_size: int = opt(0, "side streamed folder: images are decoded at (short side scaled, centre square; "
-                           "0: 2 x --crop) and packed:DIR images read at (0: as packed)", ge=0)
+                           "0: 2 x --crop, at most the smallest short side) and packed:DIR images read at (0: as packed)", ge=0)
     crop: int = opt(96, "high-resolution training crop side (a multiple of --scale; the paper: 96)", gt=0)
     content: str = opt("auto", "content loss: mse or l1 (pixels), vgg54 / vgg22 (VGG-19 features; downloads the "
                        "ImageNet weights), cnn (the shipped classifier's features + MSE), auto (srresnet: mse; "

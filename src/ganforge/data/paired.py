@@ -76,6 +76,9 @@ def _folder(path: Path, strict: bool, min_side: int, memory: float, stream: bool
     if lazy:
         from .lazy import StreamImages
 
+        # default: 2 x the crop, but never past the smallest short side (upscaled HR would teach blur)
+        size = size or max(min_side, min(2 * min_side, *(min(wh) for wh in idx.sizes)))
+
         return ImageData(f"folder:{path}", StreamImages(idx.paths, 3, size), source="streaming",
                          why=f"{why}; decoded at {size}x{size}, short side scaled, centre square")
 
@@ -91,7 +94,7 @@ def load_sr_images(spec: str, split: str = "train", strict: bool = False, min_si
     """ImageData for SR whose .images are a uint8 (N, 3, H, W) tensor when all share one size, a list
     of uint8 (3, H, W), or (streamed folder / packed:DIR) a lazy (N, 3, S, S) array read per batch.
     split: train or test (see the module docstring); folders have one split. stream_size: S of a
-    streamed folder (0: 2 * min_side) or of packed:DIR (0: as packed)."""
+    streamed folder (0: 2 * min_side, at most the smallest short side) or of packed:DIR (0: as packed)."""
     if spec == PHOTOS:
         return ImageData(f"{PHOTOS}-{'heldout' if split == 'test' else 'train'}", _split_photos(split == "test"),
                          why="the embedded photos, own sizes")
@@ -102,7 +105,7 @@ def load_sr_images(spec: str, split: str = "train", strict: bool = False, min_si
         return load_images(spec, channels=3, size=stream_size)
     if spec.startswith("folder:") or Path(spec).is_dir():
         path = Path(spec.removeprefix("folder:"))
-        return _folder(path, strict, min_side, memory, stream, stream_size or 2 * min_side, progress)
+        return _folder(path, strict, min_side, memory, stream, stream_size, progress)
     data = load_images(spec, split, channels=3, strict=strict, progress=progress)
     data.name = f"{data.name}-{split}"
     return data
