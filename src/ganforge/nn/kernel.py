@@ -90,11 +90,10 @@ def _digest(path: Path) -> str:
 def _record(target: Path) -> None:
     """Write the built library's SHA-256 beside it (0600), for _trusted() to compare on later loads."""
     os.chmod(target, 0o700)
-    side = target.with_name(target.name + ".sha256")
-    fd = os.open(side.with_name(side.name + ".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(_digest(target))
-    os.replace(side.with_name(side.name + ".tmp"), side)
+    from ..files import atomic_write
+
+    digest = _digest(target).encode()   # a temp name of its own: two ranks may build at once
+    atomic_write(target.with_name(target.name + ".sha256"), lambda f: f.write(digest), mode=0o600)
 
 
 def _trusted(target: Path) -> bool:
