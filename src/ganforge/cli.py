@@ -44,6 +44,14 @@ def add_command(sub, name: str, help: str, example: str) -> argparse.ArgumentPar
                           epilog="example:\n  " + example.strip().replace("\n", "\n  "))
 
 
+def add_file_or_folder_io(p: argparse.ArgumentParser, checkpoint_help: str) -> None:
+    """The CHECKPOINT INPUT -o OUTPUT arguments of commands that map images to images (translate, upscale)."""
+    p.add_argument("checkpoint", help=checkpoint_help)
+    p.add_argument("input", help="an image file, or a folder (searched recursively)")
+    p.add_argument("-o", "--output", required=True, help="output folder (names and sub-folders are kept), "
+                                                           "or a file name when INPUT is one image")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

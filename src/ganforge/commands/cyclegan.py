@@ -8,15 +8,12 @@ from ..errors import UserError
 
 
 def register(sub) -> None:
-    from ..cli import add_command
+    from ..cli import add_command, add_file_or_folder_io
 
     p = add_command(sub, "translate", "translate one image or every image of a folder with a CycleGAN checkpoint",
                     "ganforge translate runs/cyclegan-0001/checkpoint.pt photos/ -o vintage/\n"
                     "ganforge translate runs/cyclegan-0001 zebra.jpg -o horse.jpg --direction BtoA --size 256")
-    p.add_argument("checkpoint", help="a cyclegan checkpoint file, or a run directory holding checkpoint.pt")
-    p.add_argument("input", help="an image file, or a folder (searched recursively)")
-    p.add_argument("-o", "--output", required=True, help="output folder (names and sub-folders are kept), "
-                                                           "or a file name when INPUT is one image")
+    add_file_or_folder_io(p, "a cyclegan checkpoint file, or a run directory holding checkpoint.pt")
     p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="AtoB uses G, BtoA uses F "
                                                                                 "(default AtoB)")
     p.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default 8)")

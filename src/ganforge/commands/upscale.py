@@ -8,15 +8,12 @@ from ..errors import UserError
 
 
 def register(sub) -> None:
-    from ..cli import add_command
+    from ..cli import add_command, add_file_or_folder_io
 
     p = add_command(sub, "upscale", "upscale one image or every image of a folder with a super-resolution checkpoint",
                     "ganforge upscale runs/sr-0001/checkpoint.pt photo.png -o photo_x4.png\n"
                     "ganforge upscale runs/sr-0002 small/ -o large/ --scale 4 --tile 128")
-    p.add_argument("checkpoint", help="an sr checkpoint file (ganforge train sr), or a run directory holding one")
-    p.add_argument("input", help="an image file, or a folder (searched recursively)")
-    p.add_argument("-o", "--output", required=True, help="output folder (names and sub-folders are kept), "
-                                                           "or a file name when INPUT is one image")
+    add_file_or_folder_io(p, "an sr checkpoint file (ganforge train sr), or a run directory holding one")
     p.add_argument("--scale", type=int, default=None, help="the upscaling factor; must be the one the checkpoint "
                                                            "was trained for (default: that one)")
     p.add_argument("--tile", type=int, default=128,
