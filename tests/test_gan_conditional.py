@@ -169,3 +169,51 @@ def test_cgan_on_a_folder_with_one_sub_folder_per_class(tmp_path):
     gen = ganforge.load(run)
     assert gen.classes == ["circles", "squares"]
     assert gen.sample(2, labels=gen.label_index("squares")).shape == (2, *gen.image_shape)
+
+
+def test_warp_turns_moves_and_repeats():
+    from ganforge.augment import random_warp, warp
+
+    x = torch.full((1, 1, 5, 5), -1.0)
+    x[0, 0, 0, 1] = 1
+    torch.testing.assert_close(warp(x, torch.zeros(1), torch.ones(1), torch.zeros(1, 2)), x)
+    torch.testing.assert_close(warp(x, torch.tensor([math.pi / 2]), torch.ones(1), torch.zeros(1, 2)),
+                               torch.rot90(x, 1, (2, 3)), atol=1e-5, rtol=0)
+    moved = warp(x, torch.zeros(1), torch.ones(1), torch.tensor([[0.4, 0.0]]))   # 0.4 of the half side = 1 pixel
+    torch.testing.assert_close(moved, torch.roll(x, 1, 3), atol=1e-5, rtol=0)
+    images = torch.rand(4, 1, 28, 28) * 2 - 1
+    a, b = (random_warp(images, 20, torch.Generator().manual_seed(3)) for _ in range(2))
+    assert torch.equal(a, b) and not torch.allclose(a, images)
+    torch.testing.assert_close(random_warp(images, 0, scale=0, shift=0), images, atol=1e-5, rtol=0)
+
+
+def test_cluster_info_and_consistency_by_hand():
+    assert losses.cluster_info(torch.zeros(2, 2)).item() == pytest.approx(0.0, abs=1e-6)   # unsure, balanced
+    assert losses.cluster_info(torch.tensor([[50.0, 0], [0, 50.0]])).item() == pytest.approx(-math.log(2), abs=1e-6)
+    assert losses.cluster_info(torch.tensor([[50.0, 0], [50.0, 0]])).item() == pytest.approx(0.0, abs=1e-6)
+    guess = torch.tensor([[0.0, math.log(3)]], requires_grad=True)   # softmax: 0.25, 0.75
+    changed = torch.zeros(1, 2, requires_grad=True)
+    loss = losses.consistency(guess, changed)
+    assert loss.item() == pytest.approx(math.log(2), rel=1e-6)
+    loss.backward()
+    assert guess.grad is None and changed.grad.abs().sum() > 0   # only the changed image's guess moves
+
+
+def test_infogan_warp_and_real_terms_train_q_and_resume_exactly(tmp_path):
+    from ganforge.engine import checkpoint
+
+    opts = dict(model="infogan", data="mnist5k", width=4, latent_dim=8, batch_size=8, progress=False, sample_every=0,
+                info_warp=2.0, info_real=1.0, precision="fp32", out=str(tmp_path))
+    straight = ganforge.train("gan", steps=4, **opts)
+    resumed = ganforge.train("gan", resume=ganforge.train("gan", steps=2, **opts), steps=4)
+    a, b = checkpoint.load(straight), checkpoint.load(resumed)
+    for net in ("G", "D"):
+        for k, v in a["modules"][net].items():
+            torch.testing.assert_close(b["modules"][net][k], v, msg=f"{net}.{k}")
+    plain = checkpoint.load(ganforge.train("gan", steps=4, **{**opts, "info_warp": 0.0, "info_real": 0.0}))
+    assert not torch.equal(plain["modules"]["D"]["q.0.weight"], a["modules"]["D"]["q.0.weight"])
+
+
+def test_info_terms_need_infogan(capsys):
+    assert main(["train", "gan", "--model", "dcgan", *TINY[2:], "--info-warp", "1"]) == 2
+    assert "--model dcgan has none" in capsys.readouterr().err

@@ -12,6 +12,8 @@ the real and the fake branch augments them identically when asked.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -63,6 +65,22 @@ def cutout(x: torch.Tensor, p: float = 1.0, g=None, ratio: float = 0.5) -> torch
     ys, xs = torch.arange(h, device=dev).view(1, h, 1), torch.arange(w, device=dev).view(1, 1, w)
     hole = (ys >= top) & (ys < top + ch) & (xs >= left) & (xs < left + cw)
     return x * (1 - hole[:, None].to(x.dtype) * _mask(n, p, dev, g))
+
+
+def warp(x: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Rotate each image by angle (N,) radians, zoom it by scale (N,) and move it by shift (N, 2)
+    (x, y, in units of the half side) about its centre; bilinear, the background (-1) fills in."""
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, -shift[:, 0]], 1), torch.stack([sin, cos, -shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x + 1, grid, padding_mode="zeros", align_corners=False) - 1
+
+
+def random_warp(x: torch.Tensor, degrees: float, g=None, scale: float = 0.1, shift: float = 0.15) -> torch.Tensor:
+    """warp() by a random rotation in +-degrees, zoom in 1 +- scale and shift in +-shift per image."""
+    n, dev = x.shape[0], x.device
+    u = torch.rand(n, 4, device=dev, generator=g) * 2 - 1
+    return warp(x, u[:, 0] * math.radians(degrees), 1 + u[:, 1] * scale, u[:, 2:] * shift)
 
 
 FUNCS = {"color": color, "translation": translation, "cutout": cutout}

@@ -86,6 +86,23 @@ def code_loss(out: torch.Tensor, codes: torch.Tensor, cat_codes: int, cont_weigh
     return loss
 
 
+def cluster_info(logits: torch.Tensor) -> torch.Tensor:
+    """Information maximisation on unlabelled images (as in CatGAN and IMSAT): the mean entropy of
+    each image's class distribution softmax(logits) minus the entropy of their batch mean, so
+    minimising it makes each prediction confident and the batch use every class. logits (N, K)."""
+    logp = logits.float().log_softmax(1)
+    p = logp.exp()
+    mean = p.mean(0)
+    return -(p * logp).sum(1).mean() + (mean * mean.clamp_min(1e-12).log()).sum()
+
+
+def consistency(logits: torch.Tensor, logits_changed: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the class predicted for a changed image against the (fixed) prediction for
+    the original: the head learns to ignore the change. Both (N, K) logits."""
+    target = logits.detach().float().softmax(1)
+    return -(target * logits_changed.float().log_softmax(1)).sum(1).mean()
+
+
 def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): E |grad_x D(x)|^2 over real images x, which must require grad;
     differentiable (create_graph) so D's update can minimise it."""

@@ -66,6 +66,13 @@ class GANConfig(ImageRunConfig):
     cont_codes: int = opt(2, "InfoGAN: continuous codes, each ~ U(-1, 1)", ge=0)
     cont_weight: float = opt(1.0, "InfoGAN: weight of the continuous codes' likelihood within the code loss "
                              "(the paper keeps it small next to the categorical term)", ge=0)
+    info_warp: float = opt(0.0, "InfoGAN: weight of Q recovering the categorical code from warped generated images "
+                           "(in both nets) and giving warped real images the class it gives the originals, so the "
+                           "code cannot stand for a slant or a shift (0: off)", ge=0)
+    info_real: float = opt(0.0, "InfoGAN: weight of Q's categorical guess on real images being confident per image "
+                           "and balanced over the batch (0: off)", ge=0)
+    warp_degrees: float = opt(20.0, "--info-warp: rotate by up to this many degrees either way (and zoom by "
+                              "0.9-1.1, shift by up to 7.5 percent of the side)", ge=0, le=180)
     frames: int = opt(16, "videogan: frames per clip (--data moving-mnist, moving-mnist:2 or videos:PATH)", ge=2,
                       le=256)
 
@@ -87,6 +94,8 @@ class GANConfig(ImageRunConfig):
         ops = self.augment_op_list()
         if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
             raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")
+        if (self.info_warp or self.info_real) and self.model != "infogan":
+            raise UserError(f"--info-warp and --info-real shape InfoGAN's codes; --model {self.model} has none")
         if self.preset and self.model not in PRESETS[self.preset]["models"]:
             raise UserError(f"preset {self.preset} is for {' / '.join(PRESETS[self.preset]['models'])}, not "
                             f"--model {self.model}; pick a preset for {self.model} (see `ganforge presets`)")

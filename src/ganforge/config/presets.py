@@ -29,10 +29,11 @@ PRESETS: dict[str, dict] = {
     },
     "infogan-mnist": {
         "models": ("infogan",),
-        "summary": "InfoGAN with the paper's faster G (lr 1e-3), 62 noise dims, continuous codes at weight 0.1 "
-                   "and EMA (12,000 steps: code purity 0.65, 8 digits; the goal of 0.8 is not reached yet)",
+        "summary": "InfoGAN with the paper's faster G (lr 1e-3), 62 noise dims, continuous codes at weight 0.1, "
+                   "EMA, and a categorical code that ignores warps and clusters real digits (--info-warp 2 "
+                   "--info-real 1) (6,000 steps, 3.6 min: code purity 0.82-0.94 over 5 runs, 9-10 digits)",
         "values": {"model": "infogan", "width": 32, "batch_size": 64, "lr_g": 1e-3, "ema": 0.999, "latent_dim": 62,
-                   "cont_weight": 0.1, "steps": 12000},
+                   "cont_weight": 0.1, "info_warp": 2.0, "info_real": 1.0, "steps": 6000},
     },
     "videogan-digits": {
         "models": ("videogan",),

@@ -11,6 +11,8 @@ forward_head(features):
              and generated images.
     infogan  (Chen et al. 2016) G gets z plus a categorical code (one-hot, --cat-codes values) and
              --cont-codes continuous codes ~ U(-1, 1); D's "code" head (Q) predicts them back.
+             Optional terms in the objective (tasks.gan, --info-warp, --info-real) make the
+             categorical code survive small warps and cluster real images.
     lsgan    (Mao et al. 2017) the DCGAN nets; its config default is the least-squares loss.
 
 c is a label tensor (N,) for cgan/acgan and a float code tensor (N, cat + cont) for infogan.
