@@ -65,12 +65,16 @@ def test_every_task_trains_under_two_processes(task, tmp_path):
     assert r.stdout.count("run directory:") == 1                  # rank 0 alone reports
 
 
-def test_conditional_gan_under_two_processes(tmp_path):
-    r = torchrun(["train", "gan", "--model", "acgan", "--data", "mnist5k", "--width", "4", "--latent-dim", "8",
+@pytest.mark.parametrize("model", [["acgan"], ["infogan", "--info-warp", "1", "--info-real", "1"]])
+def test_conditional_gan_under_two_processes(model, tmp_path):
+    r = torchrun(["train", "gan", "--model", *model, "--data", "mnist5k", "--width", "4", "--latent-dim", "8",
                   "--batch-size", "8", "--steps", "2", "--sample-every", "0", "--no-progress", "--out", "runs"])
     assert r.returncode == 0, r.stderr[-3000:]
     gen = ganforge.load(tmp_path / "runs" / "gan-0001")
-    assert gen.num_classes == 10 and gen.sample(3, labels=4).shape == (3, 1, 28, 28)
+    if model[0] == "acgan":
+        assert gen.num_classes == 10 and gen.sample(3, labels=4).shape == (3, 1, 28, 28)
+    else:   # D ran four times (real, fake, warped real, warped fake) before one reduced backward
+        assert gen.cat_codes == 10 and gen.traverse(1, steps=3).shape == (30, 1, 28, 28)
 
 
 def test_resume_from_one_to_two_processes_and_back(tmp_path):
