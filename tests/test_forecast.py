@@ -156,7 +156,7 @@ def test_gru_beats_the_mean_on_a_periodic_series(tmp_path):
     assert (run / "best.pt").exists() and (run / "losses.png").exists() and (run / "test_forecast.png").exists()
 
 
-def test_cli_train_then_forecast(tmp_path, capsys):
+def test_cli_train_then_forecast(tmp_path, capsys, monkeypatch):
     write_csv(tmp_path / "s.csv", n=120)
     rc = main(["train", "forecaster", "--csv", "s.csv", "--column", "y", "--features", "x", "--window", "12",
                "--horizon", "3", "--epochs", "2", "--hidden", "6,5", "--cell", "ganforge", "--no-progress"])
@@ -178,6 +178,10 @@ def test_cli_train_then_forecast(tmp_path, capsys):
     pd.read_csv("s.csv").drop(columns="x").to_csv("nox.csv", index=False)
     assert main(["forecast", str(run), "--csv", "nox.csv"]) == 2
     assert "'x' is not in nox.csv; columns: day, y" in capsys.readouterr().err
+    (tmp_path / "elsewhere").mkdir()   # the training CSV was given as s.csv: it is still found from elsewhere
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["forecast", str(run), "--horizon", "3"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) >= 3
 
 
 def test_cli_bad_input_exits_2(tmp_path, capsys):

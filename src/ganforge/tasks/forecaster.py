@@ -12,6 +12,7 @@ units next to naive, seasonal-naive and window-mean forecasts of the very same w
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -78,6 +79,8 @@ class ForecasterObjective(Objective):
         set_threads(cfg.threads)
         self.series = series or S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None,
                                               parse_list(cfg.features), cfg.fill)
+        if cfg.csv and series is None:   # the checkpoint names the file wherever it is used from
+            cfg.csv = str(Path(cfg.csv).resolve())
         if cfg.calendar:
             self.series = with_calendar(self.series, cfg.horizon)
         # a backtest fold passes its own parts (the series then ends with the fold's test rows)
