@@ -12,7 +12,7 @@ PRESETS: dict[str, dict] = {
     },
     "acgan-mnist": {
         "models": ("acgan",),
-        "summary": "ACGAN with EMA of G on labelled digits (15,000 steps: classifier-FID 7.8, 98.0% label accuracy)",
+        "summary": "ACGAN with EMA of G on labelled digits (15,000 steps, 5 min: classifier-FID 7.3, 98.9% label accuracy)",
         "values": {"model": "acgan", "width": 32, "batch_size": 64, "ema": 0.999, "steps": 15000},
     },
     "dcgan-mnist": {
