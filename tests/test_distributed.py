@@ -139,6 +139,35 @@ def test_nan_on_one_rank_stops_every_rank(tmp_path):
     assert checkpoint.load(tmp_path / "runs" / "gan-0001")["step"] == 2       # the last good checkpoint
 
 
+DDP_SCRIPT = """
+import gc, sys
+import torch
+from ganforge.cli import main
+from ganforge.engine import runtime
+
+close = runtime.Runtime.close
+
+def counting_close(self, clean=True):
+    live = sum(isinstance(o, torch.nn.parallel.DistributedDataParallel) for o in gc.get_objects())
+    print(f"rank {self.rank}: {live} DDP wrappers alive at close", file=sys.stderr)
+    return close(self, clean)
+
+runtime.Runtime.close = counting_close
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_process_group_is_left_after_the_ddp_wrappers_are_gone(tmp_path):
+    """The wrappers hold gloo work; torn down during interpreter exit instead, it can abort a rank."""
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    r = torchrun(["train", "gan", "--model", "dcgan", "--data", "synthetic:1x16x16:64",
+                  "--width", "4", "--latent-dim", "8", "--batch-size", "8", "--steps", "2", "--sample-every", "0",
+                  "--no-progress", "--device", "cpu", "--out", "runs"], script=script)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stderr.count("0 DDP wrappers alive at close") == 2, r.stderr[-3000:]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

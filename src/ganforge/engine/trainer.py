@@ -1,6 +1,7 @@
 """Start or resume a training run of any task, in one process or under torchrun."""
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def run(task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dict]:
     (see resume_config). Every rank under torchrun calls this; returns (run directory, summary)."""
     module = task_module(task)
     rt = Runtime.from_config(cfg)
-    ok = False
+    ok, obj = False, None
     try:
         rt.seed_rank(cfg.seed)
         obj = module.build(cfg, rt)
@@ -57,6 +58,10 @@ def run(task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dict]:
         summary = fit(obj, run_dir, start, best)
         ok = True
     finally:
+        # Let the DDP wrappers (and the gloo work they hold) go while the interpreter is whole, so the
+        # process group is torn down here and not during interpreter exit, where it can abort a rank.
+        obj = None
+        gc.collect()
         rt.close(ok)
     return run_dir.path, summary
 
