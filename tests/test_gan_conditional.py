@@ -1,5 +1,6 @@
 """Conditional GAN families (cgan, acgan, infogan, lsgan): the heads, their losses by hand, sampling
 with labels and codes through the API and the CLI, and bad input."""
+import json
 import math
 
 import pytest
@@ -207,6 +208,8 @@ def test_infogan_warp_and_real_terms_train_q_and_resume_exactly(tmp_path):
     straight = ganforge.train("gan", steps=4, **opts)
     resumed = ganforge.train("gan", resume=ganforge.train("gan", steps=2, **opts), steps=4)
     a, b = checkpoint.load(straight), checkpoint.load(resumed)
+    logged = [json.loads(line) for line in (straight / "stats.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(s["d_info"]) and s["g_warp"] > 0 for s in logged if "d_loss" in s)
     for net in ("G", "D"):
         for k, v in a["modules"][net].items():
             torch.testing.assert_close(b["modules"][net][k], v, msg=f"{net}.{k}")

@@ -148,7 +148,8 @@ class GANObjective(Objective):
             d_aux = self.head_losses(out_real, y, real=True) + self.head_losses(out_fake, c)
             total = d_loss + cfg.aux_weight * d_aux
             if cfg.info_warp or cfg.info_real:
-                total = total + self.info_extras(D, real, out_real, fake.detach(), c)
+                d_info = self.info_extras(D, real, out_real, fake.detach(), c)
+                total = total + d_info
             if r1_now:   # lazy R1: gamma/2 E|grad_x D(x)|^2 on reals, every r1_every steps, scaled by r1_every
                 r1 = losses.r1_penalty(real_logits, real)
                 total = total + 0.5 * cfg.r1 * cfg.r1_every * r1
@@ -180,6 +181,8 @@ class GANObjective(Objective):
         }
         if torch.is_tensor(d_aux):
             stats.update(d_aux=d_aux.item(), g_aux=g_aux.item())
+        if cfg.info_warp or cfg.info_real:   # the extra InfoGAN terms of D's last update and G's
+            stats.update(d_info=d_info.item(), **({"g_warp": warped.item()} if cfg.info_warp else {}))
         if "cls" in out_real:
             stats["d_cls_acc_real"] = (out_real["cls"].argmax(1) == y).float().mean().item()
         if cfg.r1 > 0 and step % cfg.r1_every == 0:
