@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..augment import warp
 from ..errors import UserError
 from ..nn import init_normal
 from .dcgan import DCDiscriminator, DCGenerator
@@ -64,12 +65,8 @@ class VideoGenerator(nn.Module):
         canvas = self.canvas(z)                                        # (N, C, H, W)
         n, t = z.shape[0], self.frames
         shift = self.offsets(z).flatten(0, 1).float()                 # (N * T, 2)
-        theta = torch.zeros(n * t, 2, 3, device=z.device)
-        theta[:, 0, 0] = theta[:, 1, 1] = 1
-        theta[:, :, 2] = -shift                                        # sampling at x - s moves the content by +s
-        frames = canvas.repeat_interleave(t, 0).float() + 1            # background 0, so the border pads with it
-        grid = F.affine_grid(theta, list(frames.shape), align_corners=False)
-        x = F.grid_sample(frames, grid, padding_mode="zeros", align_corners=False) - 1
+        still = shift.new_zeros(n * t)
+        x = warp(canvas.repeat_interleave(t, 0).float(), still, still + 1, shift)   # moved by shift, -1 fills in
         return x.view(n, t, *canvas.shape[1:])
 
 
