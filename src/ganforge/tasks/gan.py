@@ -166,8 +166,8 @@ class GANObjective(Objective):
                 out = self.D(self.aug(fake), c)
             g_loss = losses.g_loss_heads(kind, out)
             g_aux = self.head_losses(out, c)
-            warped = cfg.info_warp * self.warped_code_loss(self.D, fake, c) if cfg.info_warp else 0.0
-            rt.update(opt_g, g_loss + cfg.aux_weight * g_aux + warped)
+            g_warp = cfg.info_warp * self.warped_code_loss(self.D, fake, c) if cfg.info_warp else 0.0
+            rt.update(opt_g, g_loss + cfg.aux_weight * g_aux + g_warp)
             if cfg.ema:
                 self.ema.update(self.G)
         self.D.requires_grad_(True)
@@ -182,7 +182,7 @@ class GANObjective(Objective):
         if torch.is_tensor(d_aux):
             stats.update(d_aux=d_aux.item(), g_aux=g_aux.item())
         if cfg.info_warp or cfg.info_real:   # the extra InfoGAN terms of D's last update and G's
-            stats.update(d_info=d_info.item(), **({"g_warp": warped.item()} if cfg.info_warp else {}))
+            stats.update(d_info=d_info.item(), **({"g_warp": g_warp.item()} if cfg.info_warp else {}))
         if "cls" in out_real:
             stats["d_cls_acc_real"] = (out_real["cls"].argmax(1) == y).float().mean().item()
         if cfg.r1 > 0 and step % cfg.r1_every == 0:
