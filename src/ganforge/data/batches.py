@@ -76,8 +76,9 @@ class Batches:
             loader = torch.utils.data.DataLoader(
                 _Steps(self.images, labels, self.sampler), batch_size=None, sampler=_From(step), collate_fn=_as_is,
                 num_workers=self.workers, prefetch_factor=PREFETCH if self.workers else None,
-                generator=torch.Generator(), worker_init_fn=_worker_init,
-                pin_memory=self.workers > 0 and torch.cuda.is_available())   # pinned in a background thread   # its own: starting a loader draws a seed, never from the run's RNG
+                generator=torch.Generator(),   # its own: starting a loader draws a seed, never from the run's RNG
+                worker_init_fn=_worker_init,
+                pin_memory=self.workers > 0 and torch.cuda.is_available())   # pinned in a background thread
             self._it = iter(loader)
         x, y, skipped = next(self._it)
         self._next = step + 1
