@@ -59,16 +59,21 @@ def save_strip(clips: torch.Tensor, path, max_frames: int = 16):
     return save_grid(clips[:, :t].flatten(0, 1), path, nrow=t)
 
 
+def _grid_frames(clips: torch.Tensor, nrow: int | None) -> list:
+    """Frame t of every clip in one grid (H, W, C) uint8 array per t, upscaled to about 64 px a clip."""
+    from ..viz import make_grid
+
+    up = max(1, 64 // clips.shape[-1])
+    return [make_grid(clips[:, t], nrow, upscale=up) for t in range(clips.shape[1])]
+
+
 def save_gif(clips: torch.Tensor, path, nrow: int | None = None, fps: int = 8):
     """An animated GIF: frame t shows frame t of every clip in a grid. clips (N, T, C, H, W) in [-1, 1]."""
     from PIL import Image
 
     from ..files import save_pil
-    from ..viz import make_grid
 
-    up = max(1, 64 // clips.shape[-1])
-    frames = [make_grid(clips[:, t], nrow, upscale=up) for t in range(clips.shape[1])]
-    images = [Image.fromarray(f[..., 0] if f.shape[2] == 1 else f) for f in frames]
+    images = [Image.fromarray(f[..., 0] if f.shape[2] == 1 else f) for f in _grid_frames(clips, nrow)]
     return save_pil(images[0], path, save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
 
 
@@ -76,11 +81,9 @@ def save_mp4(clips: torch.Tensor, path, nrow: int | None = None, fps: int = 8):
     """The GIF's grid as an H.264 MP4 through PyAV (`pip install 'ganforge[video]'`)."""
     from ..files import write_output
     from ..optional import require
-    from ..viz import make_grid
 
     av = require("av", "writing MP4")
-    up = max(1, 64 // clips.shape[-1])
-    frames = [make_grid(clips[:, t], nrow, upscale=up) for t in range(clips.shape[1])]
+    frames = _grid_frames(clips, nrow)
     h, w = (s + s % 2 for s in frames[0].shape[:2])   # H.264 wants even sides
 
     def write(f):
