@@ -153,7 +153,13 @@ class CropSampler:
         self.count, self.n, self.seed, self.rank = count, n, seed, rank
 
     def generator(self, step: int) -> torch.Generator:
-        return torch.Generator().manual_seed(self.seed * 1_000_003 + step + 7919 * self.rank)
+        return crop_generator(self.seed, step, self.rank)
 
     def indices(self, step: int) -> torch.Tensor:
         return pick(self.count, self.n, self.generator(step))
+
+
+def crop_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """The generator of one step's crops: a pure function of (seed, step, rank), so a resumed run
+    sees the same batches."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step + 7919 * rank)

@@ -18,8 +18,8 @@ import torch
 
 from .. import losses, models
 from ..data import Batches, announce, to_float
-from ..data.paired import (CropSampler, bicubic, crop_each, downscale, load_sr_images, mod_crop, pick, random_crops,
-                           smallest_side)
+from ..data.paired import (CropSampler, bicubic, crop_each, crop_generator, downscale, load_sr_images, mod_crop, pick,
+                           random_crops, smallest_side)
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
@@ -89,8 +89,7 @@ class SRObjective(Objective):
 
     def pair(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(lr, hr) float batches in [-1, 1]: (B, 3, crop/s, crop/s) and (B, 3, crop, crop)."""
-        # Crops depend only on (seed, step, rank): a resumed run sees the same batches.
-        g = CropSampler(0, 0, self.cfg.seed, self.rank).generator(step)
+        g = crop_generator(self.cfg.seed, step, self.rank)
         if self.batches is None:
             hr = random_crops(self.images, self.local_batch(), self.cfg.crop, g)
         else:   # the same draws as random_crops: the batches' images (the sampler's pick), then the crops
