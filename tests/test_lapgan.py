@@ -12,12 +12,19 @@ from ganforge.tasks.gan import build
 from ganforge.tasks.lapgan import LAPGANObjective
 
 
-@pytest.mark.parametrize("size,sides", [(28, [28, 14, 7]), (32, [32, 16, 8]), (64, [64, 32, 16, 8])])
+@pytest.mark.parametrize("size,sides", [(28, [28, 14]), (32, [32, 16]), (64, [64, 32, 16]), (60, [60, 30, 15])])
 def test_level_sides(size, sides):
-    assert level_sides(size) == sides
+    assert level_sides(size) == sides   # halved while the coarsest side stays at least 14
 
 
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64)])
+def test_too_small_for_a_pyramid_is_one_clear_error():
+    from ganforge.errors import UserError
+
+    with pytest.raises(UserError, match="at least 28"):
+        level_sides(20)
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64), (1, 60, 60)])
 def test_shapes_at_every_level(shape):
     c, s, _ = shape
     G, D = models.create("lapgan", kind="gan", image_shape=shape, latent_dim=8, width=4)
@@ -49,22 +56,29 @@ def test_finer_levels_draw_bands_on_the_real_coarser_level():
     G, _ = models.create("lapgan", kind="gan", image_shape=(1, 28, 28), latent_dim=8, width=4)
     G.eval()
     z, a, b = torch.randn(2, 8), torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
-    la, lb = unpack(G(z, a), 3), unpack(G(z, b), 3)
-    assert torch.equal(la[2], lb[2])              # the coarsest level is unconditional
+    la, lb = unpack(G(z, a), 2), unpack(G(z, b), 2)
+    assert torch.equal(la[1], lb[1])              # the coarsest level is unconditional
     assert not torch.allclose(la[0], lb[0])       # finer levels follow the real coarser image
 
 
-def test_a_few_steps_train_every_level():
+def test_a_few_steps_train_every_level_on_its_schedule():
+    from ganforge.tasks.lapgan import BAND_EVERY
+
     data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
     obj = build(GANConfig(model="lapgan", width=4, latent_dim=8, batch_size=8))
     assert isinstance(obj, LAPGANObjective)
     obj = LAPGANObjective(GANConfig(model="lapgan", width=4, latent_dim=8, batch_size=8), data=data)
-    before = [p.detach().clone() for p in obj.G.parameters()] + [p.detach().clone() for p in obj.D.parameters()]
-    for step in range(3):
-        stats = obj.train_step(step)
+    snap = lambda m: [p.detach().clone() for p in m.parameters()]
+    band, coarse = snap(obj.G.bands) + snap(obj.D.bands), snap(obj.G.coarse) + snap(obj.D.coarse)
+    now = lambda: list(obj.G.bands.parameters()) + list(obj.D.bands.parameters())
+    for step in range(1, BAND_EVERY):   # resting steps: only the coarsest level learns
+        obj.train_step(step)
+        assert all(torch.equal(a, b) for a, b in zip(band, now()))
+    stats = obj.train_step(BAND_EVERY)  # a band step: every level learns
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
-    after = list(obj.G.parameters()) + list(obj.D.parameters())
-    assert all(not torch.equal(a, b) for a, b in zip(before, after) if a.ndim > 1)   # every level's weights moved
+    after = now() + list(obj.G.coarse.parameters()) + list(obj.D.coarse.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(band + coarse, after) if a.ndim > 1)   # every level's weights moved
+    assert obj.G.training_levels == (0, 1)   # the schedule does not leak into sampling or evaluation
 
 
 def test_cli_train_sample_levels_and_eval(tmp_path, capsys):
@@ -74,6 +88,6 @@ def test_cli_train_sample_levels_and_eval(tmp_path, capsys):
     run = out / "gan-0001"
     assert main(["sample", str(run), "--show-levels", "-n", "5", "-o", str(tmp_path / "levels.png"), "--seed", "1"]) == 0
     w, h = Image.open(tmp_path / "levels.png").size
-    assert (w, h) == ((5 * 30 + 2) * 2, (3 * 30 + 2) * 2)   # 5 columns x 3 levels of 28 px (+ 2 px gaps), x2
+    assert (w, h) == ((5 * 30 + 2) * 2, (2 * 30 + 2) * 2)   # 5 columns x 2 levels of 28 px (+ 2 px gaps), x2
     assert main(["sample", str(run), "-n", "4", "-o", str(tmp_path / "s.png")]) == 0
     assert Image.open(tmp_path / "s.png").size[0] > 0

@@ -27,13 +27,16 @@ from ..nn import init_normal
 from .registry import register
 
 
+COARSEST = 14   # the coarsest level's least side: a 7x7 digit is a blob the next band could not shape
+
+
 def level_sides(size: int) -> list[int]:
-    """Image sides from fine to coarse: 28 -> [28, 14, 7], 32 -> [32, 16, 8]."""
+    """Image sides from fine to coarse: 28 -> [28, 14], 32 -> [32, 16], 64 -> [64, 32, 16]."""
     sides = [size]
-    while sides[-1] % 2 == 0 and sides[-1] // 2 >= 7:
+    while sides[-1] % 2 == 0 and sides[-1] // 2 >= COARSEST:
         sides.append(sides[-1] // 2)
     if len(sides) < 2:
-        raise UserError(f"lapgan needs an even image side of at least 14 (28, 32, 64, ...), got {size}")
+        raise UserError(f"lapgan needs an even image side of at least {2 * COARSEST} (28, 32, 64, ...), got {size}")
     return sides
 
 
@@ -80,17 +83,31 @@ def unpack(x: torch.Tensor, n: int) -> list[torch.Tensor]:
     return [x[:, k * c:(k + 1) * c, :: 2 ** k, :: 2 ** k] for k in range(n)]
 
 
+def band_width(width: int, k: int, levels: int) -> int:
+    """Channels of level k's band nets (0: the finest): half --width next to the coarsest level,
+    halved again at each finer one (at least 8). Bands are thin strokes on a given coarse image and
+    need little capacity, while a level's cost grows with its area: a full-width band at 28 px cost
+    more than all of DCGAN."""
+    return max(8, width // 2 ** (levels - 1 - k))
+
+
 class BandGenerator(nn.Module):
-    """z (N, latent), cond u(l_{k+1}) (N, C, S, S) -> band h_k (N, C, S, S); z enters as one noise plane."""
+    """z (N, latent), cond u(l_{k+1}) (N, C, S, S) -> band h_k (N, C, S, S).
+
+    The band is drawn at half the side and brought back by one transposed conv: a strided conv
+    reads (cond, a noise plane made from z) down to S/2, two 3x3 convs work there, and the
+    transposed conv writes the band at S. The convs at full side cost four times as much and made
+    LAPGAN several times slower per step than DCGAN for no better samples."""
 
     def __init__(self, channels: int, side: int, latent_dim: int, width: int):
         super().__init__()
         self.side = side
         self.noise = nn.Linear(latent_dim, side * side)
         self.net = nn.Sequential(
-            nn.Conv2d(channels + 1, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
+            nn.Conv2d(channels + 1, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(True),          # S/2
             nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
-            nn.Conv2d(width, channels, 3, 1, 1))
+            nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
+            nn.ConvTranspose2d(width, channels, 4, 2, 1))                                            # S
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         plane = self.noise(z).view(-1, 1, self.side, self.side).to(cond.dtype)
@@ -98,11 +115,12 @@ class BandGenerator(nn.Module):
 
 
 class BandDiscriminator(nn.Module):
-    """(band (N, C, S, S), cond (N, C, S, S)) -> logits (N,); strided convs down to a side of 8 or less."""
+    """(band (N, C, S, S), cond (N, C, S, S)) -> logits (N,); strided convs (the first one too) down to a
+    side of 8 or less."""
 
     def __init__(self, channels: int, side: int, width: int):
         super().__init__()
-        layers, ch, s = [nn.Conv2d(2 * channels, width, 3, 1, 1), nn.LeakyReLU(0.2, True)], width, side
+        layers, ch, s = [nn.Conv2d(2 * channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)], width, side // 2
         while s > 8:
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             ch, s = ch * 2, s // 2
@@ -113,29 +131,36 @@ class BandDiscriminator(nn.Module):
 
 
 class CoarseGenerator(nn.Module):
-    """z (N, latent) -> the coarsest level (N, C, S, S): a linear map to a (2 width, S, S) map, then
-    convs at that side (a small conv GAN: the paper's MLP collapsed to a few blobs here)."""
+    """z (N, latent) -> the coarsest level (N, C, S, S), a small DCGAN generator: a linear map to a
+    (2 width) map at S/2, one transposed conv to S, a 3x3 conv to the image (an odd S: the map at S
+    and no transposed conv). The paper's MLP collapsed to a few blobs here."""
 
     def __init__(self, channels: int, side: int, latent_dim: int, width: int):
         super().__init__()
-        self.side, self.ch = side, 2 * width
-        self.fc = nn.Sequential(nn.Linear(latent_dim, self.ch * side * side), nn.BatchNorm1d(self.ch * side * side),
+        self.base, self.ch = (side // 2 if side % 2 == 0 else side), 2 * width
+        grow = ([nn.ConvTranspose2d(self.ch, width, 4, 2, 1, bias=False)] if self.base < side
+                else [nn.Conv2d(self.ch, width, 3, 1, 1, bias=False)])
+        self.fc = nn.Sequential(nn.Linear(latent_dim, self.ch * self.base ** 2), nn.BatchNorm1d(self.ch * self.base ** 2),
                                 nn.ReLU(True))
-        self.net = nn.Sequential(nn.Conv2d(self.ch, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
+        self.net = nn.Sequential(*grow, nn.BatchNorm2d(width), nn.ReLU(True),
                                  nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(self.fc(z).view(-1, self.ch, self.side, self.side))
+        return self.net(self.fc(z).view(-1, self.ch, self.base, self.base))
 
 
 class CoarseDiscriminator(nn.Module):
-    """The coarsest level (N, C, S, S) -> logits (N,): two convs, then a linear head."""
+    """The coarsest level (N, C, S, S) -> logits (N,): a strided conv to S/2 (an even S), a 3x3 conv, a
+    linear head."""
 
     def __init__(self, channels: int, side: int, width: int):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.LeakyReLU(0.2, True),
+        even = side % 2 == 0
+        s = side // 2 if even else side
+        self.net = nn.Sequential(nn.Conv2d(channels, width, 4 if even else 3, 2 if even else 1, 1),
+                                 nn.LeakyReLU(0.2, True),
                                  nn.Conv2d(width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2, True), nn.Flatten(),
-                                 nn.Dropout(0.5), nn.Linear(2 * width * side * side, 1))
+                                 nn.Linear(2 * width * s * s, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
@@ -149,9 +174,11 @@ class LapGenerator(nn.Module):
         c, size, _ = image_shape
         self.image_shape, self.latent_dim = tuple(image_shape), latent_dim
         self.sides = level_sides(size)
+        self.training_levels = tuple(range(len(self.sides)))   # the levels a training pass runs (the objective's schedule)
         coarse = self.sides[-1]
         self.coarse = CoarseGenerator(c, coarse, latent_dim, width)
-        self.bands = nn.ModuleList(BandGenerator(c, s, latent_dim, width) for s in self.sides[:-1])
+        self.bands = nn.ModuleList(BandGenerator(c, s, latent_dim, band_width(width, k, len(self.sides)))
+                                   for k, s in enumerate(self.sides[:-1]))
         init_normal(self)
 
     def _coarse(self, z: torch.Tensor) -> torch.Tensor:
@@ -171,6 +198,9 @@ class LapGenerator(nn.Module):
         real = gaussian_levels(c, len(self.sides))
         fakes = []
         for k, g in enumerate(self.bands):
+            if k not in self.training_levels:   # resting this step: the real level stands in, D skips it
+                fakes.append(real[k])
+                continue
             u = up(real[k + 1])
             fakes.append(u + g(z, u))   # the level image; D reads its band back as fake - u
         return pack(fakes + [self._coarse(z)])
@@ -183,9 +213,11 @@ class LapDiscriminator(nn.Module):
         super().__init__()
         c, size, _ = image_shape
         self.channels, self.sides = c, level_sides(size)
+        self.training_levels = tuple(range(len(self.sides)))
         coarse = self.sides[-1]
         self.coarse = CoarseDiscriminator(c, coarse, width)
-        self.bands = nn.ModuleList(BandDiscriminator(c, s, width) for s in self.sides[:-1])
+        self.bands = nn.ModuleList(BandDiscriminator(c, s, band_width(width, k, len(self.sides)))
+                                   for k, s in enumerate(self.sides[:-1]))
         init_normal(self)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -194,6 +226,8 @@ class LapDiscriminator(nn.Module):
         cond = levels if c is None else gaussian_levels(c, n)
         out = {}
         for k, d in enumerate(self.bands):
+            if k not in self.training_levels:
+                continue
             u = up(cond[k + 1])
             out[f"adv_level{k}"] = d(levels[k] - u, u)
         out[f"adv_level{n - 1}"] = self.coarse(levels[-1])
