@@ -54,3 +54,20 @@ def test_wrong_clip_shape_is_one_clear_error():
     with pytest.raises(UserError, match="needs clips of 16x1x32x32"):
         V.clip_features(torch.zeros(2, 8, 1, 32, 32))
     assert not V.applies("moving-mnist:2", V.CLIP_SHAPE) and V.applies("moving-mnist", V.CLIP_SHAPE)
+
+
+def test_eval_of_a_video_checkpoint_reports_clip_fd_with_reference_rows(tmp_path, capsys, monkeypatch):
+    from ganforge.cli import main
+
+    monkeypatch.setattr(V, "REFERENCE_CLIPS", 40)   # the protocol's 2,000 take seconds; the rows are the same
+    out = tmp_path / "runs"
+    assert main(["train", "gan", "--model", "videogan", "--data", "moving-mnist", "--width", "4", "--latent-dim", "8",
+                 "--batch-size", "4", "--steps", "2", "--no-progress", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out / "gan-0001"), "--num", "20"]) == 0
+    text = capsys.readouterr().out
+    rows = dict(line.strip().rsplit(None, 1) for line in text.splitlines() if line.startswith("  clip-FD ("))
+    assert set(rows) == {"clip-FD (generated)", "clip-FD (held-out real)", "clip-FD (static: first frame repeated)",
+                         "clip-FD (shuffled frames)"}, text
+    assert float(rows["clip-FD (generated)"]) > 3 * float(rows["clip-FD (held-out real)"])   # 2 steps: blobs, not digits
+    assert "c3d-tiny@moving-mnist5k" in text and "not I3D FVD" in text

@@ -22,7 +22,7 @@ def gan_kwargs(model: str) -> dict:
     shape = {} if not data.startswith("mnist") else dict(image_size=16, channels=1)
     if model in ("convgan",):   # the CIFAR article's nets need their 32 px size
         data, shape = "synthetic:3x32x32:16", {}
-    if model == "lapgan":       # a pyramid 28 -> 14 -> 7
+    if model == "lapgan":       # a pyramid 28 -> 14
         data = "synthetic:1x28x28:16"
     if model == "videogan":     # clips (T, C, H, W) of the generated moving digits
         data, shape = "moving-mnist", dict(frames=4)
