@@ -243,7 +243,10 @@ class ForecasterObjective(Objective):
                                   + R.quality_text(rep["intervals"], lvl, self.label))
         for name in (self.label, base):       # the model and its strongest baseline
             ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
-        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}", ylabel=self.series.columns[0])
+        naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(rep["intervals"], lvl, "naive")
+                          for lvl in rep["intervals"].get("naive", {}))
+        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}" + (f"\nthe naive forecast's "
+               f"{self.cfg.interval_method} intervals: {naive}" if naive else ""), ylabel=self.series.columns[0])
         ax.legend()
         fig.autofmt_xdate()
         fig.tight_layout()
