@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganforge import serving as S
+from ganforge.use import serve_actions as S
 from ganforge.errors import UserError
 
 from tiny_models import train_tiny

@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 
 def _forecast(args) -> int:
-    from ..api import load
+    from ..use.load import load
     from ..tasks.forecaster import plot_forecast
 
     from ..files import output_file, write_text_output
