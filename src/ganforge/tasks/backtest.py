@@ -229,5 +229,5 @@ def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: 
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
         ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")   # the legends stand right of the panels
     plt.close(fig)
