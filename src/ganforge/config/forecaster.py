@@ -60,7 +60,7 @@ class ForecasterConfig(RunConfig):
                        "baseline' verdict", gt=0, lt=1)
     intervals: str = opt("", "prediction interval levels, comma-separated, e.g. 0.8,0.95: conformal bounds "
                          "from the validation residuals of each horizon step (see --interval-method)")
-    interval_method: str = opt("adaptive-scaled", "how --intervals are built from the validation errors: split "
+    interval_method: str = opt("adaptive", "how --intervals are built from the validation errors: split "
                                "(split conformal, fixed widths), scaled (split conformal on errors divided by the "
                                "window's mean absolute one-step change), adaptive (adaptive conformal inference, "
                                "Gibbs & Candes 2021: the calibration set slides forward and the level moves with "
