@@ -218,7 +218,7 @@ BATTERY = [
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:short", "--frames", "4"], "has 2 frames"),
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:bad.gif"], "bad.gif"),
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "mnist5k"], "trains on clips"),
-    ("sample", ["sample", R("gan"), "--show-levels"], "needs a lapgan checkpoint"),
+    ("sample", ["sample", R("gan"), "--show-levels"], "has no levels view"),
 ]
 
 

@@ -107,7 +107,7 @@ class GANConfig(ImageRunConfig):
         for key, (value, source, from_checkpoint) in extras.items():
             if key in own:
                 kw[key] = coerce(settings, key, value, source)
-            elif from_checkpoint:
+            elif from_checkpoint and key in cls.group_keys():   # another family's flag, stored by older ganforge
                 continue
             elif key in cls.group_keys():
                 owners = [n for n, f in FAMILIES.items() if f.settings and key in {x.name for x in
