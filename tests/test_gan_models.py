@@ -30,7 +30,7 @@ def test_the_registry_has_the_families():
 def test_shapes_and_finite(name):
     """The contract: G's samples are (N, *image_shape) in [-1, 1]; D(x, c) -> {"adv*": (N, ...)}."""
     obj = GANObjective(tiny(name))
-    gen = Generator(obj.G, obj.cfg, obj.meta())
+    gen = Generator(nets={"G": obj.G}, config=obj.cfg, meta=obj.meta())
     x = gen.sample(3, seed=0)
     assert x.shape == (3, *obj.image_shape) and torch.isfinite(x).all() and x.abs().max() <= 1
     real, y = obj.real_batch(0)
@@ -94,14 +94,14 @@ def test_family_defaults():
 
 def test_conditions_by_request():
     obj = GANObjective(tiny("infogan"))
-    gen = Generator(obj.G, obj.cfg, obj.meta())
+    gen = Generator(nets={"G": obj.G}, config=obj.cfg, meta=obj.meta())
     c = gen.conditions(5, {"codes": {"cat": 3, "c1": 0.5}})
     assert torch.equal(c[:, :4].argmax(1), torch.full((5,), 3)) and torch.all(c[:, 4] == 0.5)
     assert gen.sample(5, seed=0, codes={"cat": 3}).shape == (5, *obj.image_shape)
     with pytest.raises(UserError, match="unknown code 'c9'"):
         gen.conditions(2, {"codes": {"c9": 1}})
     acgan = GANObjective(tiny("acgan"))
-    assert torch.equal(Generator(acgan.G, acgan.cfg, acgan.meta()).conditions(3, {"labels": 2}), torch.full((3,), 2))
+    assert torch.equal(Generator(nets={"G": acgan.G}, config=acgan.cfg, meta=acgan.meta()).conditions(3, {"labels": 2}), torch.full((3,), 2))
 
 
 def test_builders_name_an_unknown_argument():

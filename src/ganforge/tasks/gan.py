@@ -238,7 +238,7 @@ class GANObjective(Objective):
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
-        gen = Generator(self.sampler_net, self.cfg, self.meta())
+        gen = Generator(nets={"G": self.sampler_net}, config=self.cfg, meta=self.meta())
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
                                full=False)
         return {"fid": m["fid"], "kid": m["kid"]}
@@ -278,13 +278,13 @@ def build(cfg, rt=None) -> GANObjective:
 
 
 def load(ckpt: dict) -> Generator:
-    return Generator.from_checkpoint(ckpt)
+    return Generator(ckpt)
 
 
 def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
     """`ganforge eval` of a GAN checkpoint: images on FID, KID, IS, precision/recall and the family's
     extras (default 10,000 images); clips on identity and motion (default 100 clips)."""
-    gen = Generator.from_checkpoint(ckpt)
+    gen = Generator(ckpt)
     if gen.output == "clips":
         from .video import evaluate_clips
 

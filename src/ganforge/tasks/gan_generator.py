@@ -6,9 +6,11 @@ from __future__ import annotations
 import torch
 
 from .. import models
+from ..config import GANConfig
 from ..engine import checkpoint
 from ..errors import UserError
 from ..nn import eval_mode
+from .loader import Loaded
 
 
 def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -34,7 +36,7 @@ def family_hooks(cfg, G):
     return models.get(cfg.model, "gan").family.hooks(cfg.family, checkpoint.unwrap(G))
 
 
-class Generator:
+class Generator(Loaded):
     """A trained generator: .sample(n) -> (n, C, H, W) in [-1, 1] ((n, T, C, H, W) for a family that
     makes clips). Conditions are asked for, never built by hand:
 
@@ -42,26 +44,23 @@ class Generator:
         gen.sample(16, codes={"cat": 3, "c1": 0.5})    # a family with codes: any codes left out are random
 
     `conditions(n, request)` turns such a request into the c tensor (sample, serve, export and eval
-    all go through it)."""
+    all go through it). Generator(ckpt), or Generator(nets={"G": net}, config=cfg, meta=meta)."""
 
-    def __init__(self, net: torch.nn.Module, config, meta: dict, step: int | None = None,
-                 path: str = "the run in training"):
-        self.net, self.config, self.meta, self.step, self.path = net, config, meta, step, path
-        self.image_shape = tuple(meta["image_shape"])
-        self.classes = list(meta.get("classes") or [])
-        self.num_classes = getattr(net, "num_classes", 0)
-        self.hooks = family_hooks(config, net)
+    config_class = GANConfig
+
+    def build_nets(self, config, meta):
+        return {"G": build_nets(config, meta["image_shape"], len(meta.get("classes") or []))[0]}
+
+    def weight_key(self, name, ckpt):
+        return "G_ema" if "G_ema" in ckpt["modules"] else "G"
+
+    def setup(self, nets) -> None:
+        self.net = nets["G"]
+        self.image_shape = tuple(self.meta["image_shape"])
+        self.classes = list(self.meta.get("classes") or [])
+        self.num_classes = getattr(self.net, "num_classes", 0)
+        self.hooks = family_hooks(self.config, self.net)
         self.output = self.hooks.output   # "images" or "clips"
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict) -> "Generator":
-        from ..config import GANConfig, from_dict
-
-        config = from_dict(GANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        meta = ckpt["meta"]
-        G, _ = build_nets(config, meta["image_shape"], len(meta.get("classes") or []))
-        name = "G_ema" if "G_ema" in ckpt["modules"] else "G"
-        return cls(checkpoint.load_module(G, ckpt, name).eval(), config, meta, ckpt["step"], ckpt["path"])
 
     @property
     def latent_dim(self) -> int:

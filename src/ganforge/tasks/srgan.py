@@ -23,6 +23,8 @@ from ..data.paired import (CropSampler, bicubic, crop_each, crop_generator, down
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
+from ..config import SRConfig
+from .loader import Loaded
 from .cyclegan import save_panel
 
 PANEL = 4   # held-out crops in a sample panel
@@ -127,7 +129,7 @@ class SRObjective(Objective):
         return stats
 
     def upscaler(self) -> "Upscaler":
-        return Upscaler.around(self.G, self.cfg, self.meta())
+        return Upscaler(nets={"G": self.G}, config=self.cfg, meta=self.meta(), path="(training)")
 
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
@@ -169,25 +171,17 @@ def build(cfg, rt=None) -> SRObjective:
 
 # ----------------------------------------------------------------------------- using a checkpoint
 
-class Upscaler:
+class Upscaler(Loaded):
     """The generator of an sr checkpoint: upscale(uint8 (N, 3, h, w)) -> uint8 (N, 3, s*h, s*w)."""
 
-    def __init__(self, ckpt: dict):
-        from ..config import SRConfig, from_dict
+    config_class = SRConfig
 
-        config = from_dict(SRConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        net = build_nets(config)["G"]   # the objective's own builder: the same net that trained
-        self._setup(checkpoint.load_module(net, ckpt, "G"), config, ckpt["meta"], ckpt["path"])
+    def build_nets(self, config, meta):
+        return {"G": build_nets(config)["G"]}   # the objective's own builder: the same net that trained
 
-    @classmethod
-    def around(cls, net: torch.nn.Module, config, meta: dict, path: str = "(training)") -> "Upscaler":
-        self = cls.__new__(cls)
-        self._setup(net, config, meta, path)
-        return self
-
-    def _setup(self, net, config, meta, path) -> None:
-        self.net, self.config, self.meta, self.path = net, config, meta, path
-        self.scale = int(config.scale)
+    def setup(self, nets) -> None:
+        self.net = nets["G"]
+        self.scale = int(self.config.scale)
 
     def check_scale(self, scale: int | None) -> None:
         if scale is not None and scale != self.scale:
