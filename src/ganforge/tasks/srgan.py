@@ -9,6 +9,15 @@ antialiased bicubic downscaling (data.paired), and updates
 
 Adam(lr, (beta1, 0.999)); the learning rate halves at 50% and 75% of the steps. SRGAN starts
 from a trained SRResNet (--init), as in the paper; the run log says which content loss it uses.
+
+Why this step is not GANObjective's with c = the low-resolution image: the nets already keep the
+contract (G(lr) -> sr, D(x) -> {"adv"}) and the losses are the shared losses.g_loss / d_loss, but
+the step differs in what matters for its figures. SRGAN updates G first, on a content loss that
+dominates the 1e-3 adversarial term, then D on that same G(lr) detached; GANObjective updates D
+first and reuses its fake batch for G, draws noise and conditions, and adds augmentation, R1, EMA
+and the collapse watch, none of which SRGAN uses. Its batches are (LR, HR) crop pairs, not images
+and labels. Folding it in would change the order of updates, so every SR figure in the README
+would have to be measured again; what it shares is shared at the level of nets and losses.
 """
 from __future__ import annotations
 
