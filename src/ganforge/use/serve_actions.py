@@ -27,12 +27,12 @@ def kind_of(model) -> str:
     raise UserError(f"ganforge serve has no page for {type(model).__name__} models")
 
 
-def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None) -> np.ndarray:
+def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None, clips: bool = False) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> a grid (H', W', 3) uint8; small images are enlarged (nearest).
-    Clips (N, T, C, H, W): one row of T frames per clip."""
+    clips: images are clips (N, T, C, H, W), shown as one row of T frames per clip."""
     from ..viz import make_grid
 
-    if images.ndim == 5:   # clips: frames of a clip side by side (the shape of the data, not a family)
+    if clips:
         images, nrow = images.flatten(0, 1), images.shape[1]
 
     up = upscale if upscale is not None else max(1, 64 // images.shape[-1])
@@ -118,7 +118,7 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, code
             request[name] = float(value) if isinstance(spec, tuple) else _index(value, spec, f"code {name}")
     images = gen.sample(n, seed=seed, labels=labels, codes=request)
     cols = gen.num_classes if gen.num_classes and labels is None and n % gen.num_classes == 0 else None
-    return _rgb(images, cols)
+    return _rgb(images, cols, clips=gen.output == "clips")
 
 
 def _number(value, what: str, lo: int, hi: int) -> int:
@@ -141,7 +141,7 @@ def gan_interpolate(gen, seed: int = 0, steps: int = 8, label: str | None = None
     steps, seed = _number(steps, "interpolation steps", 2, 64), _number(seed, "seed", 0, 2 ** 63 - 1)
     label = None if label in (None, "", "one row per class") or not gen.num_classes else label
     strip = gen.interpolate(steps, seed, label)
-    return _rgb(strip, None if gen.output == "clips" else steps)
+    return _rgb(strip, steps, clips=gen.output == "clips")
 
 
 # ----------------------------------------------------------------------------- CycleGAN, super-resolution
