@@ -17,7 +17,8 @@ CASES = {"gan": "dcgan", "cyclegan": None, "sr": None, "classifier": None, "fore
 # What `ganforge eval` records beside a checkpoint (protocol + metrics), by task; the card must carry these.
 EVALS = {"gan": ({"extractor": "classifier-mnist5k", "num_generated": 500, "num_reference": 4000, "seed": 0,
                   "dataset": "synthetic:1x16x16:32", "reference_split": "train"},
-                 {"fid": 212.5, "fid_std": 3.25, "kid": 0.183, "precision": 0.0625, "recall": 0.0}),
+                 {"num": 500, "num_real": 4000, "fid": 212.5, "fid_std": 3.25, "kid": 0.183, "precision": 0.0625,
+                  "recall": 0.0}),
          "cyclegan": ({"dataset": "photo2vintage", "seed": 0}, {"AtoB_psnr_truth": 13.5, "BtoA_psnr_truth": 12.25}),
          "sr": ({"dataset": "photos", "seed": 0}, {"psnr_y": 16.25, "ssim_y": 0.3, "psnr_y_bicubic": 18.5}),
          "classifier": ({"dataset": "mnist5k"}, {"accuracy": 0.125, "loss": 2.3})}
@@ -39,6 +40,19 @@ def runs(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def exported(runs, tmp_path_factory):
+    """task -> the hf folder of its run (written once, shared by the tests below)."""
+    root, cache = tmp_path_factory.mktemp("hf"), {}
+
+    def get(task):
+        if task not in cache:
+            assert main(["export", str(runs[task]), "--format", "hf", "-o", str(root / task)]) == 0
+            cache[task] = root / task
+        return cache[task]
+    return get
+
+
 def outputs(model):
     """What the model computes for a fixed seed / input, through its own API."""
     g = torch.Generator().manual_seed(5)
@@ -54,13 +68,10 @@ def outputs(model):
 
 
 @pytest.mark.parametrize("task", list(CASES))
-def test_hf_folder_loads_back_and_its_card_carries_the_run_figures(task, runs, tmp_path, capsys):
+def test_hf_folder_loads_back_and_its_card_carries_the_run_figures(task, runs, exported):
     from huggingface_hub import ModelCard
 
-    run, out = runs[task], tmp_path / "model"
-    assert main(["export", str(run), "--format", "hf", "-o", str(out)]) == 0
-    printed = capsys.readouterr()
-    assert "not evaluated" not in printed.err
+    run, out = runs[task], exported(task)
     assert {"README.md", "config.json", "model.safetensors"} <= {p.name for p in out.iterdir()}
     assert (out / "images" / "sample.png").is_file() or task == "classifier"
     source = run / "best.pt" if task == "forecaster" else run   # a forecaster's card describes best.pt
@@ -75,7 +86,7 @@ def test_hf_folder_loads_back_and_its_card_carries_the_run_figures(task, runs, t
         rep = json.loads((run / "test_metrics.json").read_text())
         want = {**rep["GRU"], **{f"coverage_{k}": v for k, v in rep["coverage"].items()}}
     else:
-        want = {k: v for k, v in EVALS[task][1].items() if not k.endswith("_std")}
+        want = {k: v for k, v in EVALS[task][1].items() if not k.endswith("_std") and k not in ("num", "num_real")}
     assert {r.metric_type: r.metric_value for r in card.data.eval_results} == want
     assert set(card.data.metrics) == {k.split("_")[0] if task == "forecaster" else k for k in want}
     assert card.data.datasets == (["ylecun/mnist"] if task == "classifier" else None)   # mnist5k is MNIST
@@ -83,14 +94,12 @@ def test_hf_folder_loads_back_and_its_card_carries_the_run_figures(task, runs, t
         assert card.data.eval_results[0].metric_args["extractor"] == "classifier-mnist5k"
         assert "212.5 ± 3.2" in card.text and "500 generated images" in card.text
     wall = json.loads((run / "summary.json").read_text())["train_wall_s"]
-    assert wall > 0 and "training wall time: " in card.text and "ganforge.load(\"model\")" in card.text
+    assert wall > 0 and "training wall time: " in card.text and f"ganforge.load(\"{task}\")" in card.text
+    assert "Not evaluated" not in card.text
 
 
-def test_every_command_takes_an_export_folder(runs, tmp_path, capsys):
-    hf = {}
-    for task in ("gan", "cyclegan", "sr", "forecaster"):
-        hf[task] = tmp_path / task
-        assert main(["export", str(runs[task]), "--format", "hf", "-o", str(hf[task])]) == 0
+def test_every_command_takes_an_export_folder(exported, tmp_path, capsys):
+    hf = {task: exported(task) for task in ("gan", "cyclegan", "sr", "forecaster")}
     from PIL import Image
 
     Image.new("RGB", (20, 16), (200, 40, 40)).save(tmp_path / "in.png")
@@ -152,3 +161,11 @@ def test_bad_input_is_one_line_and_exit_2(runs, tmp_path, capsys):
         assert len(err.splitlines()) == 1 and msg in err, err
         with pytest.raises(UserError, match=msg):
             ganforge.load(folder)
+
+
+def test_training_wall_time_adds_up_over_a_resume(tmp_path):
+    run = train_tiny("gan", tmp_path, "mlp")
+    first = json.loads((run / "summary.json").read_text())["train_wall_s"]
+    ganforge.train("gan", resume=run, steps=2, progress=False)
+    second = json.loads((run / "summary.json").read_text())
+    assert second["step"] == 2 and second["train_wall_s"] > first > 0

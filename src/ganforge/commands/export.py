@@ -106,7 +106,7 @@ def _export_folder(args) -> int:
         print(f"wrote {out}: app.py, requirements.txt, README.md, {wheel.relative_to(out)}, {model_dir.name}/ "
               f"(run it: cd {out} && python app.py; push: huggingface-cli upload USER/NAME {out} . --repo-type space)")
     if results.metrics:
-        print(f"card results: {', '.join(f'{k} {v:.4g}' for k, v in results.metrics.items())} "
+        print(f"card results: {', '.join(f'{k} {v:.4g}' for k, v in results.metrics.items() if not k.endswith('_std'))} "
               f"(from {Path(results.source).name})")
     else:
         print(f"warning: the card says {results.note}", file=sys.stderr)

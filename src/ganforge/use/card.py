@@ -26,7 +26,7 @@ USAGE = {"gan": "images = model.sample(16, seed=0)        # (16, {shape}) floats
          "cyclegan": "y = model.translate(x, \"AtoB\")          # x: (N, 3, H, W) floats in [-1, 1]",
          "sr": "y = model.upscale(x)                     # x: (N, 3, H, W) uint8 -> x{scale} larger",
          "classifier": "classes = model.predict(x)               # x: (N, {shape}) floats in [-1, 1]",
-         "forecaster": "table = model.forecast(\"series.csv\")     # the next {horizon} step(s), dated, original units"}
+         "forecaster": "table = model.forecast({csv} the next {horizon} step(s), dated, original units"}
 CLI = {"gan": "ganforge sample {d} -n 64 -o grid.png --seed 0", "cyclegan": "ganforge translate {d} photo.jpg -o out/",
        "sr": "ganforge upscale {d} small.png -o large.png", "classifier": "ganforge eval {d}",
        "forecaster": "ganforge forecast {d} -o forecast.csv"}
@@ -74,17 +74,31 @@ def front_matter(ckpt: dict, results, name: str, license: str) -> dict:
     return meta
 
 
+def _series(cfg: dict, series: str | None) -> str:
+    """What the forecaster's usage line reads: the series that travelled, the embedded one, or the user's own."""
+    if series:
+        return f"model.config.csv)   # {series} in this folder (the training series):"
+    if not cfg.get("csv"):
+        return "None)   # None: the embedded Seattle weather it trained on:"
+    return '"your.csv")   # a CSV with the training columns:'
+
+
 def label(key: str, protocol: dict) -> str:
     from ..commands.eval import LABELS
 
-    if key == "fid" and protocol.get("extractor"):
-        return f"FID ({protocol['extractor']} features)"
+    if key.startswith("coverage_"):
+        return f"{float(key[9:]) * 100:g}% interval coverage"
+
+    ext = str(protocol.get("extractor") or "")
+    if key == "fid" and ext:
+        return ext if "FID" in ext else f"FID ({ext} features)"
     return {"fid": "FID", "mae": "MAE", "rmse": "RMSE", "smape": "sMAPE", "mase": "MASE"}.get(key, LABELS.get(key, key))
 
 
 def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list[dict], license: str = "mit",
-           repo_id: str | None = None, folder: str = "MODEL_FOLDER") -> str:
-    """The README.md text; `folder`: the export folder's name, as the usage snippet loads it."""
+           repo_id: str | None = None, folder: str = "MODEL_FOLDER", series: str | None = None) -> str:
+    """The README.md text; `folder`: the export folder's name, as the usage snippet loads it; `series`:
+    the forecaster's training series inside the folder (None: it did not travel)."""
     import yaml
 
     from .. import __version__
@@ -121,7 +135,8 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     out += ["## How to use\n", "```python\nimport ganforge\n\n"
             f"model = ganforge.load(\"{d}\")   # this folder (config.json + model.safetensors)\n"
             + USAGE.get(task, "").format(shape=", ".join(map(str, meta.get("image_shape") or ())),
-                                         scale=cfg.get("scale"), horizon=cfg.get("horizon")) + "\n```\n",
+                                         scale=cfg.get("scale"), horizon=cfg.get("horizon"), csv=_series(cfg, series))
+            + "\n```\n",
             f"Or from the command line: `{CLI.get(task, 'ganforge info {d}').format(d=d)}`; "
             f"`ganforge serve {d}` opens a page to try it.\n"]
     out += ["## Limitations\n", *_limits(task, cfg, results), ""]
@@ -160,7 +175,7 @@ def _limits(task: str, cfg: dict, results) -> list[str]:
     if results.protocol.get("num_generated") and results.protocol["num_generated"] < 10000:
         out.append(f"- FID/KID here come from {results.protocol['num_generated']} generated images: compare only "
                    "with scores measured the same way (extractor, counts, seed).")
-    if results.protocol.get("extractor", "").startswith("classifier"):
+    if str(results.protocol.get("extractor", "")).startswith("classifier"):
         out.append("- FID uses a small classifier's features, not Inception's: not comparable with published FIDs.")
     if task == "forecaster":
         out.append(f"- Forecasts {cfg.get('horizon')} step(s) from the last {cfg.get('window')}; outside the range "
@@ -168,7 +183,7 @@ def _limits(task: str, cfg: dict, results) -> list[str]:
     if str(cfg.get("data", "")).startswith("synthetic"):
         out.append("- Trained on synthetic random data: a pipeline check, not a useful model.")
     out.append(f"- Trained for {cfg.get('steps') or cfg.get('epochs')} {'steps' if cfg.get('steps') else 'epochs'} "
-               "on one configuration; no hyper-parameter search.")
+               f"with one seed ({cfg.get('seed')}): the figures are of this one run, not a mean over seeds.")
     return out
 
 

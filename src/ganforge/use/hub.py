@@ -19,6 +19,7 @@ from ..errors import UserError
 CONFIG, WEIGHTS, EXPORT_FORMAT = "config.json", "model.safetensors", "ganforge-export"
 SERIES = "series.csv"          # a forecaster's training series travels inside the folder
 MAX_SERIES_MB = 50
+COUNTS = ("step", "num", "num_real")   # how many images were scored: protocol, not a figure of the model
 RUN_PLOTS = ("samples.png", "photos.png", "confusion.png", "test_forecast.png", "losses.png")
 
 
@@ -100,7 +101,7 @@ def read_results(ckpt: dict) -> Results:
     if isinstance(step, int) and step != ckpt["step"]:
         return Results(note=f"not evaluated: {f.name} scored step {step} but the checkpoint is at step {ckpt['step']} "
                             "(run `ganforge eval` again)")
-    metrics = {k: v for k, v in _numbers(metrics).items() if k != "step"}
+    metrics = {k: v for k, v in _numbers(metrics).items() if k not in COUNTS}
     if not metrics:
         return Results(note=f"not evaluated: {f.name} holds no numeric metric")
     proto = record.get("protocol") if isinstance(record.get("protocol"), dict) else {}
@@ -169,7 +170,8 @@ def write_model_folder(ckpt: dict, out: Path, license: str = "mit", repo_id: str
         if (src / name).is_file():
             shutil.copyfile(src / name, out / name)
     images = sample_images(rebuild(checkpoint.load(out)), src, out / "images")
-    card = render(ckpt, results, images, _json(src / "summary.json"), _sessions(src), license, repo_id, out.name)
+    card = render(ckpt, results, images, _json(src / "summary.json"), _sessions(src), license, repo_id, out.name,
+                  SERIES if (out / SERIES).is_file() else None)
     (out / "README.md").write_text(card)
     return results
 
