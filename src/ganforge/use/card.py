@@ -96,9 +96,9 @@ def label(key: str, protocol: dict) -> str:
 
 
 def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list[dict], license: str = "mit",
-           repo_id: str | None = None, folder: str = "MODEL_FOLDER", series: str | None = None) -> str:
+           repo_id: str | None = None, folder: str = "MODEL_FOLDER", series: str | None = None, model=None) -> str:
     """The README.md text; `folder`: the export folder's name, as the usage snippet loads it; `series`:
-    the forecaster's training series inside the folder (None: it did not travel)."""
+    the forecaster's training series inside the folder (None: it did not travel); `model`: the loaded export."""
     import yaml
 
     from .. import __version__
@@ -112,15 +112,15 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
 
     fm = yaml.dump(front_matter(ckpt, results, name, license), Dumper=NoAliases, sort_keys=False, allow_unicode=True)
     shape = "x".join(map(str, meta.get("image_shape") or ()))
-    cond = " (+ a class label)" if meta.get("classes") and task == "gan" and cfg.get("model") in ("cgan", "acgan") \
-        else ""
+    cond = (" + a class label" if getattr(model, "num_classes", 0) else
+            " + latent codes" if getattr(model, "cat_codes", 0) else "")   # what the model takes, not its name
     what = WHAT.get(task, task).format(cond=cond, scale=cfg.get("scale"))
     d = folder
     out = [f"---\n{fm}---\n", f"# {name}\n",
            f"`{arch}`, {what}, trained with [ganforge](https://pypi.org/project/ganforge/) {__version__}"
-           + (f"; outputs {shape}" if shape and task != "forecaster" else "") + ".\n"]
+           + _shapes(task, shape, meta) + ".\n"]
     if images:
-        out.append(f"![sample]({images[0]})\n")
+        out.append(f"![{images[0].rsplit('/', 1)[-1][:-4]}]({images[0]})\n")
     out += ["## Training\n", f"- data: {data_prose(task, cfg)}"]
     out.append(f"- steps: {summary.get('step', ckpt['step'])} (this checkpoint: step {ckpt['step']})")
     wall = summary.get("train_wall_s")
@@ -143,6 +143,14 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     if len(images) > 1:
         out += ["## Images\n", *[f"![{p.rsplit('/', 1)[-1][:-4]}]({p})" for p in images[1:]], ""]
     return "\n".join(out)
+
+
+def _shapes(task: str, shape: str, meta: dict) -> str:
+    if task == "gan" and shape:
+        return f"; outputs {shape} images"
+    if task == "classifier" and shape:
+        return f"; inputs {shape} images, {len(meta.get('classes') or [])} classes"
+    return ""
 
 
 def _results(results) -> list[str]:

@@ -169,9 +169,10 @@ def write_model_folder(ckpt: dict, out: Path, license: str = "mit", repo_id: str
     for name in ("summary.json", "sessions.jsonl"):   # steps, wall time, device: what the card says of training
         if (src / name).is_file():
             shutil.copyfile(src / name, out / name)
-    images = sample_images(rebuild(checkpoint.load(out)), src, out / "images")
+    model = rebuild(checkpoint.load(out))   # the export itself, loaded back: its images are what a user gets
+    images = sample_images(model, src, out / "images")
     card = render(ckpt, results, images, _json(src / "summary.json"), _sessions(src), license, repo_id, out.name,
-                  SERIES if (out / SERIES).is_file() else None)
+                  SERIES if (out / SERIES).is_file() else None, model)
     (out / "README.md").write_text(card)
     return results
 
