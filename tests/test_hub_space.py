@@ -64,6 +64,7 @@ def test_space_app_serves_the_page(space):
     wheel = out / (out / "requirements.txt").read_text().splitlines()[0]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site),
                     str(wheel)], check=True)
+    _installed_ganforge_rebuilds_its_wheel(site, wheel, root)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(site), "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_TEMP_DIR": str(root / "gradio")}
@@ -119,3 +120,19 @@ def _screenshot(url: str, root: Path) -> None:
     assert Image.open(shot).size[0] >= 1000
     if os.environ.get("GANFORGE_SCREENSHOTS"):   # where a person looks at it
         shutil.copy(shot, Path(os.environ["GANFORGE_SCREENSHOTS"]) / shot.name)
+
+
+def _installed_ganforge_rebuilds_its_wheel(site: Path, wheel: Path, root: Path) -> None:
+    """Without a source tree (ganforge installed from a wheel) the Space's wheel is the installed files re-zipped:
+    the same package files as pip's wheel, and it installs."""
+    import zipfile
+
+    again = root / "again"
+    code = f"from pathlib import Path; from ganforge.use.space import build_wheel; print(build_wheel(Path({str(again)!r})))"
+    made = Path(subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(site)},
+                               capture_output=True, text=True, check=True).stdout.strip())
+    names = [set(n for n in zipfile.ZipFile(w).namelist() if n.startswith("ganforge/")) for w in (wheel, made)]
+    assert names[0] == names[1] and len(names[0]) > 50
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target",
+                    str(root / "site2"), str(made)], check=True)
+    assert (root / "site2" / "ganforge" / "use" / "space.py").is_file()

@@ -104,7 +104,7 @@ def _rezip_installed(dest: Path) -> Path:
         for f in dist.files or []:
             name = str(f)
             if not (name.startswith("ganforge/") or name.startswith(info + "/")) or "__pycache__" in name \
-                    or name.endswith(("RECORD", "INSTALLER", "direct_url.json")):
+                    or name.endswith(("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")):
                 continue
             data = Path(f.locate()).read_bytes()
             z.writestr(name, data)
