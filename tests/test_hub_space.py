@@ -1,5 +1,5 @@
 """`ganforge export --format space`: a Gradio Space folder (header, app.py, requirements.txt, a wheel built
-offline, the model folder) whose app.py, run with ganforge installed from that wheel alone, serves the
+offline, the model folder) whose app.py, importing ganforge from that wheel alone, serves the
 `ganforge serve` page: gradio_client gets a sample, headless Chromium shows it."""
 import os
 import shutil
@@ -47,10 +47,11 @@ def test_space_folder(space, tmp_path):
     root, out = space
     head = header(out / "README.md")
     assert head["sdk"] == "gradio" and head["sdk_version"] == version("gradio") and head["app_file"] == "app.py"
-    assert head["models"] == ["someone/tiny-dcgan"]
+    assert head["models"] == ["someone/tiny-dcgan"] and head["python_version"] == "%d.%d" % sys.version_info[:2]
     reqs = (out / "requirements.txt").read_text().splitlines()
-    wheel = out / reqs[0]
-    assert wheel.is_file() and wheel.name.startswith("ganforge-") and any(r.startswith("torch") for r in reqs)
+    (wheel,) = (out / "wheels").glob("ganforge-*.whl")
+    assert f"wheels/{wheel.name}" in reqs[0] and reqs[0].startswith("#")   # named, not installed by the builder
+    assert any(r.startswith("torch>=") for r in reqs) and not any(r.startswith(("./", "ganforge")) for r in reqs)
     assert (out / "tiny-dcgan" / "config.json").is_file() and (out / "tiny-dcgan" / "README.md").is_file()
     assert "0.0.0.0" in (out / "app.py").read_text() and "7860" in (out / "app.py").read_text()
     bare = tmp_path / "bare"   # without --repo-id: no models: line
@@ -60,14 +61,14 @@ def test_space_folder(space, tmp_path):
 
 def test_space_app_serves_the_page(space):
     root, out = space
-    site = root / "site"   # ganforge from the Space's own wheel, not from this source tree
-    wheel = out / (out / "requirements.txt").read_text().splitlines()[0]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site),
-                    str(wheel)], check=True)
-    _installed_ganforge_rebuilds_its_wheel(site, wheel, root)
+    (wheel,) = (out / "wheels").glob("ganforge-*.whl")
+    _installed_ganforge_rebuilds_its_wheel(wheel, root)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(site), "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_TEMP_DIR": str(root / "gradio")}
+    tmp = root / "tmp"   # where app.py unpacks its wheel (tempfile honours TMPDIR)
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # ganforge only from the Space's own wheel
+    env.update(TMPDIR=str(tmp), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_TEMP_DIR=str(root / "gradio"))
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=out, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -98,6 +99,8 @@ def test_space_app_serves_the_page(space):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+    first = proc.stdout.read().splitlines()[0]
+    assert first.startswith("ganforge ") and f" from {tmp}/ganforge-space-" in first, first
 
 
 def _screenshot(url: str, root: Path) -> None:
@@ -122,10 +125,14 @@ def _screenshot(url: str, root: Path) -> None:
         shutil.copy(shot, Path(os.environ["GANFORGE_SCREENSHOTS"]) / shot.name)
 
 
-def _installed_ganforge_rebuilds_its_wheel(site: Path, wheel: Path, root: Path) -> None:
+def _installed_ganforge_rebuilds_its_wheel(wheel: Path, root: Path) -> None:
     """Without a source tree (ganforge installed from a wheel) the Space's wheel is the installed files re-zipped:
     the same package files as pip's wheel, and it installs."""
     import zipfile
+
+    site = root / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site),
+                    str(wheel)], check=True)
 
     again = root / "again"
     code = f"from pathlib import Path; from ganforge.use.space import build_wheel; print(build_wheel(Path({str(again)!r})))"

@@ -1,8 +1,9 @@
 """A ready-to-push Gradio Space for one trained model, built offline:
 
     SPACE/README.md         Space header (sdk: gradio, sdk_version, app_file, models: [repo id]) + prose
-    SPACE/app.py            ganforge.use.serve.serve([model folder], runs=None): the `ganforge serve` page
-    SPACE/requirements.txt  ganforge from the wheel below, torch, ganforge's own dependencies
+    SPACE/app.py            ganforge.use.serve.serve([model folder], runs=None): the `ganforge serve` page,
+                            with ganforge imported from the wheel below (unpacked once)
+    SPACE/requirements.txt  torch and ganforge's own dependencies (the wheel named in a comment)
     SPACE/wheels/ganforge-*.whl   built here with pip, no network (--no-deps --no-build-isolation)
     SPACE/<name>/           the model folder of `export --format hf`
 """
@@ -18,21 +19,39 @@ from pathlib import Path
 from ..errors import UserError
 
 APP = '''"""Gradio Space: the page `ganforge serve` builds for {name} (one code path with the CLI)."""
+import hashlib
 import os
-import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-try:
-    import ganforge  # noqa: F401
-except ImportError:   # a builder that installed requirements.txt without this folder: the bundled wheel
-    wheel = next((HERE / "wheels").glob("ganforge-*.whl"))
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--no-deps", str(wheel)])
 
+def ganforge_from_wheel() -> Path:
+    """Unpack wheels/ganforge-*.whl once (a pure-Python wheel unpacked is installed) and import ganforge from
+    it: the Space runs the ganforge that exported its model, whatever else the environment holds. Spaces
+    install requirements.txt before this folder is copied in, so the wheel cannot be listed there."""
+    wheel = next((HERE / "wheels").glob("ganforge-*.whl"))
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
+    site = Path(tempfile.gettempdir()) / f"ganforge-space-{{digest}}"
+    if not site.is_dir():
+        tmp = tempfile.mkdtemp(prefix=site.name + "-", dir=site.parent)
+        zipfile.ZipFile(wheel).extractall(tmp)
+        try:
+            os.rename(tmp, site)
+        except OSError:   # another process unpacked it first
+            pass
+    sys.path.insert(0, str(site))
+    return site
+
+
+ganforge_from_wheel()
+import ganforge  # noqa: E402
 from ganforge.use.serve import serve  # noqa: E402
 
+print(f"ganforge {{ganforge.__version__}} from {{Path(ganforge.__file__).parent}}", flush=True)
 # Spaces expect 0.0.0.0:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT override both (gradio's own variables).
 serve([HERE / {name!r}], host=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
       port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), runs=None)
@@ -116,21 +135,25 @@ def _rezip_installed(dest: Path) -> Path:
 
 
 def requirements(wheel: Path) -> list[str]:
-    """The wheel itself, then its core dependencies (torch among them) and safetensors (the weights' format)."""
+    """The wheel's core dependencies (torch among them) and safetensors (the weights' format). The wheel itself
+    is named in a comment: a Space's builder installs this file before the repository is copied in (it mounts
+    requirements.txt alone), so a local wheel path here would fail the build; app.py imports it instead."""
     import zipfile
 
     with zipfile.ZipFile(wheel) as z:
         meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
         lines = z.read(meta).decode().splitlines()
     deps = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Requires-Dist:") and "extra ==" not in ln]
-    return [f"./wheels/{wheel.name}", *deps, "safetensors>=0.4"]
+    return [f"# ganforge itself: wheels/{wheel.name}, which app.py unpacks and imports at start",
+            "# (or, outside a Space: pip install wheels/" + wheel.name + ")", *deps, "safetensors>=0.4"]
 
 
 def header(name: str, sdk_version: str, license: str, repo_id: str | None) -> str:
     import yaml
 
     fields = {"title": name[:30], "emoji": "🎨", "colorFrom": "indigo", "colorTo": "gray", "sdk": "gradio",
-              "sdk_version": sdk_version, "app_file": "app.py", "pinned": False, "license": license}
+              "sdk_version": sdk_version, "python_version": f"{sys.version_info[0]}.{sys.version_info[1]}",
+              "app_file": "app.py", "pinned": False, "license": license}   # the Python it was exported and tried with
     if repo_id:
         fields["models"] = [repo_id]
     return "---\n" + yaml.safe_dump(fields, sort_keys=False, allow_unicode=True) + "---\n"
