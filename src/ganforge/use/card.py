@@ -106,6 +106,7 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     task, cfg, meta = ckpt["task"], ckpt["config"], ckpt["meta"]
     arch = cfg.get("model") or cfg.get("generator") or task
     name = repo_id.split("/")[-1] if repo_id else f"ganforge-{arch}"
+
     class NoAliases(yaml.SafeDumper):   # each metric spells out its protocol: no &id001 / *id001 in the card
         def ignore_aliases(self, data):
             return True
@@ -115,7 +116,6 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     cond = (" + a class label" if getattr(model, "num_classes", 0) else
             " + latent codes" if getattr(model, "cat_codes", 0) else "")   # what the model takes, not its name
     what = WHAT.get(task, task).format(cond=cond, scale=cfg.get("scale"))
-    d = folder
     out = [f"---\n{fm}---\n", f"# {name}\n",
            f"`{arch}`, {what}, trained with [ganforge](https://pypi.org/project/ganforge/) {__version__}"
            + _shapes(task, shape, meta) + ".\n"]
@@ -133,12 +133,12 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     out.append("- full configuration: the `config` entry of `config.json` (every training flag's value)\n")
     out += ["## Results\n", *_results(results)]
     out += ["## How to use\n", "```python\nimport ganforge\n\n"
-            f"model = ganforge.load(\"{d}\")   # this folder (config.json + model.safetensors)\n"
+            f"model = ganforge.load(\"{folder}\")   # this folder (config.json + model.safetensors)\n"
             + USAGE.get(task, "").format(shape=", ".join(map(str, meta.get("image_shape") or ())),
                                          scale=cfg.get("scale"), horizon=cfg.get("horizon"), csv=_series(cfg, series))
             + "\n```\n",
-            f"Or from the command line: `{CLI.get(task, 'ganforge info {d}').format(d=d)}`; "
-            f"`ganforge serve {d}` opens a page to try it.\n"]
+            f"Or from the command line: `{CLI[task].format(d=folder)}`; "
+            f"`ganforge serve {folder}` opens a page to try it.\n"]
     out += ["## Limitations\n", *_limits(task, cfg, results), ""]
     if len(images) > 1:
         out += ["## Images\n", *[f"![{p.rsplit('/', 1)[-1][:-4]}]({p})" for p in images[1:]], ""]
