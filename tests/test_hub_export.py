@@ -110,7 +110,7 @@ def test_every_command_takes_an_export_folder(exported, tmp_path, capsys):
     assert main(["export", str(hf["gan"]), "-o", str(tmp_path / "g.onnx")]) == 0
     capsys.readouterr()
     assert main(["export", str(hf["gan"]), "--format", "hf", "-o", str(tmp_path / "again")]) == 0   # figures kept
-    assert "fid 212.5" in capsys.readouterr().out
+    assert "fid 212.5" in capsys.readouterr().out and (tmp_path / "again" / "images" / "samples.png").is_file()
     assert Image.open(tmp_path / "up.png").size == (40, 32) and (tmp_path / "f.csv").read_text().count("\n") == 3
 
 

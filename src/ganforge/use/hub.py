@@ -202,9 +202,11 @@ def sample_images(model, run: Path, folder: Path) -> list[str]:
         Image.fromarray(made).save(folder / "sample.png")
         names.append("images/sample.png")
     for name in RUN_PLOTS:
-        if (run / name).is_file():
-            shutil.copyfile(run / name, folder / name)
-            names.append(f"images/{name}")
+        for where in (run / name, run / "images" / name):   # a run's plots, or those of an earlier export
+            if where.is_file():
+                shutil.copyfile(where, folder / name)
+                names.append(f"images/{name}")
+                break
     return names
 
 
