@@ -1,6 +1,8 @@
 """`ganforge export --format hf`: a Hugging Face model folder for one model of every task that loads back
 with ganforge.load (same outputs for the same seed as the checkpoint), whose card huggingface_hub
 parses with the run's own figures (or says "not evaluated"); every command takes such a folder."""
+import contextlib
+import io
 import json
 
 import pytest
@@ -47,7 +49,9 @@ def exported(runs, tmp_path_factory):
 
     def get(task):
         if task not in cache:
-            assert main(["export", str(runs[task]), "--format", "hf", "-o", str(root / task)]) == 0
+            with contextlib.redirect_stdout(io.StringIO()) as said:
+                assert main(["export", str(runs[task]), "--format", "hf", "-o", str(root / task)]) == 0
+            assert "max abs diff 0 against the checkpoint" in said.getvalue(), said.getvalue()
             cache[task] = root / task
         return cache[task]
     return get
@@ -141,7 +145,8 @@ def test_bad_input_is_one_line_and_exit_2(runs, tmp_path, capsys):
     for args, msg in (([str(run), "-o", str(out)], "not empty; pass --force"),
                       ([str(run), "-o", str(run)], "holds the checkpoint"),
                       ([str(run), "-o", str(tmp_path / "x"), "--repo-id", "no-slash"], "--repo-id must look like"),
-                      ([str(tmp_path / "nothing"), "-o", str(tmp_path / "y")], "does not exist")):
+                      ([str(tmp_path / "nothing"), "-o", str(tmp_path / "y")], "does not exist"),
+                      ([str(run), "-o", str(out / "keep.txt")], "is a file")):
         assert main(["export", *args, "--format", "hf"]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and msg in err, err

@@ -89,7 +89,7 @@ def _export_folder(args) -> int:
             and (run / "checkpoint.pt").is_file():
         ckpt = checkpoint.load(run / "best.pt")   # the checkpoint the run's test figures describe
         print(f"exporting {run / 'best.pt'} (step {ckpt['step']}): the checkpoint test_metrics.json scored")
-    rebuild(ckpt)   # a checkpoint that cannot rebuild its model is refused before anything is written
+    model = rebuild(ckpt)   # a checkpoint that cannot rebuild its model is refused before anything is written
     out, here = Path(args.output).resolve(), Path(hub.run_folder(ckpt)).resolve()
     if out == here or out in here.parents or out in Path.cwd().resolve().parents or out == Path.cwd().resolve():
         raise UserError(f"-o {args.output} holds the checkpoint or the current folder; choose a new folder")
@@ -105,9 +105,22 @@ def _export_folder(args) -> int:
         results = hub.read_results(checkpoint.load(model_dir))
         print(f"wrote {out}: app.py, requirements.txt, README.md, {wheel.relative_to(out)}, {model_dir.name}/ "
               f"(run it: cd {out} && python app.py; push: huggingface-cli upload USER/NAME {out} . --repo-type space)")
+    print(f"ganforge.load({model_dir}): max abs diff {_parity(model, rebuild(checkpoint.load(model_dir))):.3g} "
+          "against the checkpoint")
     if results.metrics:
         print(f"card results: {', '.join(f'{k} {v:.4g}' for k, v in results.metrics.items() if not k.endswith('_std'))} "
               f"(from {Path(results.source).name})")
     else:
         print(f"warning: the card says {results.note}", file=sys.stderr)
     return 0
+
+
+def _parity(a, b) -> float:
+    """Max |difference| of two loaded models' nets on the same example input (0: the export is the checkpoint)."""
+    import torch
+
+    from ..use import export as E
+
+    ga, gb = E.graph(a), E.graph(b)
+    with torch.no_grad():
+        return float((ga.module.eval()(*ga.inputs) - gb.module.eval()(*gb.inputs)).abs().max())
