@@ -134,3 +134,18 @@ def test_old_checkpoints_keep_the_old_reading(tmp_path):
     frame(n=10).to_csv(tmp_path / "days.csv", index=False)   # 01/01/2021 .. 10/01/2021: ambiguous, read as before
     s = model.read(tmp_path / "days.csv")
     assert s.date_format == "mixed" and s.freq == "MS" and dates_of(s)[:2] == ["2021-01-01", "2021-02-01"]
+
+
+# --------------------------------------------------------------------------- backtest folds
+
+def test_backtest_refuses_folds_of_a_row_before_training(tmp_path, capsys):
+    from ganforge.tasks.backtest import fold_parts
+
+    with pytest.raises(UserError, match=r"--folds 1000 leaves 1 test row\(s\) per fold .* use at most 73 --folds"):
+        fold_parts(1461, 1000, window=100, horizon=1, val_frac=0.15, test_frac=0.15)   # the Seattle weather
+    assert len(fold_parts(1461, 73, window=100, horizon=1, val_frac=0.15, test_frac=0.15)) == 73
+    frame(n=160, fmt="%Y-%m-%d").to_csv(tmp_path / "s.csv", index=False)
+    assert main(["backtest", "--csv", str(tmp_path / "s.csv"), "--column", "y", "--window", "6", "--folds", "100",
+                 "--out", str(tmp_path / "runs")]) == 2
+    assert "--folds 100 leaves 1 test row(s)" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()                        # nothing started

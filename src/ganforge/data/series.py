@@ -9,7 +9,6 @@ Column 0 of `values` is always the predicted column; extra input columns follow 
 """
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,11 +19,10 @@ import torch
 
 from ..config.forecaster import parse_sep
 from ..errors import UserError
+from .dates import csv_lines, show_time, parse_dates   # noqa: F401 (parse_dates: part of this module's API)
 
 DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "day")
 FILLS = ("none", "interpolate", "ffill")
-# A date whose first two fields are numbers, either of which may be the day: 02/01/2020, 2.1.20, 13-01-2020 10:00
-NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
 SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
@@ -54,13 +52,6 @@ class Series:
     @property
     def target(self) -> np.ndarray:
         return self.values[:, 0]
-
-
-def _rows(mask, limit: int = 5) -> str:
-    """CSV line numbers (the header is line 1) of the True entries, the first few."""
-    idx = np.flatnonzero(np.asarray(mask))
-    shown = ", ".join(str(i + 2) for i in idx[:limit])
-    return shown + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
 
 
 def sniff_sep(path: Path) -> str:
@@ -113,104 +104,6 @@ def find_date_column(df, date_column: str | None) -> str | None:
     return next((c for c in df.columns if str(c).strip().lower() in DATE_NAMES), None)
 
 
-def date_order(raw, date_column: str, date_format: str = "") -> tuple[str, str | None]:
-    """Which of day and month comes first in the numeric dates (02/01/2020) of a column, from
-    the dates that can only be one way (13/01/2020, 01/13/2020): (order, a note when it was detected
-    and is not the usual month first). date_format "" detects; dayfirst / monthfirst check that
-    no date contradicts it. Ambiguous (every date reads both ways) or inconsistent dates: UserError."""
-    text = raw.astype(str)
-    m = text.str.extract(NUMERIC_DATE)
-    numeric = m[0].notna().to_numpy()
-    if not numeric.any():
-        return date_format, None
-    a, b = m[0].astype(float).to_numpy(), m[2].astype(float).to_numpy()
-    day_first, month_first = numeric & (a > 12), numeric & (b > 12)   # no month 13: the field is the day
-
-    def example(mask) -> str:
-        i = int(np.flatnonzero(mask)[0])
-        return f"line {i + 2} {text.iloc[i]!r}"
-
-    if date_format == "dayfirst" and month_first.any():
-        raise UserError(f"column {date_column!r}: {example(month_first)} is not a day-first date (--date-format "
-                        f"dayfirst); fix that row, or pass the format of the whole column with --date-format")
-    if date_format == "monthfirst" and day_first.any():
-        raise UserError(f"column {date_column!r}: {example(day_first)} is not a month-first date (--date-format "
-                        f"monthfirst); fix that row, or pass the format of the whole column with --date-format")
-    if date_format:
-        return date_format, None
-    if day_first.any() and month_first.any():
-        raise UserError(f"column {date_column!r}: inconsistent dates: {example(day_first)} can only be day first, "
-                        f"{example(month_first)} only month first; correct the rows that do not follow the "
-                        "column's format, then pass --date-format dayfirst or --date-format monthfirst")
-    if day_first.any():
-        return "dayfirst", (f"column {date_column!r}: dates read day first (DD/MM), as {example(day_first)} shows; "
-                            "--date-format sets this explicitly")
-    if month_first.any():
-        return "monthfirst", None
-    both = numeric & (a != b)
-    if both.any():
-        import pandas as pd
-
-        i = int(np.flatnonzero(both)[0])
-        day, month = (_when(pd.to_datetime(text.iloc[i], dayfirst=d)) for d in (True, False))
-        raise UserError(f"column {date_column!r}: ambiguous dates: every date reads both day first and month first, "
-                        f"e.g. line {i + 2} {text.iloc[i]!r} is {day} or {month}; pass --date-format dayfirst or "
-                        "--date-format monthfirst (or a strftime format like %d/%m/%Y)")
-    return "monthfirst", None
-
-
-def _to_datetime(raw, date_format: str):
-    """Parse a date column by a resolved --date-format: mixed (each date on its own, pandas' guess),
-    dayfirst / monthfirst (numeric dates in that order, ISO and other dates as usual), "" (as usual),
-    or a strftime format. Unparseable dates become NaT."""
-    import pandas as pd
-
-    with warnings.catch_warnings():    # pandas warns when it guesses a format per element
-        warnings.simplefilter("ignore")
-        if "%" in date_format:
-            return pd.to_datetime(raw, errors="coerce", format=date_format)
-        dates = pd.to_datetime(raw, errors="coerce", format="mixed")
-        if date_format == "dayfirst":     # only the numeric rows: pandas' dayfirst also swaps ISO 2020-01-02
-            numeric = raw.astype(str).str.match(NUMERIC_DATE).to_numpy()
-            if numeric.any():
-                dates = dates.copy()
-                dates[numeric] = pd.to_datetime(raw[numeric], errors="coerce", format="mixed", dayfirst=True)
-        return dates
-
-
-def parse_dates(df, date_column: str, date_format: str = "mixed"):
-    """Parsed, sorted dates; the frame re-ordered to match; the format they were read with; a note
-    when the order was detected. Errors name CSV line numbers."""
-    import pandas as pd
-
-    raw = df[date_column]
-    note = None
-    if date_format != "mixed" and "%" not in date_format and not pd.api.types.is_datetime64_any_dtype(raw):
-        date_format, note = date_order(raw, date_column, date_format)
-    dates = _to_datetime(raw, date_format)
-    bad = dates.isna()
-    if bad.any():
-        first = raw[bad].iloc[0]
-        fmt = f" with --date-format {date_format}" if "%" in date_format else ""
-        raise UserError(f"column {date_column!r}: unparseable or missing dates{fmt} on line(s) {_rows(bad)} "
-                        f"(e.g. {first!r})")
-    dup = dates.duplicated(keep=False)
-    if dup.any():
-        shown = ", ".join(sorted({_when(d) for d in dates[dup]})[:5])
-        raise UserError(f"column {date_column!r}: duplicate dates ({shown}) on lines {_rows(dup)}")
-    order = np.argsort(dates.values, kind="stable")
-    return df.iloc[order].reset_index(drop=True), pd.DatetimeIndex(dates.values[order]), date_format, note
-
-
-def _when(t) -> str:
-    """A timestamp without a 00:00:00 tail, a timedelta as '1 day' or '6:00:00'."""
-    import pandas as pd
-
-    if isinstance(t, pd.Timedelta):
-        return f"{t.days} day{'s' * (t.days != 1)}" if t == pd.Timedelta(days=t.days) else str(t)
-    return str(t.date()) if t == t.normalize() else str(t)
-
-
 def regular_index(dates, fill: str, max_fill: float = 1.0):
     """The regular date grid the series lives on, and its pandas frequency.
 
@@ -232,13 +125,13 @@ def regular_index(dates, fill: str, max_fill: float = 1.0):
     on_grid = dates.isin(grid)
     if not on_grid.all():
         i = int(np.flatnonzero(~on_grid)[0])
-        raise UserError(f"irregular spacing: {_when(dates[i - 1])} -> {_when(dates[i])} is not a multiple of the "
-                        f"usual step of {_when(pd.Timedelta(usual))}; resample the data to a regular interval first")
+        raise UserError(f"irregular spacing: {show_time(dates[i - 1])} -> {show_time(dates[i])} is not a multiple of the "
+                        f"usual step of {show_time(pd.Timedelta(usual))}; resample the data to a regular interval first")
     gap = int(np.flatnonzero(steps != usual)[0])
     if fill == "none":
         missing = len(grid) - len(dates)
-        what = (f"irregular spacing: {missing} missing date(s), the first after {_when(dates[gap])} (next is "
-                f"{_when(dates[gap + 1])}, usual step {_when(pd.Timedelta(usual))})")
+        what = (f"irregular spacing: {missing} missing date(s), the first after {show_time(dates[gap])} (next is "
+                f"{show_time(dates[gap + 1])}, usual step {show_time(pd.Timedelta(usual))})")
         if missing > max_fill * len(grid):   # that many gaps are more likely misread dates than lost rows
             raise UserError(f"{what}: {missing / len(grid):.0%} of the dates, more than --max-fill "
                             f"{max_fill:.0%} allows filling; check the date format (--date-format) and the data, or pass "
@@ -253,7 +146,7 @@ def numeric_column(df, col: str) -> np.ndarray:
     values = pd.to_numeric(df[col], errors="coerce")
     bad = values.isna() & df[col].notna()
     if bad.any():
-        raise UserError(f"column {col!r} has non-numeric values on line(s) {_rows(bad)} "
+        raise UserError(f"column {col!r} has non-numeric values on line(s) {csv_lines(bad)} "
                         f"(e.g. {df[col][bad].iloc[0]!r})")
     return values.to_numpy(float)
 
@@ -305,7 +198,7 @@ def read_series(csv=None, column: str = "temp_max", date_column: str | None = No
     if gaps.any():
         if fill == "none":
             col = columns[int(np.flatnonzero(gaps.any(0))[0])]
-            raise UserError(f"column {col!r} has missing values on line(s) {_rows(gaps.any(1))}; "
+            raise UserError(f"column {col!r} has missing values on line(s) {csv_lines(gaps.any(1))}; "
                             "pass --fill interpolate or --fill ffill")
         rows = int(gaps.any(1).sum())
         what = (f"{n_dates} missing date(s) and {n_values} missing value(s): {rows} of {len(values)} rows "
@@ -321,7 +214,7 @@ def read_series(csv=None, column: str = "temp_max", date_column: str | None = No
         if np.isnan(values).any():
             raise UserError(f"column {columns[int(np.flatnonzero(np.isnan(values).any(0))[0])]!r} has no values at all")
     if not np.isfinite(values).all():
-        raise UserError(f"infinite values in the CSV on line(s) {_rows(~np.isfinite(values).all(1))}")
+        raise UserError(f"infinite values in the CSV on line(s) {csv_lines(~np.isfinite(values).all(1))}")
     return Series(path.name, columns, values, None if dates is None else dates.values, freq, date_col,
                   date_format if date_col else "", df.attrs.get("sep", ","), notes)
 
