@@ -97,9 +97,11 @@ def test_the_delimiter_is_sniffed_or_given(tmp_path, sep):
         S.read_series(tmp_path / "a.csv", "y", sep=",")
 
 
-def test_decimal_commas_do_not_fool_the_sniffer(tmp_path):
-    (tmp_path / "a.csv").write_text("day;y\n" + "".join(f"2021-01-{d:02d};{d},5\n" for d in range(1, 21)))
+def test_decimal_commas_with_semicolons(tmp_path):
+    (tmp_path / "a.csv").write_text("day;y;x\n" + "".join(f"2021-01-{d:02d};{d},5;{d}.25\n" for d in range(1, 21)))
     assert S.sniff_sep(tmp_path / "a.csv") == ";"
+    s = S.read_series(tmp_path / "a.csv", "y", features=["x"], sep="", date_format="")
+    np.testing.assert_allclose(s.values[:2], [[1.5, 1.25], [2.5, 2.25]])   # decimal commas, and points still
 
 
 # --------------------------------------------------------------------------- the checkpoint reads alike

@@ -75,8 +75,8 @@ def read_frame(csv, sep: str = "") -> "pd.DataFrame":
     if not path.is_file():
         raise UserError(f"CSV file {path} does not exist")
     sep = parse_sep(sep) or sniff_sep(path)
-    try:
-        df = pd.read_csv(path, sep=sep)
+    try:   # semicolons mostly separate numbers with decimal commas (12,5); 12.5 still parses, as text
+        df = pd.read_csv(path, sep=sep, **({"decimal": ","} if sep == ";" else {}))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read {path} as CSV: {str(e).strip().splitlines()[0]}") from None
     if df.empty:
