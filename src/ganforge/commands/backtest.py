@@ -34,10 +34,8 @@ def _backtest(args) -> int:
     from ..tasks.backtest import run_backtest
     from ..tasks.forecaster import parse_list
 
-    from ..tasks.backtest import validate
-
     cfg = C.resolve(C.ForecasterConfig, args, args.config, args.overrides)
-    validate(args.folds, args.fold_size, cfg.horizon)     # before the CSV is read and any fold trains
+    # run_backtest checks --folds and --fold-size (tasks.backtest.validate) before it reads the CSV
     path, result = run_backtest(cfg, args.folds, args.retrain, parse_list(args.cells), args.fold_size)
     print(result["text"])
     print(f"backtest directory: {path} (backtest.json, backtest.png, one run directory per model and fold)")

@@ -48,7 +48,7 @@ class ForecasterConfig(RunConfig):
                            "of numeric dates and refuse ambiguous or inconsistent ones (saved in the checkpoint, so "
                            "forecast, backtest and serve read new CSVs the same way)")
     sep: str = opt("", "CSV delimiter: one character such as ';' or '|', or tab (empty: sniffed from the header "
-                   "line)")
+                   "line); with ';' a decimal comma (12,5) reads as 12.5")
     fill: str = opt("none", "fill missing values and missing dates (none: refuse them); says how many it filled",
                     ("none", "interpolate", "ffill"))
     max_fill: float = opt(0.05, "largest fraction of the rows --fill may invent (many gaps are more often misread "

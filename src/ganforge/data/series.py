@@ -19,7 +19,7 @@ import torch
 
 from ..config.forecaster import parse_sep
 from ..errors import UserError
-from .dates import csv_lines, show_time, parse_dates   # noqa: F401 (parse_dates: part of this module's API)
+from .dates import csv_lines, parse_dates, show_time
 
 DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "day")
 FILLS = ("none", "interpolate", "ffill")
@@ -125,17 +125,18 @@ def regular_index(dates, fill: str, max_fill: float = 1.0):
     on_grid = dates.isin(grid)
     if not on_grid.all():
         i = int(np.flatnonzero(~on_grid)[0])
-        raise UserError(f"irregular spacing: {show_time(dates[i - 1])} -> {show_time(dates[i])} is not a multiple of the "
-                        f"usual step of {show_time(pd.Timedelta(usual))}; resample the data to a regular interval first")
+        raise UserError(f"irregular spacing: {show_time(dates[i - 1])} -> {show_time(dates[i])} is not a multiple "
+                        f"of the usual step of {show_time(pd.Timedelta(usual))}; resample the data to a regular "
+                        "interval first")
     gap = int(np.flatnonzero(steps != usual)[0])
     if fill == "none":
         missing = len(grid) - len(dates)
         what = (f"irregular spacing: {missing} missing date(s), the first after {show_time(dates[gap])} (next is "
                 f"{show_time(dates[gap + 1])}, usual step {show_time(pd.Timedelta(usual))})")
         if missing > max_fill * len(grid):   # that many gaps are more likely misread dates than lost rows
-            raise UserError(f"{what}: {missing / len(grid):.0%} of the dates, more than --max-fill "
-                            f"{max_fill:.0%} allows filling; check the date format (--date-format) and the data, or pass "
-                            "--fill interpolate with a larger --max-fill")
+            raise UserError(f"{what}: {missing / len(grid):.0%} of the dates, more than --max-fill {max_fill:.0%} "
+                            "allows filling; check the date format (--date-format) and the data, or pass --fill "
+                            "interpolate with a larger --max-fill")
         raise UserError(f"{what}; pass --fill interpolate or --fill ffill to fill them in")
     return grid, pd.tseries.frequencies.to_offset(pd.Timedelta(usual)).freqstr
 
