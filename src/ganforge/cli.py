@@ -54,6 +54,8 @@ def add_threads(parser: argparse.ArgumentParser, name: str = "") -> None:
             add_threads(p, f"{name} {child}".strip())
     if subs or name.split(" ")[0] in NO_COMPUTE or "--threads" in parser._option_string_actions:
         return
+    if any(a.nargs == argparse.REMAINDER for a in parser._actions):   # it parses its own flags (sweep: --threads)
+        return
     parser.add_argument("--threads", type=int, default=0, metavar="N", help=f"{THREADS_HELP} (default: 0)")
 
 
