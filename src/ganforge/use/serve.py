@@ -57,7 +57,8 @@ def build_app(models: dict, runs: str | Path | None = "runs", max_mb: float = 10
     builders = {"gan": _gan_tab, "cyclegan": _translate_tab, "upscale": _upscale_tab, "classifier": _classifier_tab,
                 "forecaster": _forecast_tab}
     with gr.Blocks(title="ganforge", analytics_enabled=False) as app:
-        gr.Markdown("# ganforge\nEvery tab is one checkpoint; the last tab lists the training runs.")
+        gr.Markdown("# ganforge\nEvery tab is one checkpoint" + ("; the last tab lists the training runs."
+                                                                  if runs is not None else "."))
         for (name, model), slug in zip(models.items(), slugs(list(models))):
             with gr.Tab(name):
                 builders[S.kind_of(model)](gr, model, slug, safe, out_dir, max_mb)
