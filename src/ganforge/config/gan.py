@@ -109,6 +109,8 @@ class GANConfig(ImageRunConfig):
                 kw[key] = coerce(settings, key, value, source)
             elif from_checkpoint and key in cls.group_keys():   # another family's flag, stored by older ganforge
                 continue
+            elif source == "preset" and key in cls.group_keys():   # validate() names the preset's own families
+                continue
             elif key in cls.group_keys():
                 owners = [n for n, f in FAMILIES.items() if f.settings and key in {x.name for x in
                                                                                     dataclasses.fields(f.settings)}]
