@@ -3,6 +3,8 @@
 README). A preset sits below --config, flags and --set; `ganforge presets` lists them."""
 from __future__ import annotations
 
+DEFAULT_MODEL = "dcgan"   # the GAN family `train gan` trains without --model
+
 PRESETS: dict[str, dict] = {
     "cgan-mnist": {
         "models": ("cgan",),
@@ -40,7 +42,8 @@ PRESETS: dict[str, dict] = {
         "summary": "LAPGAN on digit sets: 14 px DCGAN-like coarse level, 28 px band trained every third step, "
                    "the dcgan-mnist settings (2,500 steps, fp32, seed 0: classifier-FID 81 against dcgan-mnist's 64 "
                    "at the same time per step; it does not beat DCGAN yet)",
-        "values": {"model": "lapgan", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999, "steps": 2500},
+        "values": {"model": "lapgan", "pyramid": "light", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999,
+                   "steps": 2500},
     },
     "videogan-digits": {
         "models": ("videogan",),
