@@ -39,8 +39,8 @@ PRESETS: dict[str, dict] = {
     },
     "lapgan-mnist": {
         "models": ("lapgan",),
-        "summary": "LAPGAN on digit sets, --pyramid light: 14 px DCGAN-like coarse level, 28 px band trained every third step, "
-                   "the dcgan-mnist settings (2,500 steps, fp32, seed 0: classifier-FID 81 against dcgan-mnist's 64 "
+        "summary": "LAPGAN on digit sets, --pyramid light: 14 px DCGAN-like coarse level, 28 px band trained every "
+                   "third step, the dcgan-mnist settings (2,500 steps, fp32, seed 0: classifier-FID 81 against dcgan-mnist's 64 "
                    "at the same time per step; it does not beat DCGAN yet)",
         "values": {"model": "lapgan", "pyramid": "light", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999,
                    "steps": 2500},
