@@ -48,7 +48,7 @@ PRESETS: dict[str, dict] = {
     "videogan-digits": {
         "models": ("videogan",),
         "summary": "video GAN on moving mnist5k digits (4,808 steps: 93.3% of frames keep the digit, motion 0.60 "
-                   "of the real clips')",
+                   "of the real clips'; 5,000 steps fp32: clip-FD 8.8, static clips 13.2, shuffled 13.9, real 1.0)",
         "values": {"model": "videogan", "data": "moving-mnist", "width": 16, "latent_dim": 64, "batch_size": 16,
                    "g_steps": 2, "ema": 0.999, "steps": 5000},
     },
