@@ -26,6 +26,30 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2, upsca
     return grid
 
 
+def class_grid(n: int | None, classes: int, nrow: int | None = None, cap: int | None = None,
+               default_cols: int = 8) -> tuple[int, int, int]:
+    """(images to draw, columns, images in the grid) for a grid with one row per class (or code value).
+
+    Rows are classes, so the columns are --nrow, else ceil(n / classes) (default_cols when n is None),
+    and n is rounded up to a multiple of the classes. cap (with --individual): the grid shows about
+    this many of n images, whole rows only, while all n are drawn."""
+    shown = n if cap is None or n is None else min(n, cap)
+    cols = nrow or (default_cols if n is None else max(1, math.ceil(shown / classes)))
+    if cap is not None and n is not None and nrow is None and classes * cols > cap:
+        cols = max(1, cap // classes)
+    grid = classes * cols
+    total = grid if n is None or cap is None else max(math.ceil(n / classes) * classes, grid)
+    return total, cols, grid
+
+
+def class_grid_note(asked: int | None, total: int, classes: int, cols: int, what: str = "class") -> str | None:
+    """The line that says how -n changed for a one-row-per-class grid (None when it did not)."""
+    if asked == total:
+        return None
+    was = "no -n" if asked is None else f"-n {asked}"
+    return f"one row per {what}: {classes} rows of {cols} = {total} images ({was})"
+
+
 def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int | None = None) -> Path:
     """Save a grid PNG; small images are upscaled (nearest) so a 28 px digit stays visible."""
     from PIL import Image

@@ -106,9 +106,15 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat:
     'one row per class': every class in turn); cat / cont: InfoGAN's categorical value ('' random)
     and continuous codes (one value per code, the same for all images)."""
     n, seed = _number(n, "number of images", 1, 256), _number(seed, "seed", 0, 2 ** 63 - 1)
-    labels = codes = None
+    labels = codes = cols = None
     if gen.num_classes and label not in (None, "", "one row per class"):
         labels = gen.label_index(label)
+    elif gen.num_classes:   # one row per class, always: n grows to whole rows
+        from ..models.conditional import grid_conditions
+        from ..viz import class_grid
+
+        n, cols, _ = class_grid(n, gen.num_classes)
+        labels = grid_conditions(gen.net, n, cols)
     if gen.cat_codes:
         from ..models.conditional import make_codes
 
@@ -118,7 +124,6 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat:
         values = list(cont)[:gen.cont_codes] + [0.0] * max(0, gen.cont_codes - len(cont))
         codes = make_codes(c, torch.tensor(values, dtype=torch.float32).expand(n, gen.cont_codes), gen.cat_codes)
     images = gen.sample(n, seed=seed, labels=labels, codes=codes)
-    cols = gen.num_classes if gen.num_classes and labels is None and n % gen.num_classes == 0 else None
     return _rgb(images, cols)
 
 
