@@ -11,6 +11,11 @@ from .presets import PRESETS
 GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
 # Defaults a model family brings (below --config, flags and --set; above the field defaults).
 MODEL_DEFAULTS = {"lsgan": {"loss": "lsgan"}}
+# The smallest image side each family trains on: 8 px for all (below it there is no picture to learn,
+# and dcgan has no upsampling layer left); LAPGAN halves its side down to a 7 px base, the video GAN's D
+# strides its frames down four times.
+MIN_SIDE = 8
+MODEL_MIN_SIDE = {"lapgan": 14, "videogan": 16}
 
 
 @dataclass
@@ -89,8 +94,22 @@ class GANConfig(ImageRunConfig):
         model = values.get("model", preset.get("model", cls.model))
         return {**MODEL_DEFAULTS.get(model, {}), **preset}
 
+    def min_side(self) -> int:
+        """The smallest image side --model trains on."""
+        return MODEL_MIN_SIDE.get(self.model, MIN_SIDE)
+
+    def check_side(self, shape) -> None:
+        """Refuse data whose (..., H, W) is below --model's smallest side, naming the flag that set it."""
+        side = min(shape[-2:])
+        if side < self.min_side():
+            where = f"--image-size {self.image_size}" if self.image_size else f"--data {self.data} ({side} px images)"
+            raise UserError(f"{where}: --model {self.model} needs images of at least {self.min_side()} px; "
+                            f"pass --image-size {self.min_side()} or more")
+
     def validate(self) -> None:
         super().validate()
+        if self.image_size and self.image_size < self.min_side():
+            self.check_side((self.image_size, self.image_size))
         ops = self.augment_op_list()
         if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
             raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")

@@ -44,6 +44,7 @@ class GANObjective(Objective):
         self.data = data if data is not None else load_images(cfg.data, "train", cfg.channels, cfg.image_size,
                                                               strict=cfg.strict, progress=rt.is_main,
                                                               memory=cfg.data_memory, stream=cfg.stream)
+        cfg.check_side(self.data.shape)   # the data's own size (--image-size 0) may be too small for --model
         self.data_info = announce(self.data, cfg.workers, rt.is_main)
         self.sampler = BatchSampler(len(self.data), self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.images = rt.place(self.data.images)
