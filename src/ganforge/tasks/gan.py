@@ -81,7 +81,7 @@ class GANObjective(Objective):
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ..metrics.extractors import get_extractor
 
-            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
+            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor")
 
     def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(images (N, C, H, W) in [-1, 1], their labels (N,) for a label-conditioned family, else None)."""
@@ -238,13 +238,16 @@ class GANObjective(Objective):
     def evaluate(self, step: int) -> dict[str, float]:
         """FID and KID of --eval-num samples against the training data (the cheap subset of `ganforge eval`)."""
         from ..metrics.extractors import get_extractor
-        from ..metrics.generative import evaluate_generator
+        from ..metrics.generative import evaluate_generator, reference_features
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
-            self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
+            self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name,
+                                            "--eval-extractor")
+        if not hasattr(self, "_real"):   # from the images in training: not read (nor warned about) again
+            self._real = reference_features(self._extractor, self.data.name, self.image_shape, data=self.data)
         gen = Generator.around(self.sampler_net, self.cfg, self.meta())
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
-                               full=False)
+                               full=False, real=self._real)
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
