@@ -50,8 +50,30 @@ def class_grid_note(asked: int | None, total: int, classes: int, cols: int, what
     return f"one row per {what}: {classes} rows of {cols} = {total} images ({was})"
 
 
-def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int | None = None) -> Path:
-    """Save a grid PNG; small images are upscaled (nearest) so a 28 px digit stays visible."""
+def label_rows(grid: np.ndarray, labels: list[str], row_height: int, top: int = 0) -> np.ndarray:
+    """A white margin left of `grid` (H, W, C) uint8 with labels[r] beside row r (rows of row_height
+    pixels from `top`), in PIL's default font."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    boxes = [probe.textbbox((0, 0), text, font=font) for text in labels]
+    margin = max(b[2] - b[0] for b in boxes) + 8
+    canvas = Image.new("L" if grid.shape[2] == 1 else "RGB", (margin + grid.shape[1], grid.shape[0]),
+                       255 if grid.shape[2] == 1 else (255, 255, 255))
+    canvas.paste(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid), (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for r, (text, box) in enumerate(zip(labels, boxes)):
+        y = top + r * row_height + (row_height - (box[3] - box[1])) // 2 - box[1]
+        draw.text((4, y), text, fill=0, font=font)
+    out = np.asarray(canvas)
+    return out[..., None] if out.ndim == 2 else out
+
+
+def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int | None = None,
+              row_labels: list[str] | None = None) -> Path:
+    """Save a grid PNG; small images are upscaled (nearest) so a 28 px digit stays visible.
+    row_labels: a text beside each row (e.g. LAPGAN's level sides)."""
     from PIL import Image
 
     if upscale is None:
@@ -59,6 +81,8 @@ def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int 
     from .files import save_pil
 
     grid = make_grid(images, nrow, upscale=upscale)
+    if row_labels:
+        grid = label_rows(grid, row_labels, (images.shape[-2] + 2) * upscale, 2 * upscale)
     return save_pil(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid), path)
 
 

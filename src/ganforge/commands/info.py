@@ -35,9 +35,11 @@ def register(sub) -> None:
 def _presets(args) -> int:
     from ..config.presets import PRESETS
 
+    a = max(len(name) for name in PRESETS) + 1   # columns as wide as their longest entry
+    b = max(len("/".join(p["models"])) for p in PRESETS.values()) + 1
     for name, p in PRESETS.items():
-        print(f"{name:<14} {'/'.join(p['models']):<12} {p['summary']}")
-        print(" " * 28 + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in p["values"].items()))
+        print(f"{name:<{a}} {'/'.join(p['models']):<{b}} {p['summary']}")
+        print(" " * (a + b + 2) + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in p["values"].items()))
     return 0
 
 
@@ -66,16 +68,27 @@ def _datasets(args) -> int:
     if args.action == "download":
         if not args.name:
             raise UserError("which dataset? e.g. ganforge datasets download mnist")
+        from ..data import unpaired
+
+        if args.name in unpaired.REMOTE:
+            print(f"{args.name}: {unpaired.download_remote(args.name)}")
+            return 0
+        if args.name not in images.REMOTE:
+            from ..errors import did_you_mean
+
+            raise did_you_mean("downloadable dataset", args.name, tuple(images.REMOTE) + unpaired.REMOTE)
         print(f"{args.name}: {images.download_dataset(args.name)}")
         return 0
     if args.action == "pack":
         return _pack(args)
+    from ..data.catalog import catalog
+
+    rows = catalog()
     print(f"cache: {download.cache_dir()}  (set ${download.CACHE_ENV} to move it)")
-    for name in images.NAMED:
-        print(f"{name:<16} {images.status(name):<15} {images.DESCRIPTIONS[name]}")
-    print(f"{'folder:PATH':<16} {'local':<15} any folder of images (sub-folders become classes)")
-    print(f"{'synthetic:CxHxW':<16} {'generated':<15} random images, for smoke tests and benchmarks")
-    print(f"{'packed:DIR':<16} {'local':<15} a folder packed by `ganforge datasets pack`, memory-mapped")
+    a, b = max(len(d.name) for d in rows) + 1, max(len(", ".join(d.tasks)) for d in rows) + 1
+    print(f"{'--data':<{a}} {'status':<15} {'train':<{b}} description")
+    for d in rows:
+        print(f"{d.name:<{a}} {d.status:<15} {', '.join(d.tasks):<{b}} {d.description}")
     return 0
 
 

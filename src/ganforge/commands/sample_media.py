@@ -19,8 +19,9 @@ def sample_levels(gen, args, out) -> int:
 
     n = min(args.num, 32)
     panel = level_panel(gen, n, args.seed if args.seed is not None else 0)
-    save_grid(panel, out, nrow=n)
-    sides = " -> ".join(str(s) for s in reversed(gen.net.sides))
+    coarse_first = list(reversed(gen.net.sides))
+    save_grid(panel, out, nrow=n, row_labels=[f"{s} px" for s in coarse_first])
+    sides = " -> ".join(str(s) for s in coarse_first)
     print(f"wrote {out} (levels {sides}, one row each, {n} samples; step {gen.step} of {gen.path})")
     return 0
 

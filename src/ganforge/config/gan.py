@@ -20,8 +20,7 @@ MODEL_MIN_SIDE = {"lapgan": 14, "videogan": 16}
 
 @dataclass
 class GANConfig(ImageRunConfig):
-    help: ClassVar[str] = ("train a GAN on an image dataset: mlp, convgan, dcgan, lsgan, conditional cgan / acgan, "
-                           "infogan")
+    help: ClassVar[str] = "train a GAN (any family of `ganforge models --kind gan`) on an image or video dataset"
     example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
                               "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision auto\n"
                               "ganforge train gan --model cgan --cond projection --data mnist5k --steps 3000\n"
