@@ -76,3 +76,5 @@ def _report(path, summary: dict) -> None:
     for k, v in summary.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             print(f"  {k:<16} {v:.4g}")
+    if isinstance(summary.get("verdict"), str):   # the model against its trivial baseline, in words
+        print(f"  {'verdict':<16} " + summary["verdict"].replace("\n", "\n" + " " * 19))
