@@ -283,7 +283,7 @@ class Forecaster(Loaded):
         rows = model_values(s.values[len(s) - self.window - k:], self.diff)[k:]
         x = torch.tensor(self.scaler.transform(rows), dtype=torch.float32)[None]
         with torch.no_grad():
-            values = self.scaler.inverse(self.net(x)[0, :horizon].double().numpy())
+            values = self.scaler.inverse(self.net(self.to_device(x))[0, :horizon].double().cpu().numpy())
         if k:           # differences -> levels, continuing from the series' last observed values
             values = self.diff.integrate(s.target[len(s) - k:], values)
         if s.dates is None:
@@ -331,5 +331,5 @@ def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple 
         plt.close(fig)
 
 
-def load(ckpt: dict) -> Forecaster:
-    return Forecaster(ckpt)
+def load(ckpt: dict, device=None) -> Forecaster:
+    return Forecaster(ckpt, device=device)
