@@ -4,15 +4,13 @@ puts a model's nets on the device while its results come back on the CPU. The sa
 `--device cuda` are in test_gpu.py (gpu marker)."""
 import argparse
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import ganforge
 from ganforge.cli import DEVICE_HELP, build_parser, main
 from ganforge.errors import UserError
-from tiny_models import train_tiny
+from tiny_models import command_argv, command_runs
 
 COMMANDS = ["sample", "translate", "upscale", "eval", "forecast", "serve"]
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: nothing to refuse")
@@ -20,24 +18,7 @@ no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny run of each kind the commands take (the GAN on 28 px mnist5k, so eval has an extractor)."""
-    root = tmp_path_factory.mktemp("device")
-    photo = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
-    Image.fromarray(photo).save(root / "photo.png")
-    return {"root": root, "photo": root / "photo.png",
-            "gan": train_tiny("gan", root, "mlp", data="mnist5k", image_size=28, channels=1),
-            "cyclegan": train_tiny("cyclegan", root), "sr": train_tiny("sr", root),
-            "forecaster": train_tiny("forecaster", root)}
-
-
-def argv(command: str, runs, out) -> list[str]:
-    """The command line of `command` on its tiny run, writing under out."""
-    return {"sample": ["sample", str(runs["gan"]), "-n", "4", "-o", str(out / "grid.png"), "--seed", "0"],
-            "translate": ["translate", str(runs["cyclegan"]), str(runs["photo"]), "-o", str(out / "t.png")],
-            "upscale": ["upscale", str(runs["sr"]), str(runs["photo"]), "-o", str(out / "u.png")],
-            "eval": ["eval", str(runs["gan"]), "--num", "16"],
-            "forecast": ["forecast", str(runs["forecaster"]), "-o", str(out / "f.csv")],
-            "serve": ["serve", str(runs["gan"]), str(runs["forecaster"]), "--runs", str(out)]}[command]
+    return command_runs(tmp_path_factory.mktemp("device"))
 
 
 def test_each_checkpoint_command_has_the_flag():
@@ -54,7 +35,7 @@ def test_device_cpu_works(command, runs, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr("ganforge.use.serve.launch", lambda app, *a, **k: served.update(app=app))
         monkeypatch.setattr("ganforge.use.serve.build_app", lambda models, *a: served.update(models=models) or "app")
         monkeypatch.setattr("ganforge.optional.require", lambda *a: None)   # gradio's import: seconds, unused here
-    assert main(argv(command, runs, tmp_path) + ["--device", "cpu"]) == 0, capsys.readouterr().err
+    assert main(command_argv(command, runs, tmp_path) + ["--device", "cpu"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     if command == "eval":
         assert "16 generated vs" in out and "classifier-FID" in out
@@ -69,21 +50,21 @@ def test_device_cpu_works(command, runs, tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("device", ["cuda", "cuda:1"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_device_cuda_is_refused_without_cuda(command, device, runs, tmp_path, capsys):
-    assert main(argv(command, runs, tmp_path) + ["--device", device]) == 2
+    assert main(command_argv(command, runs, tmp_path) + ["--device", device]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: --device {device}: this machine has no CUDA GPU")
     assert not any(tmp_path.iterdir())   # refused before anything is written
 
 
 def test_a_device_that_is_no_device_is_one_line(runs, tmp_path, capsys):
-    assert main(argv("sample", runs, tmp_path) + ["--device", "gpu"]) == 2
+    assert main(command_argv("sample", runs, tmp_path) + ["--device", "gpu"]) == 2
     assert capsys.readouterr().err == "error: --device must be auto, cpu, cuda, cuda:N or mps, got 'gpu'\n"
 
 
 def test_auto_is_the_cpu_without_cuda(runs, tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: auto means it")
-    assert main(argv("sample", runs, tmp_path)) == 0   # --device auto, the default
+    assert main(command_argv("sample", runs, tmp_path)) == 0   # --device auto, the default
     gen = ganforge.load(runs["gan"], device="auto")
     assert gen.device == torch.device("cpu")
 

@@ -77,3 +77,26 @@ def train_tiny(kind: str, out: Path, model: str | None = None, nest: bool = True
     if task == "forecaster":
         recipe["csv"] = str(series_csv((out.parent if nest else out) / "series.csv"))
     return ganforge.train(task, out=str(out), **{**recipe, **fields})
+
+
+def command_runs(root: Path) -> dict:
+    """A tiny run of each kind the checkpoint commands take, and a photo (the GAN on 28 px mnist5k,
+    so `eval` has the embedded classifier as its extractor)."""
+    from PIL import Image
+
+    photo = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(root / "photo.png")
+    return {"root": root, "photo": root / "photo.png",
+            "gan": train_tiny("gan", root, "mlp", data="mnist5k", image_size=28, channels=1),
+            "cyclegan": train_tiny("cyclegan", root), "sr": train_tiny("sr", root),
+            "forecaster": train_tiny("forecaster", root)}
+
+
+def command_argv(command: str, runs: dict, out: Path) -> list[str]:
+    """The command line of `command` on its tiny run (command_runs), writing under out."""
+    return {"sample": ["sample", str(runs["gan"]), "-n", "4", "-o", str(out / "grid.png"), "--seed", "0"],
+            "translate": ["translate", str(runs["cyclegan"]), str(runs["photo"]), "-o", str(out / "t.png")],
+            "upscale": ["upscale", str(runs["sr"]), str(runs["photo"]), "-o", str(out / "u.png")],
+            "eval": ["eval", str(runs["gan"]), "--num", "16"],
+            "forecast": ["forecast", str(runs["forecaster"]), "-o", str(out / "f.csv")],
+            "serve": ["serve", str(runs["gan"]), str(runs["forecaster"]), "--runs", str(out)]}[command]
