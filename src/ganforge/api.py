@@ -51,8 +51,8 @@ def translate(checkpoint: str | Path, source: str | Path, output: str | Path, di
     Returns (written paths, [(unreadable path, reason)])."""
     from .use.translate import translate_paths
 
-    return translate_paths(load(checkpoint, "cyclegan", device), source, output, direction, batch_size, size, strict, log,
-                           tile)
+    return translate_paths(load(checkpoint, "cyclegan", device), source, output, direction, batch_size, size, strict,
+                           log, tile)
 
 
 def upscale(checkpoint: str | Path, source: str | Path, output: str | Path, scale: int | None = None,

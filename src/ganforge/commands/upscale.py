@@ -32,7 +32,8 @@ def _upscale(args) -> int:
         raise UserError(f"--tile must be >= 0, got {args.tile}")
     folder = Path(args.input).is_dir()
     written, failed = upscale(args.checkpoint, args.input, args.output, scale=args.scale, tile=args.tile or None,
-                              strict=args.strict, device=args.device, log=lambda msg: print(msg, file=sys.stderr) if folder else None)
+                              strict=args.strict, device=args.device,
+                              log=lambda msg: print(msg, file=sys.stderr) if folder else None)
     if failed and not folder:   # the one image given could not be upscaled: an error
         raise UserError(failed[0][1])
     print(f"upscaled {len(written)} image(s) into {args.output}" + (f"; skipped {len(failed)}" if failed else ""))

@@ -150,7 +150,8 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
             raise UserError(f"--num must be at least 2, got {num}")
         keep = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:num]   # test sets may be sorted
         test = type(test)(test.name, test.images[keep], test.labels[keep], test.classes)
-    ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, test.shape, dataset, device=device)
+    ext = (extractor if isinstance(extractor, Extractor)
+           else get_extractor(extractor, test.shape, dataset, device=device))
     real = reference_features(ext, dataset, test.shape)
     labels = test.labels if getattr(ext, "classes", None) == test.classes else None
     metrics = evaluate_images(to_float(test.images), ext, real, labels)

@@ -219,8 +219,8 @@ class Classifier(Loaded):
         """(N, C, H, W) -> the hidden layer before the softmax head (N, D): the FID embedding."""
         self.check(images)
         x = [to_float(b) if b.dtype == torch.uint8 else b for b in images.split(EVAL_BATCH)]
-        return torch.cat([self.net.forward_head(self.net.forward_features(self.to_device(b)), pre_logits=True).float().cpu()
-                          for b in x])
+        heads = (self.net.forward_head(self.net.forward_features(self.to_device(b)), pre_logits=True) for b in x)
+        return torch.cat([h.float().cpu() for h in heads])
 
     @torch.no_grad()
     def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
