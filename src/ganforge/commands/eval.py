@@ -34,6 +34,7 @@ def register(sub) -> None:
 
 
 def _print(metrics: dict) -> None:
+    metrics.pop("protocol", None)
     label = metrics.pop("extractor", None)
     head = {k: metrics.pop(k) for k in ("num", "num_real", "dataset", "classifier", "images", "real_vs_real")
             if k in metrics}
@@ -83,5 +84,30 @@ def _eval(args) -> int:
     rebuild(ckpt)   # a damaged payload is one error line here, not a traceback inside the evaluation
     options = {k: v for k, v in (("num", args.num), ("extractor", args.extractor), ("data", args.data),
                                  ("seed", args.seed)) if v is not None}
-    _print(dict(module.evaluate(ckpt, **options)))
+    metrics = dict(module.evaluate(ckpt, **options))
+    path = _write_record(ckpt, metrics, options)
+    _print(metrics)
+    print(f"  (written to {path})")
     return 0
+
+
+def _write_record(ckpt: dict, metrics: dict, options: dict):
+    """eval.json beside the checkpoint: how the scores were measured (metrics.protocol) and the scores.
+    Tasks without a generative protocol record what they were given (data, count, seed)."""
+    import json
+
+    from ..files import atomic_write
+    from ..metrics import protocol as P
+
+    proto = metrics.get("protocol") or {
+        "extractor": metrics.get("extractor"), "dataset": options.get("data") or metrics.get("dataset"),
+        "num_generated": options.get("num"), "seed": options.get("seed", 0), "precision": "fp32"}
+    record = {"checkpoint": str(ckpt["path"]), "task": ckpt["task"], "step": ckpt.get("step"),
+              "train_precision": (ckpt.get("runtime") or {}).get("precision"), "protocol": proto,
+              "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}}
+    path = P.eval_path(ckpt["path"])
+    try:
+        atomic_write(path, lambda f: f.write(json.dumps(record, indent=2).encode() + b"\n"))
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror}") from None
+    return path

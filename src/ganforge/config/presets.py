@@ -8,7 +8,7 @@ PRESETS: dict[str, dict] = {
         "models": ("cgan",),
         "summary": "conditional DCGAN, projection D, EMA of G on labelled digits; the demo's preset "
                    "(2,500 steps: classifier-FID 7.5, 96.6% label accuracy)",
-        "values": {"model": "cgan", "cond": "projection", "width": 32, "batch_size": 64, "ema": 0.999},
+        "values": {"model": "cgan", "cond": "projection", "width": 32, "batch_size": 64, "ema": 0.999, "steps": 2500},
     },
     "acgan-mnist": {
         "models": ("acgan",),
@@ -19,13 +19,14 @@ PRESETS: dict[str, dict] = {
         "models": ("dcgan", "lsgan"),
         "summary": "unconditional DCGAN on digit sets: 2 G steps per D step, EMA of G "
                    "(2,500 steps: classifier-FID 67; 8,000 steps: 51)",
-        "values": {"model": "dcgan", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999},
+        "values": {"model": "dcgan", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999, "steps": 3000},
     },
     "mlp-mnist": {
         "models": ("mlp",),
         "summary": "the MNIST article's MLP GAN (2 G steps per D step, batch 32) with the least-squares loss, "
                    "lr 8e-4 and EMA of G (3,000 steps: classifier-FID 37)",
-        "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "lsgan", "lr": 8e-4},
+        "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "lsgan", "lr": 8e-4,
+                   "steps": 3000},
     },
     "infogan-mnist": {
         "models": ("infogan",),
@@ -46,6 +47,6 @@ PRESETS: dict[str, dict] = {
         "models": ("dcgan", "lsgan"),
         "summary": "DCGAN on a small folder (hundreds of images): adaptive augmentation, EMA of G "
                    "(500 digits, 3,000 steps: classifier-FID 8.6)",
-        "values": {"model": "dcgan", "width": 32, "batch_size": 32, "augment": "ada", "ema": 0.999},
+        "values": {"model": "dcgan", "width": 32, "batch_size": 32, "augment": "ada", "ema": 0.999, "steps": 3000},
     },
 }

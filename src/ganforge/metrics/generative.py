@@ -13,6 +13,7 @@ from ..files import atomic_write, cache_dir
 from ..data.images import NAMED, ONE_SPLIT
 from ..errors import UserError
 from . import image as M
+from . import protocol as P
 from .extractors import Extractor, get_extractor
 
 MAX_REFERENCE = 10_000
@@ -83,9 +84,11 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
     and score them against that dataset's training images.
 
     full=False skips IS and precision/recall (the cheap set for --eval-every).
-    Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ...}."""
+    Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ..., "protocol":
+    how it was measured (metrics.protocol)}."""
     if num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
+    P.warn_small(num)
     shape = tuple(generator.image_shape)
     dataset = dataset or generator.meta.get("dataset")
     if not dataset or dataset.startswith("synthetic:"):
@@ -107,7 +110,9 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
         metrics.update(per_class_fid(ext, images, labels, dataset, shape, getattr(generator, "classes", None)))
     if full and getattr(generator, "cat_codes", 0) and getattr(ext, "classes", None) is not None:
         metrics.update(code_purity(generator, ext, seed=seed))
-    return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics}
+    protocol = P.generative(ext, num, len(real), dataset, seed, weights=getattr(generator, "weights", None))
+    return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics,
+            "protocol": protocol}
 
 
 def per_class_fid(ext: Extractor, images: torch.Tensor, labels: torch.Tensor, dataset: str, shape,
@@ -169,6 +174,8 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
     ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, test.shape, dataset)
     real = reference_features(ext, dataset, test.shape)
     labels = test.labels if getattr(ext, "classes", None) == test.classes else None
+    P.warn_small(len(test))
     metrics = evaluate_images(to_float(test.images), ext, real, labels)
+    protocol = {**P.generative(ext, len(test), len(real), dataset, 0, weights="held-out real images")}
     return {"extractor": ext.name, "num": len(test), "num_real": len(real), "dataset": dataset,
-            "real_vs_real": 1, **metrics}
+            "real_vs_real": 1, **metrics, "protocol": protocol}

@@ -39,6 +39,7 @@ class Generator:
         G, _ = build_nets(config, meta["image_shape"], len(meta.get("classes") or []))
         name = "G_ema" if "G_ema" in ckpt["modules"] else "G"
         self._setup(checkpoint.load_module(G, ckpt, name).eval(), config, meta)
+        self.weights = "EMA of G" if name == "G_ema" else "raw G"
         self.step, self.path = ckpt["step"], ckpt["path"]
 
     @classmethod
