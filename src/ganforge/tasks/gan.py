@@ -242,8 +242,10 @@ class GANObjective(Objective):
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
         gen = Generator.around(self.sampler_net, self.cfg, self.meta())
+        gen.weights = "EMA of G" if self.cfg.ema else "raw G"
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
                                full=False)
+        self.eval_protocol = m["protocol"]   # best.pt keeps it: a resumed run must score the same way
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
