@@ -79,16 +79,18 @@ def evaluate_images(images: torch.Tensor, extractor: Extractor, real_feats: torc
 
 def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor = "auto",
                        dataset: str | None = None, seed: int = 0, kid_subsets: int = 50,
-                       full: bool = True) -> dict:
+                       full: bool = True, warn: bool = True) -> dict:
     """Sample `num` images from generator (.sample(n, seed=...), .image_shape, .meta["dataset"])
     and score them against that dataset's training images.
 
-    full=False skips IS and precision/recall (the cheap set for --eval-every).
+    full=False skips IS and precision/recall (the cheap set for --eval-every); warn=False leaves out
+    the small-sample warning (a run in training says it once).
     Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ..., "protocol":
     how it was measured (metrics.protocol)}."""
     if num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
-    P.warn_small(num)
+    if warn:
+        P.warn_small(num)
     shape = tuple(generator.image_shape)
     dataset = dataset or generator.meta.get("dataset")
     if not dataset or dataset.startswith("synthetic:"):

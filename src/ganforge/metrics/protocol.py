@@ -16,7 +16,6 @@ from ..errors import UserError
 COMPARED = ("extractor", "extractor_sha256", "layer", "resize", "num_generated", "num_reference",
             "reference_split", "dataset", "seed", "precision")
 SMALL_SAMPLE = 1000   # below this many generated images FID (and KID's spread) are biased / noisy
-_warned: set = set()
 
 
 def generative(ext, num: int, num_real: int, dataset: str, seed: int, split: str = "train",
@@ -29,12 +28,11 @@ def generative(ext, num: int, num_real: int, dataset: str, seed: int, split: str
 
 
 def warn_small(num: int, where: str = "") -> None:
-    """One line on stderr (once per process and count) when FID / KID come from < SMALL_SAMPLE images."""
+    """One line on stderr when FID / KID come from fewer than SMALL_SAMPLE images."""
     import sys
 
-    if num >= SMALL_SAMPLE or num in _warned:
+    if num >= SMALL_SAMPLE:
         return
-    _warned.add(num)
     print(f"warning: FID and KID{where} from {num} generated images (< {SMALL_SAMPLE:,}) are biased (FID upward) "
           "and noisy; compare them only with scores from the same number of images", file=sys.stderr)
 

@@ -244,7 +244,8 @@ class GANObjective(Objective):
         gen = Generator.around(self.sampler_net, self.cfg, self.meta())
         gen.weights = "EMA of G" if self.cfg.ema else "raw G"
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
-                               full=False)
+                               full=False, warn=not getattr(self, "_warned_small", False))   # once per run
+        self._warned_small = True
         self.eval_protocol = m["protocol"]   # best.pt keeps it: a resumed run must score the same way
         return {"fid": m["fid"], "kid": m["kid"]}
 
