@@ -72,3 +72,21 @@ def test_warn_small_threshold(capsys):
     assert "999 generated images (< 1,000)" in capsys.readouterr().err
     P.warn_small(1000)
     assert capsys.readouterr().err == ""
+
+
+def test_the_dashboard_does_not_list_scores_of_another_protocol_beside_each_other(tmp_path):
+    import os
+
+    from ganforge.serving import list_runs
+
+    for i, (name, num) in enumerate((("gan-0001", 500), ("gan-0002", 2000), ("gan-0003", 2000))):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "config.yaml").write_text("model: mlp\n")
+        (d / "eval.json").write_text(json.dumps({"task": "gan", "metrics": {"fid": 10.0 + i},
+                                                 "protocol": {"extractor": "x", "num_generated": num}}))
+        os.utime(d, (1e9 + i, 1e9 + i))   # gan-0003 newest: its protocol is the reference
+    shown = {r[0]: json.loads(r[4]) for r in list_runs(tmp_path)}
+    assert shown["gan-0003"]["eval_fid"] == 12.0 and shown["gan-0002"]["eval_fid"] == 11.0
+    assert "eval_fid" not in shown["gan-0001"]
+    assert shown["gan-0001"]["eval"] == "not comparable with gan-0003's scores (num_generated: 2000 vs 500)"

@@ -72,7 +72,5 @@ def read_eval(checkpoint) -> dict | None:
     try:
         value = json.loads(eval_path(checkpoint).read_text())
     except (OSError, ValueError):
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
