@@ -89,6 +89,12 @@ class GANConfig(ImageRunConfig):
         model = values.get("model", preset.get("model", cls.model))
         return {**MODEL_DEFAULTS.get(model, {}), **preset}
 
+    def cpu_bf16_allowed(self, path: str | None) -> tuple[bool, str]:
+        """Whether --precision auto may train this family in bf16 on a CPU with this bf16 path (measured)."""
+        from .precision import cpu_bf16_allowed
+
+        return cpu_bf16_allowed(self.model, path)
+
     def validate(self) -> None:
         super().validate()
         ops = self.augment_op_list()
