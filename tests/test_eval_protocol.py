@@ -90,3 +90,16 @@ def test_the_dashboard_does_not_list_scores_of_another_protocol_beside_each_othe
     assert shown["gan-0003"]["eval_fid"] == 12.0 and shown["gan-0002"]["eval_fid"] == 11.0
     assert "eval_fid" not in shown["gan-0001"]
     assert shown["gan-0001"]["eval"] == "not comparable with gan-0003's scores (num_generated: 2000 vs 500)"
+
+
+def test_a_resumed_run_does_not_pick_best_pt_against_scores_measured_differently(tmp_path, capsys):
+    run = train("gan", model="mlp", data="mnist5k", steps=2, batch_size=16, width=16, latent_dim=8,
+                eval_every=1, eval_num=20, progress=False, sample_every=0, out=str(tmp_path), precision="fp32")
+    path = run / "checkpoint.pt"
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["metrics"]["protocol"]["num_generated"] == 20
+    ckpt["metrics"]["protocol"]["extractor_sha256"] = "0" * 64   # best.pt was chosen by other weights
+    torch.save(ckpt, path)
+    assert main(["train", "gan", "--resume", str(run), "--steps", "3", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to put fid scores of best.pt (step" in err and "extractor_sha256: 0000" in err

@@ -82,3 +82,10 @@ def test_forecaster_sweep_scores_from_its_test_part_mase_included(tmp_path, caps
     assert "test_mase median" in md and "test_mase worst" in md and "| seed" not in md
     doc = json.loads((tmp_path / "f" / "sweep.json").read_text())
     assert [c["status"] for c in doc["cells"]] == ["ok", "ok"] and "test_mase" in doc["cells"][0]["metrics"]
+
+
+def test_jobs_split_the_threads():
+    from ganforge.sweep import Sweep
+
+    assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=2, threads=4).threads == 2
+    assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=3, threads=2).threads == 1
