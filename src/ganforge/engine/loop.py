@@ -252,7 +252,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
             bar.update(1)
             if write and cfg.sample_every and step % cfg.sample_every == 0:
                 obj.snapshot(run, step)
-            if eval_every and step % eval_every == 0:
+            if eval_every and (step % eval_every == 0 or step == cfg.steps):   # the last checkpoint has a score too
                 metrics = rt.broadcast(obj.evaluate(step) if write else None)
                 run.log(step, metrics)
                 last_eval = (step, metrics)
