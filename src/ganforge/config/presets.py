@@ -24,7 +24,8 @@ PRESETS: dict[str, dict] = {
     "mlp-mnist": {
         "models": ("mlp",),
         "summary": "the MNIST article's MLP GAN (2 G steps per D step, batch 32) with the least-squares loss, "
-                   "lr 8e-4 and EMA of G (3,000 steps: classifier-FID 37)",
+                   "lr 8e-4 and EMA of G (3,000 steps, seeds 0-2, 2,000 samples, Intel Xeon AMX: classifier-FID "
+                   "median 53.5 / worst 58.5 in fp32, which auto picks; bf16 37.6 / 147.2)",
         "values": {"model": "mlp", "batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "lsgan", "lr": 8e-4,
                    "steps": 3000},
     },
