@@ -26,7 +26,8 @@ from .files import atomic_write
 
 def parse_grid(items: list[str], cls) -> dict[str, list]:
     """['seed=0,1', 'precision=fp32,bf16'] -> {'seed': [0, 1], 'precision': ['fp32', 'bf16']}, each
-    value checked against the task's config field as --set would check it."""
+    value checked against the task's config field as --set would check it. Values are split on
+    commas, or on | where a value itself holds commas (hidden=32,32|64: two values)."""
     import yaml
 
     grid: dict[str, list] = {}
@@ -38,7 +39,7 @@ def parse_grid(items: list[str], cls) -> dict[str, list]:
         if key in grid:
             raise UserError(f"--grid names {key} twice")
         values = []
-        for text in raw.split(","):
+        for text in raw.split("|" if "|" in raw else ","):   # | when a value holds commas: hidden=32,32|64
             try:
                 parsed = yaml.safe_load(text.strip())
             except yaml.YAMLError:

@@ -17,14 +17,14 @@ def register(sub) -> None:
                                   "median, worst and spread per setting",
                     "ganforge sweep gan --preset dcgan-mnist --grid seed=0,1,2 precision=fp32,bf16 --eval-num 2000 "
                     "--out sweeps/dcgan\n"
-                    "ganforge sweep forecaster --data weather --steps 300 --grid seed=0,1,2 hidden=32,64 --out sweeps/f\n"
+                    "ganforge sweep forecaster --epochs 20 --grid seed=0,1,2 'hidden=32|32,32' --out sweeps/f\n"
                     "(run the same command again to resume: finished cells are kept)")
     p.add_argument("task", choices=list(C.TASKS), help="the task to train (any train flag may follow)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="train flags, and: --grid KEY=V1,V2 [KEY=...] (any config "
-                   "field, as --set takes it), --out DIR (required), --jobs N (cells at once, default 1), "
+                   "field, as --set takes it; split values on | where they hold commas), --out DIR (required), --jobs N (cells at once, default 1), "
                    "--eval-num N (images per evaluation), --threads T (all cells together; default "
                    "$OMP_NUM_THREADS or the cores)")
-    p.set_defaults(func=_sweep)
+    p.set_defaults(func=_sweep, sweep_parser=p)
 
 
 def _own_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,10 @@ def _sweep(args) -> int:
     from ..sweep import Sweep, cells, parse_grid
     from ..sweep_report import write
 
+    if "-h" in args.rest or "--help" in args.rest:   # REMAINDER keeps them from argparse
+        args.sweep_parser.print_help()
+        print(f"\ntrain flags: ganforge train {args.task} --help")
+        return 0
     own, train_args = _own_parser().parse_known_args(args.rest)
     cls = C.TASKS[args.task]
     if not own.out:
