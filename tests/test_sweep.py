@@ -90,3 +90,17 @@ def test_jobs_split_the_threads():
 
     assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=2, threads=4).threads == 2
     assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=3, threads=2).threads == 1
+
+
+def test_a_cell_whose_evaluation_was_cut_off_is_evaluated_without_training_again(tmp_path, capsys):
+    out = tmp_path / "sw"
+    argv = [*GAN[:-1], "seed=0", "--out", str(out)]
+    assert main(argv) == 0
+    cell = out / "cells" / "seed-0"
+    (cell / "cell.json").unlink()          # as if killed during `ganforge eval`
+    (cell / "gan-0001" / "eval.json").unlink()
+    before = (cell / "gan-0001" / "checkpoint.pt").stat().st_mtime_ns
+    assert main(argv) == 0
+    assert (cell / "gan-0001" / "checkpoint.pt").stat().st_mtime_ns == before
+    assert not (cell / "gan-0002").exists() and (cell / "cell.json").exists()
+    assert json.loads((out / "sweep.json").read_text())["cells"][0]["status"] == "ok"

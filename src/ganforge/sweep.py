@@ -3,7 +3,8 @@
 costs only that cell, and a finished cell (its cell.json) is never trained again.
 
     DIR/recipe.json          the task and train flags; a resumed sweep must repeat them
-    DIR/cells/<name>/        one run directory per cell, its train.log / eval.log, cell.json last
+    DIR/cells/<name>/        one run directory per cell, its train.log / eval.log, trained.json once
+                             training ended, cell.json last (a finished cell)
     DIR/sweep.json           every cell and every row; sweep.md the table; sweep.png the plot
 """
 from __future__ import annotations
@@ -134,15 +135,21 @@ class Sweep:
         import shutil
 
         d = self.cell_dir(setting)
-        if d.exists():   # a cell cut off before its cell.json: start it again from nothing
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-        sets = [a for k, v in setting.items() for a in ("--set", f"{k}={v}")]
-        eval_flag = ["--eval-num", str(self.eval_num)] if self.eval_num and _has_field(self.task, "eval_num") else []
-        rc, wall = self._call(["train", self.task, *self.train_args, *eval_flag, *sets, "--out", str(d),
-                               "--no-progress"], d / "train.log")
-        if self.stopping.is_set():
-            return None
+        trained = d / "trained.json"   # written once training ended: a cut-off evaluation does not retrain
+        try:
+            rc, wall = (lambda t: (t["rc"], t["wall_s"]))(json.loads(trained.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            if d.exists():   # a cell cut off in training: start it again from nothing
+                shutil.rmtree(d)
+            d.mkdir(parents=True)
+            sets = [a for k, v in setting.items() for a in ("--set", f"{k}={v}")]
+            eval_flag = (["--eval-num", str(self.eval_num)] if self.eval_num and _has_field(self.task, "eval_num")
+                         else [])
+            rc, wall = self._call(["train", self.task, *self.train_args, *eval_flag, *sets, "--out", str(d),
+                                   "--no-progress"], d / "train.log")
+            if self.stopping.is_set():
+                return None
+            trained.write_text(json.dumps({"rc": rc, "wall_s": wall}) + "\n")
         record = {"name": d.name, "setting": setting, "wall_s": round(wall, 1), "status": "ok"}
         runs = sorted(p.parent for p in d.glob("*/config.yaml"))
         run = runs[-1] if runs else None
