@@ -103,3 +103,10 @@ def test_a_resumed_run_does_not_pick_best_pt_against_scores_measured_differently
     assert main(["train", "gan", "--resume", str(run), "--steps", "3", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "refusing to put fid scores of best.pt (step" in err and "extractor_sha256: 0000" in err
+
+
+def test_eval_of_the_embedded_classifier_writes_nothing_into_the_package(capsys):
+    from ganforge.metrics.extractors import EMBEDDED
+
+    assert main(["eval", str(EMBEDDED), "--num", "20"]) == 0
+    assert not P.eval_path(EMBEDDED).exists() and "written to" not in capsys.readouterr().out
