@@ -20,10 +20,11 @@ def register(sub) -> None:
                     "ganforge sweep forecaster --epochs 20 --grid seed=0,1,2 'hidden=32|32,32' --out sweeps/f\n"
                     "(run the same command again to resume: finished cells are kept)")
     p.add_argument("task", choices=list(C.TASKS), help="the task to train (any train flag may follow)")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="train flags, and: --grid KEY=V1,V2 [KEY=...] (any config "
-                   "field, as --set takes it; split values on | where they hold commas), --out DIR (required), --jobs N (cells at once, default 1), "
-                   "--eval-num N (images per evaluation), --threads T (all cells together; default "
-                   "$OMP_NUM_THREADS or the cores)")
+    p.add_argument("rest", nargs=argparse.REMAINDER,
+                   help="train flags, and: --grid KEY=V1,V2 [KEY=...] (any config field, as --set takes it; "
+                        "split values on | where they hold commas), --out DIR (required), --jobs N (cells at "
+                        "once, default 1), --eval-num N (images per evaluation), --threads T (all cells "
+                        "together; default $OMP_NUM_THREADS or the cores)")
     p.set_defaults(func=_sweep, sweep_parser=p)
 
 

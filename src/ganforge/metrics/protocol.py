@@ -54,8 +54,9 @@ def check_same(items: list[tuple[str, dict | None]], what: str = "scores") -> No
     for label, proto in items[1:]:
         diff = difference(first, proto)
         if diff:
-            raise UserError(f"refusing to put {what} of {first_label} and {label} side by side: they were measured "
-                            f"differently ({diff}); evaluate both the same way (ganforge eval --num/--extractor/--seed)")
+            raise UserError(f"refusing to put {what} of {first_label} and {label} side by side: they were "
+                            f"measured differently ({diff}); evaluate both the same way (ganforge eval "
+                            "--num/--extractor/--seed)")
 
 
 def eval_path(checkpoint) -> Path:
