@@ -221,8 +221,9 @@ BATTERY = [
     ("sample", ["sample", R("gan"), "--show-levels"], "needs a lapgan checkpoint"),
     *[("sweep", ["sweep", "gan", *a], m) for a, m in (
         (["--grid", "seed=0"], "--out DIR is required"), (["--out", "sw"], "--grid KEY=V1,V2 is required"),
-        (["--grid", "nosuch=1", "--out", "sw"], "unknown key 'nosuch'"), (["--grid", "seed=0,x", "--out", "sw"], "seed"),
-        (["--grid", "seed=0", "--out", "sw", "--jobs", "0"], "--jobs"), (["--grid", "seed=0", "--out", "afile"], "afile"),
+        (["--grid", "nosuch=1", "--out", "sw"], "unknown key 'nosuch'"),
+        (["--grid", "seed=0,x", "--out", "sw"], "seed"), (["--grid", "seed=0", "--out", "sw", "--jobs", "0"], "--jobs"),
+        (["--grid", "seed=0", "--out", "afile"], "afile"),
         (["--grid", "seed=0", "--out", "sw", "--bogus"], "unknown train flag '--bogus'"),
         (["--grid", "seed=0", "--out", "sw", "--jobs", "x"], "--jobs"),
         (["--grid", "width=0", "--out", "sw"], "--width"))],

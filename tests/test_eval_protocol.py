@@ -58,7 +58,8 @@ def _cell(name, seed, extractor, fid):
 
 
 def test_scores_from_different_extractors_are_refused_side_by_side():
-    same = [_cell("a", 0, "classifier-FID (cnn-small@mnist5k)", 30.0), _cell("b", 1, "classifier-FID (cnn-small@mnist5k)", 40.0)]
+    clf = "classifier-FID (cnn-small@mnist5k)"
+    same = [_cell("a", 0, clf, 30.0), _cell("b", 1, clf, 40.0)]
     assert rows(same)[0]["metrics"]["fid"]["worst"] == 40.0
     mixed = [same[0], _cell("b", 1, "FID (Inception-v3)", 40.0)]
     with pytest.raises(UserError, match=r"a and b .*extractor: classifier-FID \(cnn-small@mnist5k\) vs FID"):
