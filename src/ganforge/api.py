@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import config as C
 from .errors import UserError
+from .use.load import load, rebuild  # noqa: F401  (public: ganforge.load)
 
 
 def train(task: str = "gan", resume: str | Path | None = None, config_file: str | None = None, **fields) -> Path:
@@ -25,24 +26,6 @@ def train(task: str = "gan", resume: str | Path | None = None, config_file: str 
     else:
         cfg, ckpt = C.resolve(C.TASKS[task], config_file=config_file, **fields), None
     return run(task, cfg, ckpt)[0]
-
-
-def load(path: str | Path, task: str | tuple[str, ...] | None = None):
-    """Rebuild whatever a checkpoint holds (a GAN Generator, ...) from the checkpoint alone."""
-    from .engine import checkpoint
-
-    return rebuild(checkpoint.load(path, task))
-
-
-def rebuild(ckpt: dict):
-    """The model of a loaded checkpoint dict; a payload with values of the wrong kind inside is one UserError."""
-    from .tasks import task_module
-
-    try:
-        return task_module(ckpt["task"]).load(ckpt)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:   # a value of the wrong kind inside
-        raise UserError(f"{ckpt['path']} is damaged or from an incompatible ganforge: cannot rebuild its model "
-                        f"({type(e).__name__}: {str(e)[:200]})") from None
 
 
 def sample(checkpoint: str | Path, n: int = 64, seed: int | None = None):
@@ -63,7 +46,7 @@ def translate(checkpoint: str | Path, source: str | Path, output: str | Path, di
     """Translate an image file or every image under a folder with a CycleGAN checkpoint, at each
     image's own resolution (or scaled to short side `size`; in `tile` px parts); names are kept.
     Returns (written paths, [(unreadable path, reason)])."""
-    from .translate import translate_paths
+    from .use.translate import translate_paths
 
     return translate_paths(load(checkpoint, "cyclegan"), source, output, direction, batch_size, size, strict, log,
                            tile)
@@ -74,7 +57,7 @@ def upscale(checkpoint: str | Path, source: str | Path, output: str | Path, scal
     """Super-resolve an image file or every image under a folder with an sr checkpoint (srresnet /
     srgan), in overlapping `tile` px parts (None: whole images); names are kept. scale must be the
     checkpoint's (None: take it). Returns (written paths, [(unreadable path, reason)])."""
-    from .upscale import upscale_paths
+    from .use.upscale import upscale_paths
 
     return upscale_paths(load(checkpoint), source, output, scale, tile, strict, log)
 
@@ -83,6 +66,6 @@ def serve(checkpoints=(), host: str = "127.0.0.1", port: int = 7860, runs: str |
           max_upload_mb: float = 10.0) -> None:
     """A local web page (gradio, `pip install 'ganforge[serve]'`) with one tab per checkpoint and a
     runs dashboard of the run directories under `runs`; serves until Ctrl-C."""
-    from .serve_app import serve as run
+    from .use.serve import serve as run
 
     run(checkpoints, host, port, runs, max_upload_mb)

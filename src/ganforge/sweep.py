@@ -145,8 +145,8 @@ class Sweep:
             sets = [a for k, v in setting.items() for a in ("--set", f"{k}={v}")]
             eval_flag = (["--eval-num", str(self.eval_num)] if self.eval_num and _has_field(self.task, "eval_num")
                          else [])
-            rc, wall = self._call(["train", self.task, *self.train_args, *eval_flag, *sets, "--out", str(d),
-                                   "--no-progress"], d / "train.log")
+            rc, wall = self._call(["train", self.task, *self.train_args, *eval_flag, "--threads", str(self.threads),
+                                   *sets, "--out", str(d), "--no-progress"], d / "train.log")
             if self.stopping.is_set():
                 return None
             trained.write_text(json.dumps({"rc": rc, "wall_s": wall}) + "\n")
@@ -158,7 +158,8 @@ class Sweep:
         if rc != 0:
             record.update(status="failed", error=_error_line(d / "train.log", rc))
         elif _task_evaluates(self.task):
-            argv = ["eval", str(run / "checkpoint.pt")] + (["--num", str(self.eval_num)] if self.eval_num else [])
+            argv = (["eval", str(run / "checkpoint.pt"), "--threads", str(self.threads)]
+                    + (["--num", str(self.eval_num)] if self.eval_num else []))
             rc, record["eval_wall_s"] = self._call(argv, d / "eval.log")
             if self.stopping.is_set():
                 return None

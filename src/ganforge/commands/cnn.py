@@ -82,7 +82,7 @@ def _conv(args) -> int:
 
 
 def _features(args) -> int:
-    from ..api import load
+    from ..use.load import load
     from ..viz import _plt
 
     from ..files import output_file, save_figure

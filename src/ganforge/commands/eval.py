@@ -79,7 +79,7 @@ def _eval(args) -> int:
         raise UserError(f"{ckpt['path']} is a {ckpt['task']} checkpoint; ganforge eval can evaluate: {', '.join(able)}")
     if args.num is not None and args.num < 2:
         raise UserError(f"--num must be at least 2, got {args.num}")
-    from ..api import rebuild
+    from ..use.load import rebuild
 
     rebuild(ckpt)   # a damaged payload is one error line here, not a traceback inside the evaluation
     options = {k: v for k, v in (("num", args.num), ("extractor", args.extractor), ("data", args.data),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import UserError
 
-FORMATS = ("safetensors", "onnx", "torchscript")   # ganforge.export.FORMATS, repeated so --help needs no torch
+FORMATS = ("safetensors", "onnx", "torchscript")   # ganforge.use.export.FORMATS, repeated so --help needs no torch
 
 
 def register(sub) -> None:
@@ -26,8 +26,8 @@ def register(sub) -> None:
 def _export(args) -> int:
     from pathlib import Path
 
-    from .. import export as E
-    from ..api import rebuild
+    from ..use import export as E
+    from ..use.load import rebuild
     from ..engine import checkpoint
     from ..files import output_file
 

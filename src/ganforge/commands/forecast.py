@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 
 def _forecast(args) -> int:
-    from ..api import load
+    from ..use.load import load
     from ..tasks.forecaster import plot_forecast
 
     from ..files import output_file, write_text_output
@@ -39,6 +39,9 @@ def _forecast(args) -> int:
     model = load(_best(args.checkpoint), "forecaster")
     source = args.csv or model.config.csv or None
     series = model.read(source)
+    from ..data.series import report
+
+    report(series)      # a detected date order, rows --fill filled
     table = model.forecast(series, args.horizon)
     write_text_output(out, table.to_csv(index=False))
     if args.plot:

@@ -27,12 +27,12 @@ def register(sub) -> None:
 
 def _import_cyclegan(args) -> int:
     from ..errors import UserError
-    from ..import_cyclegan import import_cyclegan
+    from ..use.import_cyclegan import import_cyclegan
 
     if not 24 <= args.size <= 8192 or args.size % 4:
         raise UserError(f"--size must be a multiple of 4 in 24..8192, got {args.size}")
     path = import_cyclegan(args.g_a, args.g_b, args.output, args.generator, args.data, args.size)
-    from ..api import load
+    from ..use.load import load
 
     tr = load(path, "cyclegan")
     print(f"wrote {path}: {tr.config.generator}, width {tr.config.width}, "

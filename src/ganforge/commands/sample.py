@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 def _sample(args) -> int:
-    from ..api import load
+    from ..use.load import load
     from ..files import output_file
     from ..resources import check_fits
     from ..viz import save_grid, save_image

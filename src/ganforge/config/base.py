@@ -52,6 +52,12 @@ def check_limits(cfg) -> None:
             raise UserError(f"{flag_name(f.name)} must be {' and '.join(failed)}, got {value}")
 
 
+THREADS_HELP = ("CPU threads of this process (0: auto, the one rule of every command: a single process keeps "
+                "torch's default, $OMP_NUM_THREADS or else the physical cores, since one job may use the whole "
+                "machine; under torchrun each of the N processes on a machine takes its CPUs / N, so they do not "
+                "fight over cores); on a shared machine pass a small N such as 1")
+
+
 @dataclass
 class RunConfig:
     """Fields every training task shares: the generic loop and the runtime read these."""
@@ -60,7 +66,7 @@ class RunConfig:
     # often to log, and where / how the run computes.
     RESUMABLE: typing.ClassVar[frozenset] = frozenset({
         "steps", "progress", "log_every", "sample_every", "ckpt_every", "eval_every", "patience",
-        "device", "precision", "compile", "diverge_bound", "diverge_window"})
+        "device", "precision", "compile", "threads", "diverge_bound", "diverge_window"})
     # Values of fields that checkpoints written before the field existed lack, where they differ
     # from today's default (a checkpoint's config missing the key resolves to this, not the default).
     CHECKPOINT_DEFAULTS: typing.ClassVar[dict] = {}
@@ -84,6 +90,7 @@ class RunConfig:
     diverge_bound: float = opt(1e4, "stop the run (exit 2, keeping the last checkpoint written before) when a loss "
                                "stays larger than this in magnitude for --diverge-window steps (0: never)", ge=0)
     diverge_window: int = opt(20, "consecutive steps a loss must stay past --diverge-bound to stop the run", gt=0)
+    threads: int = opt(0, THREADS_HELP, ge=0, le=256)
 
     @classmethod
     def implied(cls, values: dict) -> dict:
@@ -135,7 +142,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         tp, meta = hints[f.name], f.metadata
         names = [flag_name(f.name)] + ([meta["short"]] if meta.get("short") else [])
         choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
-        help_ = f"{meta.get('help', '')}{choices} (default: {f.default})"
+        help_ = f"{meta.get('help', '')}{choices} (default: {f.default})".replace("%", "%%")   # argparse formats it
         if tp is bool:
             parser.add_argument(*names, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_)

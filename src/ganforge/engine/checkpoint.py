@@ -31,7 +31,7 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
         raise UserError(f"checkpoint {path} does not exist")
     try:
         if path.suffix.lower() == ".safetensors":   # `ganforge export --format safetensors`: the same checks follow
-            from ..export import read_safetensors
+            from ..use.export import read_safetensors
 
             ckpt = read_safetensors(path)
         else:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from .errors import UserError
+from ..errors import UserError
 
 FORMATS = ("safetensors", "onnx", "torchscript")
 SUFFIXES = {".safetensors": "safetensors", ".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript",
@@ -57,7 +57,7 @@ def inference_modules(ckpt: dict) -> list[str]:
 def model_card(ckpt: dict) -> dict:
     """What a person (or another program) needs to use the weights: architecture, config,
     input/output shapes and value ranges, classes, the ganforge version that wrote them."""
-    from . import __version__
+    from .. import __version__
 
     cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
     arch = cfg.get("model") or cfg.get("generator") or task
@@ -92,8 +92,8 @@ def _json(value, what: str) -> str:
 def write_safetensors(ckpt: dict, path) -> None:
     """The inference nets' tensors as `module.param` keys; metadata: the model card and the
     checkpoint's task, config, meta and step (what ganforge.load rebuilds the model from)."""
-    from .files import write_output
-    from .optional import require
+    from ..files import write_output
+    from ..optional import require
 
     st = require("safetensors", "export --format safetensors")
     import safetensors.torch  # noqa: F401  (the torch half of the package)
@@ -110,8 +110,8 @@ def write_safetensors(ckpt: dict, path) -> None:
 
 def read_safetensors(path) -> dict:
     """A checkpoint dict (format, task, config, meta, step, modules) from a file write_safetensors made."""
-    from .engine.checkpoint import FORMAT, VERSION
-    from .optional import require
+    from ..engine.checkpoint import FORMAT, VERSION
+    from ..optional import require
 
     st = require("safetensors", "reading a .safetensors file")
     import safetensors.torch  # noqa: F401
@@ -169,7 +169,7 @@ class _UnrolledGRU(nn.Module):
         self.gru = gru
 
     def forward(self, x, h0=None):
-        from .nn.gru import gru_step
+        from ..nn.gru import gru_step
 
         g = self.gru
         finals = []
@@ -215,7 +215,7 @@ def graph(model, direction: str = "AtoB", batch: int = 2) -> Graph:
         return Graph(_Call(net, True), (z, c), ["z", "c"], ["image"],
                      {"z": batch_axis, "c": batch_axis, "image": batch_axis})
     if hasattr(model, "forecast"):
-        from .nn.gru import GRU
+        from ..nn.gru import GRU
 
         net = copy.deepcopy(model.net)
         for i, layer in enumerate(net.layers):
@@ -236,8 +236,8 @@ def export_graph(gr: Graph, path, fmt: str) -> None:
     import warnings
     from pathlib import Path
 
-    from .files import write_output
-    from .optional import require
+    from ..files import write_output
+    from ..optional import require
 
     if fmt == "onnx":
         require("onnx", "ganforge export --format onnx")

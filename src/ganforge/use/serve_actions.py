@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import UserError
+from ..errors import UserError
 
 MAX_SIDE = 1024   # uploaded photos are scaled down to this long side before translating or upscaling
 
@@ -30,7 +30,7 @@ def kind_of(model) -> str:
 def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> a grid (H', W', 3) uint8; small images are enlarged (nearest).
     Clips (N, T, C, H, W): one row of T frames per clip."""
-    from .viz import make_grid
+    from ..viz import make_grid
 
     if images.ndim == 5:
         images, nrow = images.flatten(0, 1), images.shape[1]
@@ -54,7 +54,7 @@ def check_upload(path, max_mb: float | None = None) -> Path:
 
 
 def photo_names() -> list[str]:
-    from .data.images import builtin_photos
+    from ..data.images import builtin_photos
 
     return sorted(builtin_photos())
 
@@ -63,7 +63,7 @@ def read_photo(upload, photo: str | None, max_mb: float | None = None, max_side:
     """An uploaded image (or an embedded photo by name) -> uint8 (1, 3, H, W), long side <= max_side."""
     from PIL import Image
 
-    from .data.images import builtin_photos, read_image
+    from ..data.images import builtin_photos, read_image
 
     if upload not in (None, ""):
         src = check_upload(upload, max_mb)
@@ -110,7 +110,7 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat:
     if gen.num_classes and label not in (None, "", "one row per class"):
         labels = gen.label_index(label)
     if gen.cat_codes:
-        from .models.conditional import make_codes
+        from ..models.conditional import make_codes
 
         g = torch.Generator().manual_seed(seed + 1)
         c = torch.randint(0, gen.cat_codes, (n,), generator=g) if cat in (None, "", "random") else \
@@ -150,7 +150,7 @@ def gan_interpolate(gen, seed: int = 0, steps: int = 8, label: str | None = None
 def translate_photo(tr, upload=None, photo: str | None = "astronaut", direction: str = "AtoB",
                     max_side: int = 512, max_mb: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(input, translated), each (H, W, 3) uint8 at the input's size (long side <= max_side)."""
-    from .data import to_float, to_uint8
+    from ..data import to_float, to_uint8
 
     x = read_photo(upload, photo, max_mb, _number(max_side, "long side", 8, 4096))
     y = to_uint8(tr.translate(to_float(x), direction))
@@ -192,8 +192,8 @@ def classify(clf, upload=None, index: int = 0, max_mb: float | None = None, maps
 def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
     if upload not in (None, ""):
         return clf.read(check_upload(upload, max_mb))
-    from .data import to_float
-    from .data.images import load_images
+    from ..data import to_float
+    from ..data.images import load_images
 
     c, size, _ = clf.image_shape
     test = load_images(clf.dataset, "test" if clf.dataset.partition(":")[0] not in ("folder", "synthetic") else "train",
@@ -206,7 +206,7 @@ def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
 def conv_explore(upload=None, kernel: str = "edge", activation: str = "relu", pool: str = "max", pool_size: int = 2,
                  padding: str = "same", size: int = 300, max_mb: float | None = None) -> list[tuple[np.ndarray, str]]:
     """The conv -> activation -> pooling explorer (ganforge conv): [(stage image (H, W, 3) uint8, caption)]."""
-    from .conv import _displayable, explore, load_picture, parse_kernel
+    from ..conv import _displayable, explore, load_picture, parse_kernel
 
     size, pool_size = _number(size, "size", 1, 1024), _number(pool_size, "pool size", 1, 64)
     path = None if upload in (None, "") else str(check_upload(upload, max_mb))
@@ -228,7 +228,7 @@ def forecast(fc, upload=None, horizon: int | None = None, max_mb: float | None =
 
     from PIL import Image
 
-    from .tasks.forecaster import plot_forecast
+    from ..tasks.forecaster import plot_forecast
 
     data = str(check_upload(upload, max_mb)) if upload not in (None, "") else (fc.config.csv or None)
     series = fc.read(data)

@@ -1,6 +1,6 @@
 """The `ganforge serve` page: one gradio tab per checkpoint, built from what the loaded model can do,
 plus a runs dashboard. Gradio is imported only when a page is built (ganforge --help stays fast);
-the work behind every button is a plain function in ganforge.serving."""
+the work behind every button is a plain function in ganforge.use.serve_actions."""
 from __future__ import annotations
 
 import atexit
@@ -10,8 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import serving as S
-from .errors import UserError
+from . import serve_actions as S
+from ..errors import UserError
 
 KERNELS = ("edge", "sharpen", "sobel-x", "sobel-y", "box-blur", "gaussian", "emboss")
 
@@ -36,7 +36,7 @@ def _plain(message: str) -> str:
 def build_app(models: dict, runs: str | Path | None = "runs", max_mb: float = 10.0):
     """models: tab name -> loaded model (ganforge.load). Returns an unlaunched gr.Blocks."""
     S.analytics_off()
-    from .optional import require
+    from ..optional import require
 
     gr = require("gradio", "ganforge serve")
     out_dir = Path(tempfile.mkdtemp(prefix="ganforge-serve-"))   # the download buttons' files, removed at exit
@@ -179,7 +179,10 @@ def _forecast_tab(gr, fc, slug, safe, out_dir, max_mb):
                 f"({fc.path}); no upload: the training series")
     with gr.Row():
         upload = gr.File(label=f"upload a CSV with the column(s) {', '.join(fc.columns)}", type="filepath")
-        horizon = gr.Slider(1, fc.horizon, fc.horizon, step=1, label="horizon")
+        if fc.horizon > 1:
+            horizon = gr.Slider(1, fc.horizon, fc.horizon, step=1, label="horizon")
+        else:   # a slider needs min < max: a model of one step gets a fixed field with the same API input
+            horizon = gr.Number(1, precision=0, interactive=False, label="horizon (this model predicts 1 step)")
     button = gr.Button("forecast", variant="primary", elem_id=f"{slug}-forecast")
     table = gr.Dataframe(label="forecast and baselines (naive, window mean, seasonal naive)")
     plot = gr.Image(label="forecast", type="numpy", interactive=False)
@@ -241,8 +244,8 @@ def serve(checkpoints=(), host: str = "127.0.0.1", port: int = 7860, runs: str |
     import math
     import sys
 
-    from .api import load
-    from .optional import require
+    from .load import load
+    from ..optional import require
 
     if not (math.isfinite(max_mb) and 0 < max_mb <= 10_000):
         raise UserError(f"--max-upload-mb must be in (0, 10000], got {max_mb}")

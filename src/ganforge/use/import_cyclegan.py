@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .errors import UserError
+from ..errors import UserError
 
 _NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 _KEY = re.compile(r"^model\.(\d+)\.(?:conv_block\.(\d+)\.)?(weight|bias)$")
@@ -70,7 +70,7 @@ def _convs(state: dict, path) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
 def convert(state: dict, path="state dict", generator: str | None = None) -> tuple[dict, dict]:
     """A reference generator state dict -> (ganforge ResnetGenerator state dict, its settings:
     generator name and width). Shapes are checked layer by layer against the rebuilt network."""
-    from .models.cyclegan import ResnetGenerator
+    from ..models.cyclegan import ResnetGenerator
 
     convs = _convs(state, path)   # first: a file of another kind is named as such, not by its block count
     blocks = len({int(m[1]) for m in map(_KEY.match, state) if m and m[2] is not None})
@@ -104,8 +104,8 @@ def import_cyclegan(g_a, g_b=None, out="imported", generator: str | None = None,
                     size: int = 256) -> Path:
     """Write RUN_DIR/checkpoint.pt (task cyclegan: G from g_a, F from g_b when given) that translate,
     export, eval and serve use. `size`: the training crop size it records (the reference's 256)."""
-    from . import config as C
-    from .engine import checkpoint
+    from .. import config as C
+    from ..engine import checkpoint
 
     sd_a, settings = convert(read_reference(g_a), g_a, generator)
     modules = {"G": sd_a}

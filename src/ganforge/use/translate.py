@@ -1,13 +1,13 @@
 """A CycleGAN checkpoint applied to files: one image or a whole folder translated at each image's
-own resolution (names and sub-folders kept). Exporting generators is ganforge.export."""
+own resolution (names and sub-folders kept). Exporting generators is ganforge.use.export."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as nnf
 
-from .data import to_float
-from .errors import UserError
-from .tasks.cyclegan import Translator
+from ..data import to_float
+from ..errors import UserError
+from ..tasks.cyclegan import Translator
 
 
 def _resized(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -22,7 +22,7 @@ def image_targets(source, output) -> tuple[list, list]:
     names an image file, else into it. Shared by translate and upscale."""
     from pathlib import Path
 
-    from .data.images import IMAGE_SUFFIXES, list_images
+    from ..data.images import IMAGE_SUFFIXES, list_images
 
     source, output = Path(source), Path(output)
     blocker = next((p for p in (output, *output.parents) if p.exists() and not p.is_dir()), None)
@@ -61,7 +61,7 @@ def translate_paths(tr: Translator, source, output, direction: str = "AtoB", bat
 
     import numpy as np
 
-    from .data.images import read_image
+    from ..data.images import read_image
 
     tr.generator(direction)
     source, output = Path(source), Path(output)
@@ -106,9 +106,9 @@ def save_image(image: torch.Tensor, path) -> None:
     """(3, H, W) in [-1, 1] -> an image file (JPEG quality 95), atomically."""
     from PIL import Image
 
-    from .data import to_uint8
+    from ..data import to_uint8
 
-    from .files import save_pil
+    from ..files import save_pil
 
     arr = to_uint8(image[None])[0].permute(1, 2, 0).numpy()   # save_pil: temp file + rename, never through a link
     save_pil(Image.fromarray(arr), path, **({"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import to_float
-from .errors import UserError
+from ..data import to_float
+from ..errors import UserError
 from .translate import image_targets, save_image, skip_or_raise
 
 MAX_TILE = 4096
@@ -19,7 +19,7 @@ def upscale_paths(up, source, output, scale: int | None = None, tile: int | None
     input part each pass keeps (None: whole images); an image no larger than the tile is one pass.
     Unreadable files are reported and skipped (strict: the first one is an error).
     Returns (written paths, [(path, error)])."""
-    from .data.images import read_image
+    from ..data.images import read_image
 
     if not hasattr(up, "upscale"):
         raise UserError(f"{getattr(up, 'path', 'this checkpoint')} cannot upscale images: pass a checkpoint of "
