@@ -78,7 +78,7 @@ def test_warn_small_threshold(capsys):
 def test_the_dashboard_does_not_list_scores_of_another_protocol_beside_each_other(tmp_path):
     import os
 
-    from ganforge.serving import list_runs
+    from ganforge.use.serve_actions import list_runs
 
     for i, (name, num) in enumerate((("gan-0001", 500), ("gan-0002", 2000), ("gan-0003", 2000))):
         d = tmp_path / name

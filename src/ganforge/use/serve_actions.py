@@ -279,7 +279,7 @@ def _eval_scores(run: Path, scores: dict, reference: dict) -> None:
     """Put the scores of the run's eval.json in `scores` ("eval_fid", ...) when they were measured like
     those of the newest run of its task with an eval.json (`reference`: task -> (run, protocol));
     else one line naming the difference: scores measured differently never stand side by side."""
-    from .metrics.protocol import difference, read_eval
+    from ..metrics.protocol import difference, read_eval
 
     record = read_eval(run)
     if record is None:
