@@ -219,7 +219,7 @@ def _task_evaluates(task: str) -> bool:
 
 def _scores(metrics: dict) -> dict:
     """The numbers a table compares: no counts, spreads of sub-samples or per-class entries."""
-    skip = {"num", "num_real", "real_vs_real"}
+    skip = {"num", "num_real", "real_vs_real", "images"}
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
             and k not in skip and not k.endswith("_std") and "/" not in k}
 
