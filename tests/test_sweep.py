@@ -105,3 +105,12 @@ def test_a_cell_whose_evaluation_was_cut_off_is_evaluated_without_training_again
     assert (cell / "gan-0001" / "checkpoint.pt").stat().st_mtime_ns == before
     assert not (cell / "gan-0002").exists() and (cell / "cell.json").exists()
     assert json.loads((out / "sweep.json").read_text())["cells"][0]["status"] == "ok"
+
+
+def test_which_way_is_better():
+    from ganforge.sweep_report import higher_is_better
+
+    for name in ("fid", "kid", "test_mase", "test_rmse", "loss", "AtoB_fid"):
+        assert not higher_is_better(name), name
+    for name in ("is", "recall", "label_acc", "AtoB_psnr_truth", "psnr_y srresnet", "accuracy", "code_purity"):
+        assert higher_is_better(name), name

@@ -4,20 +4,21 @@ and a plot. Scores measured under different protocols are refused, never tabulat
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from pathlib import Path
 
 from .files import atomic_write
 from .metrics import protocol as P
 
-# Metrics where larger is better; everything else (FID, KID, MAE, MASE, losses) is lower-is-better.
-HIGHER = ("is", "precision", "recall", "accuracy", "acc", "label_acc", "psnr", "ssim", "code_purity",
-          "code_classes", "identity", "motion_ratio", "r2", "coverage")
+# Words that mark a metric where larger is better (FID, KID, MAE, MASE, losses: smaller is better).
+HIGHER = {"is", "precision", "recall", "accuracy", "acc", "psnr", "ssim", "purity", "classes", "identity",
+          "ratio", "r2", "coverage"}
 
 
 def higher_is_better(metric: str) -> bool:
-    name = metric.removeprefix("test_").lower()
-    return any(name == h or name.startswith(h + "_") or name.endswith("_" + h) for h in HIGHER)
+    """From the words of the name: AtoB_psnr_truth, "psnr_y srresnet", label_acc, test_mase, fid."""
+    return any(word in HIGHER for word in re.split(r"[_ /]+", metric.lower()))
 
 
 def machine() -> dict:
