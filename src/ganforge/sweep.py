@@ -31,6 +31,9 @@ def parse_grid(items: list[str], cls) -> dict[str, list]:
     commas, or on | where a value itself holds commas (hidden=32,32|64: two values)."""
     import yaml
 
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(cls)}
     grid: dict[str, list] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -45,7 +48,8 @@ def parse_grid(items: list[str], cls) -> dict[str, list]:
                 parsed = yaml.safe_load(text.strip())
             except yaml.YAMLError:
                 raise UserError(f"--grid {key}: {text!r} is not a valid value") from None
-            values.append(C.coerce(cls, key, parsed, f"--grid {key}"))
+            # a family's own flags are not fields of the task's config: resolve() checks those per cell
+            values.append(C.coerce(cls, key, parsed, f"--grid {key}") if key in fields else parsed)
         if len(set(map(str, values))) != len(values):
             raise UserError(f"--grid {key} repeats a value")
         grid[key] = values

@@ -41,6 +41,7 @@ def _own_parser() -> argparse.ArgumentParser:
 def _sweep(args) -> int:
     import signal
 
+    from .. import models  # noqa: F401  (the families register their config groups, which resolve() needs)
     from ..sweep import Sweep, cells, parse_grid
     from ..sweep_report import write
 
@@ -97,6 +98,10 @@ def _check_cells(task: str, cls, train_args: list[str], grid: dict) -> None:
         raise UserError(f"unknown train flag {unknown[0]!r} for ganforge train {task}")
     from ..sweep import cells
 
+    C.resolve(cls, parsed, parsed.config, parsed.overrides)   # the train flags alone, named as such
     for setting in cells(grid):
         sets = [f"{k}={v}" for k, v in setting.items()]
-        C.resolve(cls, parsed, parsed.config, [*parsed.overrides, *sets])
+        try:
+            C.resolve(cls, parsed, parsed.config, [*parsed.overrides, *sets])
+        except UserError as e:   # the grid's values reach the config as --set: name the flag the user typed
+            raise UserError(str(e).replace("--set", f"--grid ({', '.join(sets)})", 1)) from None

@@ -25,6 +25,10 @@ def save(path: Path, payload: dict) -> Path:
 def load(path, task: str | tuple[str, ...] | None = None) -> dict:
     """Read a checkpoint (a file, or a run directory holding checkpoint.pt) and check its task."""
     path = Path(path)
+    if path.is_dir() and not (path / "checkpoint.pt").exists():
+        from ..use.hub import read_export   # a model folder from `ganforge export --format hf`, or one line
+
+        return _checked(read_export(path), path, task)
     if path.is_dir():
         path = path / "checkpoint.pt"
     if not path.is_file():
@@ -44,6 +48,11 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
                         f"{first[:200]}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"{path} is not a ganforge checkpoint")
+    return _checked(ckpt, path, task)
+
+
+def _checked(ckpt: dict, path: Path, task) -> dict:
+    """The version, task and type checks every checkpoint passes, however it was stored."""
     if ckpt.get("version", 0) > VERSION:
         raise UserError(f"{path} was written by a newer ganforge (format {ckpt['version']}); upgrade ganforge")
     if task is not None:
@@ -91,7 +100,8 @@ META_TYPES = {"image_shape": lambda v: _ints(3)(v) or _ints(4)(v),   # (C, H, W)
               "image_size": lambda v: _of(int)(v) and v > 0, "channels": _of(int),
               "classes": _strs(optional=True), "columns": lambda v: _strs()(v) and len(v) > 0,
               "dataset": _of(str), "date_column": _of(str, optional=True), "freq": _of(str, optional=True),
-              "scaler": _of(dict), "conformal": _of(dict, optional=True), "period": _of(int, optional=True),
+              "scaler": _of(dict), "conformal": _of(dict, optional=True), "intervals": _of(dict, optional=True),
+              "period": _of(int, optional=True),
               "rows": _of(int), "source": _of(str, optional=True)}
 
 

@@ -10,7 +10,8 @@ and reuses that model and its scaler for every later fold (its validation part t
 the fold's test block, all of it past data for that model).
 
 Scores per fold for every model and baseline, mean ± std over folds, and one Diebold-Mariano
-verdict on the errors pooled over folds.
+verdict on the errors pooled over folds; with --intervals the coverage, mean width and Winkler
+score of each model's intervals and of the naive forecast's (built the same way), pooled.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..engine.rundir import RunDir
 from ..engine.runtime import Runtime, use_threads
 from ..errors import UserError
 from ..metrics import forecast as M
+from ..metrics import intervals as I
 from ..metrics import report as R
 from .forecaster import ForecasterObjective, read_training_series
 
@@ -114,9 +116,11 @@ def train_fold(cfg, series: S.Series, parts: S.Splits, path: Path) -> FoldObject
     return obj
 
 
-def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: int = 0) -> tuple[Path, dict]:
+def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: int = 0,
+                 methods=()) -> tuple[Path, dict]:
     """Backtest `cfg` (a ForecasterConfig) on `folds` rolling origins for each cell in `cells`
-    (default: cfg.cell). Returns (backtest directory, result dict)."""
+    (default: cfg.cell); with --intervals, `methods` adds interval methods scored beside
+    cfg.interval_method on the same forecasts. Returns (backtest directory, result dict)."""
     from tqdm import tqdm
 
     validate(folds, fold_size, cfg.horizon)
@@ -151,7 +155,7 @@ def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: i
                                                    p.test))
                 obj.net.load_state_dict(first.net.state_dict())
             obj.label = label
-            rep = obj.test_report()
+            rep = obj.test_report(methods=methods)
             f = per_fold[k]
             f.setdefault("actual", rep["actual"])
             f.setdefault("starts", rep["starts"])
@@ -159,13 +163,15 @@ def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: i
             f.setdefault("forecasts", {}).update(
                 {name: v for name, v in rep["forecasts"].items() if name == label or name not in LABELS.values()})
             f.setdefault("bounds", {}).update(rep["bounds"])
+            for m, b in rep["interval_bounds"].items():     # {method: {model or naive: {level: (lo, hi)}}}
+                f.setdefault("interval_bounds", {}).setdefault(m, {}).update(b)
             bar.update(1)
     bar.close()
     result = summarize(per_fold, labels, cfg, parts)
     result["dir"] = str(out.path)
     (out.path / "backtest.json").write_text(json.dumps({k: v for k, v in result.items() if k != "text"}, indent=2))
     result["per_fold"] = per_fold       # raw arrays (actual, forecasts, bounds) for callers; not in the JSON
-    plot_folds(per_fold, labels, series, out.path / "backtest.png")
+    plot_folds(per_fold, labels, series, out.path / "backtest.png", cfg.interval_method)
     out.close()
     return out.path, result
 
@@ -200,36 +206,57 @@ def summarize(per_fold: list[dict], labels: list[str], cfg, parts) -> dict:
     text.append("per fold MAE: " + "; ".join(
         f"{n} " + " ".join(f"{r[n]['mae']:.3f}" for r in fold_rows) for n in names))
     text.append(rep["verdict"])
-    if rep["coverage"]:
-        text.append(R.coverage_lines(rep["coverage"]))
+    by_method = {m: {n: I.quality(y, pool_bounds(per_fold, m, n)) for n in sorted(b, key=lambda n: n == "naive")}
+                 for m, b in per_fold[0].get("interval_bounds", {}).items()}
+    quality = by_method.get(cfg.interval_method, {})
+    if quality:
+        text.append(R.interval_lines(quality, cfg.interval_method))
+    fold_quality = [{n: I.quality(f["actual"], b) for n, b in f.get("interval_bounds", {}).get(cfg.interval_method,
+                                                                                               {}).items()}
+                    for f in per_fold]
     return {"folds": [{"test_rows": [p.test.start, p.test.stop], "train_rows": [0, p.train.stop],
-                       "val_rows": [p.val.start, p.val.stop], **r} for p, r in zip(parts, fold_rows)],
+                       "val_rows": [p.val.start, p.val.stop], **r, **({"intervals": q} if q else {})}
+                      for p, r, q in zip(parts, fold_rows, fold_quality)],
             "mean": mean, "std": std, "pooled": rep["rows"], "dm_tests": rep["tests"], "verdict": rep["verdict"],
-            "coverage": rep["coverage"], "text": "\n".join(text)}
+            "coverage": rep["coverage"], "interval_method": cfg.interval_method if quality else None,
+            "intervals": quality, **({"intervals_by_method": by_method} if len(by_method) > 1 else {}),
+            "text": "\n".join(text)}
 
 
-def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: Path) -> None:
-    """One panel per fold: actual values, each model, and the best baseline of that fold (1 step ahead)."""
+def pool_bounds(per_fold: list[dict], method: str, name: str) -> dict:
+    """{level: (lower, upper)} of one model's `method` intervals, concatenated over folds."""
+    first = per_fold[0]["interval_bounds"][method][name]
+    return {lvl: tuple(np.concatenate([f["interval_bounds"][method][name][lvl][i] for f in per_fold]) for i in (0, 1))
+            for lvl in first}
+
+
+def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: Path, method: str = "") -> None:
+    """One panel per fold: actual values, each model, and the best baseline of that fold (1 step ahead);
+    the first model's intervals with their coverage, mean width and Winkler score, the naive
+    forecast's interval scores in the title."""
     from ..viz import _plt
 
     plt = _plt()
-    fig, axes = plt.subplots(len(per_fold), 1, figsize=(11, 2.4 * len(per_fold)), squeeze=False)
+    fig, axes = plt.subplots(len(per_fold), 1, figsize=(14, 2.4 * len(per_fold)), squeeze=False)
     for k, (f, ax) in enumerate(zip(per_fold, axes[:, 0])):
         x = f["starts"] if series.dates is None else series.dates[f["starts"]]
         y = f["actual"][:, 0]
         ax.plot(x, y, color="black", lw=1, label="actual")
         base = min((n for n in f["forecasts"] if n not in labels),
                    key=lambda n: M.mae(f["actual"], f["forecasts"][n]))
+        ib = f.get("interval_bounds", {}).get(method, {})
+        q = {n: I.quality(f["actual"], b) for n, b in ib.items()}
         for j, (lvl, (lo, hi)) in enumerate(sorted(f["bounds"].get(labels[0], {}).items(), reverse=True)):
             ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.12 + 0.12 * j, lw=0,
-                            label=f"{labels[0]} {float(lvl):.0%} interval")
+                            label=f"{labels[0]} {float(lvl):.0%} interval: " + R.quality_text(q, lvl, labels[0]))
         for i, n in enumerate([*labels, base]):
             ax.plot(x, f["forecasts"][n][:, 0], lw=1, color=f"C{i}",
                     label=f"{n} (MAE {M.mae(f['actual'], f['forecasts'][n]):.3g})")
         span = "" if series.dates is None else f": {str(x[0])[:10]} .. {str(x[-1])[:10]}"
-        ax.set_title(f"fold {k + 1}{span}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
+        naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(q, lvl, "naive") for lvl in q.get("naive", {}))
+        ax.set_title(f"fold {k + 1}{span}" + (f"; naive's {method} intervals: {naive}" if naive else ""), fontsize=9)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
         ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")   # the legends stand right of the panels
     plt.close(fig)

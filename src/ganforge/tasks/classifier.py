@@ -17,8 +17,9 @@ from ..data.images import ONE_SPLIT
 from ..data.source import take
 from ..errors import UserError
 from ..nn import eval_mode
-from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
+from ..config import ClassifierConfig
+from .loader import Loaded
 
 EVAL_BATCH = 500
 
@@ -182,20 +183,20 @@ def build(cfg, rt=None) -> ClassifierObjective:
     return ClassifierObjective(cfg, rt)
 
 
-class Classifier:
+class Classifier(Loaded):
     """A trained classifier rebuilt from its checkpoint. Images are float (N, C, H, W) in [-1, 1]
     (or uint8) at the training shape `image_shape`."""
 
-    def __init__(self, ckpt: dict):
-        from ..config import ClassifierConfig, from_dict
+    config_class = ClassifierConfig
 
-        self.config = from_dict(ClassifierConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+    def build_nets(self, config, meta):
+        return {"net": build_net(config.model, tuple(meta["image_shape"]), len(meta["classes"]), config.width)}
+
+    def setup(self, nets) -> None:
+        self.net = nets["net"]
         self.image_shape = tuple(self.meta["image_shape"])
         self.classes = list(self.meta["classes"])
         self.dataset = self.meta["dataset"]
-        self.net = build_net(self.config.model, self.image_shape, len(self.classes), self.config.width)
-        checkpoint.load_module(self.net, ckpt, "net").eval()
         self.name = f"{self.config.model}@{self.dataset}"
 
     def check(self, images: torch.Tensor) -> None:

@@ -24,11 +24,14 @@ from ..data.transforms import Differencer
 from ..errors import UserError
 from ..nn import eval_mode
 from ..metrics import forecast as M
+from ..metrics import intervals as I
 from ..metrics import report as R
 from ..metrics import significance as G
 from ..data.calendar import data_columns, with_calendar
 from ..engine import checkpoint
 from ..engine.loop import Objective, RunDir, adam
+from ..config import ForecasterConfig
+from .loader import Loaded
 
 EVAL_BATCH = 1024
 
@@ -86,7 +89,8 @@ class ForecasterObjective(Objective):
             self.series = with_calendar(self.series, cfg.horizon)
         # a backtest fold passes its own parts (the series then ends with the fold's test rows)
         self.parts = parts or S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
-        self.conformal = None   # {level: half-widths per horizon step}, from the validation residuals
+        self.conformal = None   # {level: split-conformal half-widths per horizon step}, for the report
+        self.calib = None       # validation errors and local scales that every --interval-method starts from
         self.label = "LSTM" if cfg.cell == "lstm" else "GRU"
         # Differencing: a window's inputs start diff.lag rows later, so every input has its past.
         self.diff = Differencer(cfg.difference, cfg.difference_season)
@@ -138,28 +142,52 @@ class ForecasterObjective(Objective):
                 "epoch": step / self.steps_per_epoch}
 
     def calibrate(self) -> None:
-        """Split-conformal half-widths from the current net's validation residuals (--intervals)."""
+        """The current net's validation errors (M, H), those of the naive forecast and the windows'
+        local scales (M,) (--intervals): what every --interval-method calibrates on."""
         if self.cfg.intervals:
-            val = self.test_report("val")
-            self.conformal = G.conformal_quantiles(val["actual"] - val["forecast"], G.parse_levels(self.cfg.intervals))
+            val, target = self.test_report("val"), self.series.target
+            err = val["actual"] - val["forecast"]
+            self.conformal = G.conformal_quantiles(err, G.parse_levels(self.cfg.intervals))
+            last = self.parts.val.stop - 1
+            self.calib = {"levels": G.parse_levels(self.cfg.intervals), "err": err,
+                          "naive_err": val["actual"] - M.naive(target, val["starts"], self.cfg.horizon),
+                          "scale": I.local_scale(target, val["starts"], self.cfg.window), "end_row": last + 1,
+                          "end_date": None if self.series.dates is None else str(self.series.dates[last])}
 
-    def test_report(self, part: str = "test") -> dict:
-        """Test scores in original units of the GRU and each baseline, on the same windows."""
+    def interval_bounds(self, y: np.ndarray, starts: np.ndarray, preds: dict, method: str) -> dict:
+        """{name: {level: (lower, upper)}} of forecasts {name: (M, H)} by `method`, each calibrated on
+        its own validation errors (the GRU's, the naive forecast's); the adaptive methods update
+        online from the errors of earlier windows whose actual values are known."""
+        c = self.calib
+        scale = I.local_scale(self.series.target, starts, self.cfg.window)
+        return {name: I.bounds(p, I.half_widths(method, c["levels"], c["err" if name == self.label else "naive_err"],
+                                                c["scale"], starts, scale, y - p, self.cfg.interval_gamma))
+                for name, p in preds.items()}
+
+    def test_report(self, part: str = "test", methods=()) -> dict:
+        """Test scores in original units of the GRU and each baseline, on the same windows; with
+        --intervals the bounds and their quality of --interval-method and of each of `methods`,
+        for the GRU and the naive forecast."""
         cfg, target, starts = self.cfg, self.series.target, self.starts[part].numpy()
         y = M.actual(target, starts, cfg.horizon)
         gru = self.scaler.inverse(self._predict(part).double().numpy())
         if self.diff:   # forecast differences -> levels, from the observed past of each window
             gru = self.diff.integrate(target[starts[:, None] - np.arange(self.diff.lag, 0, -1)], gru)
         if part != "test":
-            return {"actual": y, "forecast": gru}
+            return {"actual": y, "forecast": gru, "starts": starts}
         scale = M.mase_scale(target[:self.parts.train.stop])
         s = self.series
         forecasts = {self.label: gru, **R.all_baselines(target, starts, cfg.horizon, cfg.window, self.period,
                                                         self.parts.train.stop, s.dates, s.freq)}
         self.calibrate()
-        bounds = {self.label: R.interval_bounds(gru, self.conformal)} if self.conformal else {}
+        preds = {self.label: gru, "naive": forecasts["naive"]}
+        by_method = {m: self.interval_bounds(y, starts, preds, m)
+                     for m in dict.fromkeys([cfg.interval_method, *methods])} if self.calib else {}
+        bounds = {self.label: by_method[cfg.interval_method][self.label]} if by_method else {}
         rep = R.build(y, forecasts, [self.label], scale, cfg.horizon, cfg.alpha, bounds)
-        return {**rep, "forecasts": forecasts, "actual": y, "starts": starts, "bounds": bounds}
+        quality = {n: I.quality(y, b) for n, b in by_method.get(cfg.interval_method, {}).items()}
+        return {**rep, "forecasts": forecasts, "actual": y, "starts": starts, "bounds": bounds,
+                "interval_bounds": by_method, "intervals": quality}
 
     def finish(self, run: RunDir) -> dict:
         best = run.path / "best.pt"
@@ -170,15 +198,17 @@ class ForecasterObjective(Objective):
         (run.path / "test_metrics.json").write_text(json.dumps({
             "verdict": rep["verdict"], "period": self.period, "windows": len(rep["starts"]), "alpha": self.cfg.alpha,
             "dm_tests": rep["tests"][self.label], "coverage": rep["coverage"].get(self.label, {}),
+            "interval_method": self.cfg.interval_method if rep["intervals"] else None, "intervals": rep["intervals"],
             "conformal_half_widths": self.conformal or {}, **rows}, indent=2))
         self._plots(run, rep)
-        cover = R.coverage_lines(rep["coverage"])
+        cover = R.interval_lines(rep["intervals"], self.cfg.interval_method)
         print(f"test part: {len(rep['starts'])} windows of {self.series.columns[0]!r} "
               f"(horizon {self.cfg.horizon}), original units; p: one-sided Diebold-Mariano (HLN) p-values of the "
               f"{self.label} against each baseline\n{R.table(rows, rep['tests'], self.label)}\n{rep['verdict']}\n"
               + (cover + "\n" if cover else "") + f"test predictions plotted in {run.path / 'test_forecast.png'}")
         summary = {f"test_{k}": v for k, v in rows[self.label].items()}
         summary.update({f"coverage_{lvl}": v for lvl, v in rep["coverage"].get(self.label, {}).items()})
+        summary.update({f"winkler_{lvl}": q["winkler"] for lvl, q in rep["intervals"].get(self.label, {}).items()})
         for name, s in rows.items():
             if name != self.label:
                 key = name.split(" (")[0].replace(" ", "_")
@@ -212,10 +242,14 @@ class ForecasterObjective(Objective):
         base = min((k for k in rep["rows"] if k != self.label), key=lambda k: rep["rows"][k]["mae"])
         for i, (lvl, (lo, hi)) in enumerate(sorted(rep["bounds"].get(self.label, {}).items(), reverse=True)):
             ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.15 + 0.15 * i, lw=0,
-                            label=f"{float(lvl):.0%} interval ({rep['coverage'][self.label][lvl]:.0%} covered)")
+                            label=f"{float(lvl):.0%} {self.cfg.interval_method} interval: "
+                                  + R.quality_text(rep["intervals"], lvl, self.label))
         for name in (self.label, base):       # the model and its strongest baseline
             ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
-        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}", ylabel=self.series.columns[0])
+        naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(rep["intervals"], lvl, "naive")
+                          for lvl in rep["intervals"].get("naive", {}))
+        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}" + (f"\nthe naive forecast's "
+               f"{self.cfg.interval_method} intervals: {naive}" if naive else ""), ylabel=self.series.columns[0])
         ax.legend()
         fig.autofmt_xdate()
         fig.tight_layout()
@@ -225,31 +259,33 @@ class ForecasterObjective(Objective):
     def meta(self) -> dict:
         s = self.series
         return {"columns": s.columns, "date_column": s.date_column, "freq": s.freq, "scaler": self.scaler.to_dict(),
-                "period": self.period, "rows": len(s), "source": s.name, "conformal": self.conformal}
+                "period": self.period, "rows": len(s), "source": s.name, "conformal": self.conformal,
+                "intervals": None if self.calib is None else {
+                    k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.calib.items()}}
 
 
 def build(cfg, rt=None) -> ForecasterObjective:
     return ForecasterObjective(cfg, rt)
 
 
-class Forecaster:
+class Forecaster(Loaded):
     """A trained forecaster rebuilt from its checkpoint alone.
 
     forecast(data, horizon) continues a series (a CSV path or DataFrame with the training
     columns) from its last row: a DataFrame of `horizon` dated values in original units.
     """
 
-    def __init__(self, ckpt: dict):
-        from ..config import ForecasterConfig, from_dict
+    # from_dict fills fields older checkpoints lack from CHECKPOINT_DEFAULTS (the global scaler)
+    config_class = ForecasterConfig
 
-        # from_dict fills fields older checkpoints lack from CHECKPOINT_DEFAULTS (the global scaler)
-        self.config = from_dict(ForecasterConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+    def build_nets(self, config, meta):
+        return {"net": build_net(config, len(meta["columns"]))}
+
+    def setup(self, nets) -> None:
+        self.net = nets["net"]
         self.diff = Differencer(self.config.difference, self.config.difference_season)
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
         self.columns, self.scaler = self.meta["columns"], S.MinMaxScaler.from_dict(self.meta["scaler"])
         self.window, self.horizon = self.config.window, self.config.horizon
-        self.net = build_net(self.config, len(self.columns))
-        checkpoint.load_module(self.net, ckpt, "net").eval()
 
     @property
     def column(self) -> str:
@@ -290,11 +326,44 @@ class Forecaster:
             index = pd.Series(pd.date_range(s.dates[-1], periods=horizon + 1, freq=s.freq)[1:],
                               name=s.date_column)
         table = pd.DataFrame({index.name: index.values, self.column: values})
-        for lvl, q in sorted((self.meta.get("conformal") or {}).items()):   # split-conformal bounds
+        for lvl, q in sorted(self.half_widths(s).items()):
             pct = f"{round(float(lvl) * 100):g}"
             table[f"lower_{pct}"] = values - np.asarray(q[:horizon])
             table[f"upper_{pct}"] = values + np.asarray(q[:horizon])
+        table.attrs["interval_method"] = self.config.interval_method
         return table
+
+    def half_widths(self, s: S.Series) -> dict[str, np.ndarray]:
+        """{level: (H,) half-widths} of the forecast after the last row of `s`, by the checkpoint's
+        --interval-method. The adaptive methods first replay their online updates over the windows
+        of `s` whose targets come after the validation part (by date, else by row), so a forecast
+        from a longer series has seen the errors made since training."""
+        cal = self.meta.get("intervals")
+        if not cal:     # checkpoints before --interval-method stored split-conformal widths only
+            return {lvl: np.asarray(q, float) for lvl, q in (self.meta.get("conformal") or {}).items()}
+        try:
+            levels, err, cal_scale = cal["levels"], np.asarray(cal["err"], float), np.asarray(cal["scale"], float)
+        except (KeyError, TypeError, ValueError):
+            raise UserError(f"{self.path}: the checkpoint's interval calibration is damaged") from None
+        method, target, n, k = self.config.interval_method, s.target, len(s), self.diff.lag
+        starts, errors = np.array([n]), None
+        if method.startswith("adaptive"):
+            first = int(cal.get("end_row") or 0)
+            if s.dates is not None and cal.get("end_date"):
+                first = int(np.searchsorted(s.dates, np.datetime64(cal["end_date"]), side="right"))
+            replay = np.arange(max(first, self.window + k), n - self.horizon + 1)
+            if len(replay):
+                data = torch.tensor(np.nan_to_num(self.scaler.transform(model_values(s.values, self.diff))),
+                                    dtype=torch.float32)
+                pred = self.scaler.inverse(predict(self.net, data, self.window, self.horizon,
+                                                   torch.as_tensor(replay)).double().numpy())
+                if k:
+                    pred = self.diff.integrate(target[replay[:, None] - np.arange(k, 0, -1)], pred)
+                starts = np.append(replay, n)
+                errors = np.vstack([M.actual(target, replay, self.horizon) - pred, np.full((1, self.horizon), np.nan)])
+        widths = I.half_widths(method, levels, err, cal_scale, starts, I.local_scale(target, starts, self.window),
+                               errors, self.config.interval_gamma)
+        return {lvl: w[-1] for lvl, w in widths.items()}
 
 
 def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple = ()) -> None:
@@ -309,7 +378,8 @@ def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple 
     ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
     levels = sorted((c[6:] for c in table.columns if c.startswith("lower_")), key=float, reverse=True)
     for i, pct in enumerate(levels):    # widest interval first, lightest; one step: a bar
-        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval (split conformal)")
+        method = table.attrs.get("interval_method", "split")
+        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval ({method} conformal)")
         if len(table) == 1:
             ax.vlines(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=8, **band)
         else:
