@@ -200,9 +200,9 @@ def test_precision_auto_picks_bf16_for_a_family_only_where_measured_no_worse(cap
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(runtime, "native_bf16", lambda: True)
-    monkeypatch.setitem(P.MEASURED, "fam", {"amx": {"fp32": [50, 60], "bf16": [55, 58, 60], "source": "t"},
-                                            "neon": {"fp32": [50, 60], "bf16": [40, 41, 147], "source": "t"},
-                                            "avx512_bf16": {"fp32": [57], "bf16": [240, 140, 116], "source": "t"}})
+    ok, collapsed = {"fp32": [50, 60], "bf16": [55, 58, 60]}, {"fp32": [50, 60], "bf16": [40, 41, 147]}
+    monkeypatch.setitem(P.MEASURED, "fam", {"amx": [ok], "neon": [ok, collapsed],
+                                            "avx512_bf16": [{"fp32": [57], "bf16": [240, 140, 116]}]})
     for path, expected in (("amx", "bf16"), ("avx512_bf16", "fp32"), ("neon", "fp32"), (None, "fp32")):
         monkeypatch.setattr(runtime, "cpu_bf16_path", lambda path=path: path)
         rule = lambda p: P.cpu_bf16_allowed("fam", p)   # noqa: E731
