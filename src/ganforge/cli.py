@@ -13,7 +13,7 @@ import sys
 from .errors import UserError
 
 COMMAND_MODULES = ("train", "sample", "info", "forecast", "backtest", "cyclegan", "cnn", "eval", "export", "importer",
-                   "serve", "upscale")
+                   "serve", "upscale", "sweep")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
