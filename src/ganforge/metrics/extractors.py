@@ -57,6 +57,9 @@ class Extractor:
     name: str = "?"
     key: str = "?"
     image_shape: tuple[int, int, int] | None = None
+    layer: str = "?"             # which activations are the features (for eval.json)
+    resize: str = "none"         # how images reach the net's input size
+    sha256: str | None = None    # of the weights file, so two scores name exactly what measured them
     flag: str = "--extractor"   # the flag that chose it: `eval --extractor`, `train gan --eval-extractor`
 
     def check(self, image_shape) -> None:
@@ -76,16 +79,20 @@ class Extractor:
 
 
 class ClassifierExtractor(Extractor):
-    def __init__(self, path: str | Path, label: str | None = None):
+    def __init__(self, path: str | Path, label: str | None = None, device=None):
         from ..engine import checkpoint
         from ..tasks.classifier import Classifier
 
         path = Path(path)
-        self.clf = Classifier(checkpoint.load(path, "classifier"))
+        self.clf = Classifier(checkpoint.load(path, "classifier"), device=device)   # features come back on the CPU
         self.image_shape = self.clf.image_shape
         self.classes = self.clf.classes
         self.name = f"classifier-FID ({label or self.clf.name})"
-        self.key = f"{self.clf.config.model}-{hashlib.sha1(Path(self.clf.path).read_bytes()).hexdigest()[:12]}"
+        weights = Path(self.clf.path).read_bytes()
+        self.key = f"{self.clf.config.model}-{hashlib.sha1(weights).hexdigest()[:12]}"
+        self.sha256 = hashlib.sha256(weights).hexdigest()
+        self.layer = "forward_features (the classifier's hidden layer)"
+        self.resize = "none (images must be the classifier's size)"
 
     def features(self, images):
         self.check(images.shape[1:])
@@ -103,8 +110,10 @@ class InceptionExtractor(Extractor):
 
     name = "FID (Inception-v3)"
     key = "inception-2015-12-05"
+    layer = "pool3 (2048)"
+    resize = "bilinear to 299x299 inside the TorchScript net (uint8 input)"
 
-    def __init__(self, download: bool = True, batch_size: int = 100):
+    def __init__(self, download: bool = True, batch_size: int = 100, device=None):
         path = inception_path()
         if not path.is_file():
             if not download:
@@ -112,11 +121,15 @@ class InceptionExtractor(Extractor):
             fetch(INCEPTION_URL, path, None)
         _verify_inception(path)
         try:
-            self.net = torch.jit.load(str(path), map_location="cpu").eval()
+            self.device = torch.device(device or "cpu")
+            self.net = torch.jit.load(str(path), map_location=self.device).eval()
         except Exception as e:   # a truncated or foreign file
             raise UserError(f"{path} is not the FID Inception TorchScript file ({str(e)[:120]}); delete it and "
                             f"download {INCEPTION_URL} again") from None
         self.batch_size = batch_size
+        from ..data.download import sha256sum
+
+        self.sha256 = INCEPTION_SHA256 or sha256sum(path)
 
     def _run(self, images, **kw):
         from ..data import to_uint8
@@ -124,10 +137,10 @@ class InceptionExtractor(Extractor):
         out = []
         with torch.no_grad():
             for chunk in images.split(self.batch_size):
-                x = to_uint8(chunk)
+                x = to_uint8(chunk).to(self.device)   # uint8 crosses to the GPU: a quarter of the float bytes
                 if x.shape[1] == 1:
                     x = x.expand(-1, 3, -1, -1)
-                out.append(self.net(x, **kw).float())
+                out.append(self.net(x, **kw).float().cpu())
         return torch.cat(out)
 
     def features(self, images):
@@ -138,25 +151,28 @@ class InceptionExtractor(Extractor):
 
 
 def get_extractor(spec: str, image_shape: tuple[int, int, int], dataset: str | None,
-                  flag: str = "--extractor") -> Extractor:
+                  flag: str = "--extractor", device=None) -> Extractor:
     """The extractor `spec` (auto | inception | classifier | classifier:CKPT) for images of
-    `image_shape` from `dataset`; UserError when it cannot handle them, naming `flag`."""
+    `image_shape` from `dataset`, computing on `device` (None: the CPU; evaluation passes the
+    generator's); its features and logits come back on the CPU. UserError when it cannot handle
+    them, naming `flag`."""
     kind, _, arg = spec.partition(":")
     if kind == "auto" and not arg:
         if inception_path().is_file():
-            ext = InceptionExtractor(download=False)
+            ext = InceptionExtractor(download=False, device=device)
         elif dataset in MNIST_LIKE and tuple(image_shape) == (1, 28, 28):
-            ext = ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
+            ext = ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k", device=device)
         else:
             raise UserError(f"no offline feature extractor for {dataset or 'these images'} at "
                             f"{'x'.join(map(str, image_shape))}: pass {flag} inception (downloads the FID "
                             f"Inception weights once, about 90 MB, to {inception_path()}) or {flag} classifier:CKPT "
                             f"with a classifier trained on this data (ganforge train classifier --data {dataset})")
     elif kind == "inception" and not arg:
-        ext = InceptionExtractor()
+        ext = InceptionExtractor(device=device)
     elif kind == "classifier":
         try:
-            ext = ClassifierExtractor(arg) if arg else ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
+            ext = (ClassifierExtractor(arg, device=device) if arg
+                   else ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k", device=device))
         except UserError as e:
             raise UserError(f"{flag} {spec}: {e}") from None
     else:

@@ -208,7 +208,7 @@ class Classifier(Loaded):
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, K)."""
         self.check(images)
-        return predict_logits(self.net, images)
+        return predict_logits(self.net, images)   # on the net's device, logits back on the CPU
 
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> predicted class indices (N,)."""
@@ -219,13 +219,14 @@ class Classifier(Loaded):
         """(N, C, H, W) -> the hidden layer before the softmax head (N, D): the FID embedding."""
         self.check(images)
         x = [to_float(b) if b.dtype == torch.uint8 else b for b in images.split(EVAL_BATCH)]
-        return torch.cat([self.net.forward_head(self.net.forward_features(b), pre_logits=True) for b in x])
+        heads = (self.net.forward_head(self.net.forward_features(self.to_device(b)), pre_logits=True) for b in x)
+        return torch.cat([h.float().cpu() for h in heads])
 
     @torch.no_grad()
     def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
         """One image (C, H, W) -> the output map of each conv stage [(C_i, H_i, W_i)]."""
         self.check(image[None])
-        return [m[0] for m in self.net.forward_stages(image[None])]
+        return [m[0].float().cpu() for m in self.net.forward_stages(self.to_device(image[None]))]
 
     def read(self, path) -> torch.Tensor:
         """An image file -> (C, H, W) in [-1, 1] at this classifier's size (centre-cropped)."""
@@ -238,17 +239,17 @@ class Classifier(Loaded):
         return to_float(torch.from_numpy(np.array(img, np.uint8).reshape(size, size, c)).permute(2, 0, 1))
 
 
-def load(ckpt: dict) -> Classifier:
-    return Classifier(ckpt)
+def load(ckpt: dict, device=None) -> Classifier:
+    return Classifier(ckpt, device=device)
 
 
 def evaluate(ckpt: dict, data: str | None = None, num: int | None = None, extractor: str | None = None,
-             **_ignored) -> dict:
+             device=None, **_ignored) -> dict:
     """Accuracy, loss and per-class accuracy on the held-out split of `data` (default: the
     training dataset); num limits the number of images."""
     if extractor is not None:
         raise UserError("--extractor applies to generators; a classifier is evaluated by its accuracy")
-    clf = Classifier(ckpt)
+    clf = Classifier(ckpt, device=device)
     spec = data or clf.dataset
     c, size, _ = clf.image_shape
     test = load_images(spec, "test" if spec.partition(":")[0] not in ONE_SPLIT else "train", c, size)

@@ -90,7 +90,8 @@ class GANObjective(Objective):
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ..metrics.extractors import get_extractor
 
-            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor")
+            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor",
+                                            device=rt.device)
 
     def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(what D sees of a real batch, its condition): the images (N, C, H, W) in [-1, 1] and their
@@ -239,12 +240,15 @@ class GANObjective(Objective):
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name,
-                                            "--eval-extractor")
+                                            "--eval-extractor", device=self.rt.device)
         if not hasattr(self, "_real"):   # from the images in training: not read (nor warned about) again
             self._real = reference_features(self._extractor, self.data.name, self.image_shape, data=self.data)
         gen = Generator(nets={"G": self.sampler_net}, config=self.cfg, meta=self.meta())
+        gen.weights = "EMA of G" if self.cfg.ema else "raw G"
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
-                               full=False, real=self._real)
+                               full=False, real=self._real, warn=not getattr(self, "_warned_small", False))
+        self._warned_small = True   # the small-sample warning: once per run
+        self.eval_protocol = m["protocol"]   # best.pt keeps it: a resumed run must score the same way
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
@@ -281,14 +285,16 @@ def build(cfg, rt=None) -> GANObjective:
     return GANObjective(cfg, rt)
 
 
-def load(ckpt: dict) -> Generator:
-    return Generator(ckpt)
+def load(ckpt: dict, device=None) -> Generator:
+    return Generator(ckpt, device=device)
 
 
-def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
+def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0,
+             device=None) -> dict:
     """`ganforge eval` of a GAN checkpoint: images on FID, KID, IS, precision/recall and the family's
-    extras (default 10,000 images); clips on identity and motion (default 100 clips)."""
-    gen = Generator(ckpt)
+    extras (default 10,000 images); clips on identity and motion (default 100 clips). The generator
+    and the feature extractor compute on `device` (None: the CPU)."""
+    gen = Generator(ckpt, device=device)
     if gen.output == "clips":
         from .video import evaluate_clips
 
