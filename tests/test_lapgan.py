@@ -5,7 +5,7 @@ from PIL import Image
 
 from ganforge import models
 from ganforge.cli import main
-from ganforge.config import GANConfig
+from ganforge.config import GANConfig, resolve
 from ganforge.data import ImageData
 from ganforge.models.lapgan import gaussian_levels, laplacian_bands, level_sides, pack, reconstruct, unpack
 from ganforge.tasks.gan import GANObjective
@@ -16,11 +16,24 @@ def test_level_sides(size, sides):
     assert level_sides(size) == sides
 
 
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64)])
-def test_shapes_at_every_level(shape):
+@pytest.mark.parametrize("size,sides", [(28, [28, 14]), (32, [32, 16]), (64, [64, 32, 16]), (60, [60, 30, 15])])
+def test_light_level_sides(size, sides):
+    assert level_sides(size, "light") == sides   # halved while the coarsest side stays at least 14
+
+
+def test_too_small_for_a_pyramid_is_one_clear_error():
+    from ganforge.errors import UserError
+
+    with pytest.raises(UserError, match="light needs an even image side of at least 28"):
+        level_sides(20, "light")
+
+
+@pytest.mark.parametrize("pyramid", ["paper", "light"])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64), (1, 60, 60)])
+def test_shapes_at_every_level(shape, pyramid):
     c, s, _ = shape
-    G, D = models.create("lapgan", kind="gan", image_shape=shape, latent_dim=8, width=4)
-    sides = level_sides(s)
+    G, D = models.create("lapgan", kind="gan", image_shape=shape, latent_dim=8, width=4, pyramid=pyramid)
+    sides = level_sides(s, pyramid)
     z = torch.randn(3, 8)
     levels = G.levels(z)   # coarse to fine
     assert [tuple(lv.shape) for lv in levels] == [(3, c, t, t) for t in reversed(sides)]
@@ -45,25 +58,36 @@ def test_pyramid_reconstruction_is_exact():
 
 
 def test_finer_levels_draw_bands_on_the_real_coarser_level():
-    G, _ = models.create("lapgan", kind="gan", image_shape=(1, 28, 28), latent_dim=8, width=4)
+    G, _ = models.create("lapgan", kind="gan", image_shape=(1, 28, 28), latent_dim=8, width=4, pyramid="light")
     G.eval()
     z, a, b = torch.randn(2, 8), torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
-    la, lb = unpack(G(z, a), 3), unpack(G(z, b), 3)
-    assert torch.equal(la[2], lb[2])              # the coarsest level is unconditional
+    la, lb = unpack(G(z, a), 2), unpack(G(z, b), 2)
+    assert torch.equal(la[1], lb[1])              # the coarsest level is unconditional
     assert not torch.allclose(la[0], lb[0])       # finer levels follow the real coarser image
 
 
-def test_a_few_steps_train_every_level():
+def test_a_few_steps_train_every_level_on_its_schedule():
+    from ganforge.models.lapgan import BAND_EVERY
+
     data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
-    obj = GANObjective(GANConfig(model="lapgan", width=4, latent_dim=8, batch_size=8), data=data)
+    obj = GANObjective(resolve(GANConfig, model="lapgan", pyramid="light", width=4, latent_dim=8, batch_size=8,
+                               progress=False), data=data)
     real, c = obj.real_batch(0)   # the family's view: the packed real pyramid, conditioned on the real images
-    assert real.shape == (8, 3, 28, 28) and c.shape == (8, 1, 28, 28)
-    before = [p.detach().clone() for p in obj.G.parameters()] + [p.detach().clone() for p in obj.D.parameters()]
-    for step in range(3):
-        stats = obj.train_step(step)
+    assert real.shape == (8, 2, 28, 28) and c.shape == (8, 1, 28, 28)
+    snap = lambda m: [p.detach().clone() for p in m.parameters()]
+    band, coarse = snap(obj.G.bands) + snap(obj.D.bands), snap(obj.G.coarse) + snap(obj.D.coarse)
+    now = lambda: list(obj.G.bands.parameters()) + list(obj.D.bands.parameters())
+    for step in range(1, BAND_EVERY):   # resting D updates: only the coarsest level learns
+        obj.train_step(step)
+        assert obj.G.schedule.on == obj.D.schedule.on == (1,)
+        assert all(torch.equal(a, b) for a, b in zip(band, now()))
+    stats = obj.train_step(BAND_EVERY)  # a band update: every level learns
+    assert obj.D.schedule.on == (0, 1)
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
-    after = list(obj.G.parameters()) + list(obj.D.parameters())
-    assert all(not torch.equal(a, b) for a, b in zip(before, after) if a.ndim > 1)   # every level's weights moved
+    after = now() + list(obj.G.coarse.parameters()) + list(obj.D.coarse.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(band + coarse, after) if a.ndim > 1)   # every level's weights moved
+    obj.G.eval()
+    assert obj.G(torch.randn(2, 8)).shape == (2, 1, 28, 28)   # sampling runs every level whatever the schedule
 
 
 def test_cli_train_sample_levels_and_eval(tmp_path, capsys):

@@ -9,7 +9,10 @@ LABELS = {"kid": "KID", "is": "IS", "precision": "precision (k=3)", "recall": "r
           "label_acc": "label accuracy", "accuracy": "accuracy", "loss": "loss", "fid_class_mean": "per-class FID (mean)",
           "code_purity": "code purity", "code_classes": "classes the codes cover",
           "identity": "identity (frames, generated)", "identity_real": "identity (frames, real)",
-          "motion": "motion (generated)", "motion_real": "motion (real)", "motion_ratio": "motion ratio (gen / real)"}
+          "motion": "motion (generated)", "motion_real": "motion (real)", "motion_ratio": "motion ratio (gen / real)",
+          "clip_fd_net": "clip-FD features", "clip_fd": "clip-FD (generated)", "clip_fd_real": "clip-FD (held-out real)",
+          "clip_fd_static": "clip-FD (static: first frame repeated)",
+          "clip_fd_shuffled": "clip-FD (shuffled frames)"}
 
 
 def register(sub) -> None:
@@ -56,6 +59,8 @@ def _print(metrics: dict) -> None:
             print(f"  {name:<38} {v}")
     if label and label.startswith("classifier-FID"):
         print("  (classifier features, not Inception: compare only with scores from the same extractor)")
+    if str(metrics.get("clip_fd_net", "")).startswith("clip-FD"):
+        print("  (clip-FD: a tiny 3D conv net's features, not I3D FVD: compare only with clip-FD of the same net)")
 
 
 def _eval(args) -> int:

@@ -43,10 +43,18 @@ PRESETS: dict[str, dict] = {
         "values": {"model": "infogan", "width": 32, "batch_size": 64, "lr_g": 1e-3, "ema": 0.999, "latent_dim": 62,
                    "cont_weight": 0.1, "info_warp": 2.0, "info_real": 1.0, "steps": 6000},
     },
+    "lapgan-mnist": {
+        "models": ("lapgan",),
+        "summary": "LAPGAN on digit sets, --pyramid light: 14 px DCGAN-like coarse level, 28 px band trained every "
+                   "third step, the dcgan-mnist settings (2,500 steps, fp32, seed 0: classifier-FID 81 against dcgan-mnist's 64 "
+                   "at the same time per step; it does not beat DCGAN yet)",
+        "values": {"model": "lapgan", "pyramid": "light", "width": 32, "batch_size": 64, "g_steps": 2, "ema": 0.999,
+                   "steps": 2500},
+    },
     "videogan-digits": {
         "models": ("videogan",),
         "summary": "video GAN on moving mnist5k digits (4,808 steps: 93.3% of frames keep the digit, motion 0.60 "
-                   "of the real clips')",
+                   "of the real clips'; 5,000 steps fp32: clip-FD 8.8, static clips 13.2, shuffled 13.9, real 1.0)",
         "values": {"model": "videogan", "data": "moving-mnist", "width": 16, "latent_dim": 64, "batch_size": 16,
                    "g_steps": 2, "ema": 0.999, "steps": 5000},
     },

@@ -91,14 +91,18 @@ def place(sprites: np.ndarray, fy: np.ndarray, fx: np.ndarray) -> np.ndarray:
 
 def moving_digits(split: str = "train", frames: int = 16, size: int = DEFAULT_SIDE, digits: int = 1,
                   seed: int = 0, n: int | None = None) -> ImageData:
-    """Clips (n, frames, 1, size, size) of `digits` bouncing mnist5k digits; labels: the first digit's class."""
+    """Clips (n, frames, 1, size, size) of `digits` bouncing mnist5k digits; labels: the first digit's class.
+    n (default: one clip per digit of the split) below the split's size takes digits spread evenly over it."""
     if size < SPRITE + 4:
         raise UserError(f"moving-mnist needs frames of at least {SPRITE + 4}x{SPRITE + 4}, got --image-size {size}")
     base = load_images("mnist5k", split)
     images, labels = base.images[:, 0].numpy(), base.labels.numpy()
     rng = np.random.default_rng(seed)
     n = n or len(images)
-    which = np.stack([np.arange(n) % len(images)] + [rng.integers(0, len(images), n) for _ in range(digits - 1)], 1)
+    # the splits are sorted by class: n < all clips take digits spread evenly over the split, so a
+    # few hundred clips hold every class (the first n would be all zeros)
+    first = np.arange(n) * len(images) // n if n < len(images) else np.arange(n) % len(images)
+    which = np.stack([first] + [rng.integers(0, len(images), n) for _ in range(digits - 1)], 1)
     clips = np.zeros((n, frames, size, size), np.float32)
     for d in range(digits):
         paths = bounce(n, frames, size - SPRITE - 1, rng)
