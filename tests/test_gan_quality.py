@@ -4,6 +4,7 @@ import torch
 
 import ganforge
 from ganforge import config as C
+from ganforge import models  # noqa: F401  (the GAN families register their flags before C.resolve)
 from ganforge import losses
 from ganforge.augment import FUNCS, AdaptiveP, augment
 from ganforge.cli import main
