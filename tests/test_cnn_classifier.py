@@ -8,7 +8,7 @@ from ganforge import models
 from ganforge.api import load
 from ganforge.cli import main
 from ganforge.data import ImageData
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.tasks.classifier import ClassifierObjective, accuracy_report, confusion
 from ganforge.engine.loop import RunDir, fit
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge import conv
+from ganforge.viz import conv
 from ganforge.cli import main
 from ganforge.errors import UserError
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.errors import UserError
 from ganforge.files import DiskFull, atomic_write
 

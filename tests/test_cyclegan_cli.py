@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 
 TINY = ["--crop-size", "32", "--load-size", "36", "--width", "4", "--no-progress"]
 

@@ -14,7 +14,7 @@ import torch
 
 import ganforge
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.engine.runtime import Runtime
 
 TASK_FLAGS = {

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ganforge import config as C  # noqa: E402
-from ganforge.engine import checkpoint  # noqa: E402
+from ganforge.nn import checkpoint  # noqa: E402
 from ganforge.engine.trainer import run  # noqa: E402
 
 DEST = ROOT / "src/ganforge/data/builtin/cnn-small-mnist5k.pt"

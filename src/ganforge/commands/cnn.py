@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import UserError
 
 
-# The names in ganforge.conv, repeated so `ganforge --help` need not import torch (a test keeps them equal).
+# The names in ganforge.viz.conv, repeated so `ganforge --help` need not import torch (a test keeps them equal).
 KERNELS = ("edge", "sharpen", "sobel-x", "sobel-y", "box-blur", "gaussian", "emboss")
 ACTIVATIONS = ("relu", "leaky-relu", "tanh", "sigmoid", "none")
 POOLS = ("max", "avg")
@@ -49,7 +49,7 @@ def register(sub) -> None:
 
 
 def _conv(args) -> int:
-    from ..conv import explore, load_picture, parse_kernel, save_figure
+    from ..viz.conv import explore, load_picture, parse_kernel, save_figure
 
     from ..files import output_file
 

@@ -57,7 +57,7 @@ def _print(metrics: dict) -> None:
 
 
 def _eval(args) -> int:
-    from ..engine import checkpoint
+    from ..nn import checkpoint
     from ..tasks import task_module
 
     if args.images:

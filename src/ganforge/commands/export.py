@@ -28,7 +28,7 @@ def _export(args) -> int:
 
     from ..use import export as E
     from ..use.load import rebuild
-    from ..engine import checkpoint
+    from ..nn import checkpoint
     from ..files import output_file
 
     out = output_file(args.output)

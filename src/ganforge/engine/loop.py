@@ -19,7 +19,7 @@ import torch
 from .. import config as C
 from ..errors import RunStopped, TrainingDiverged, UserError
 from ..files import DiskFull
-from . import checkpoint
+from ..nn import checkpoint
 from .rundir import RunDir
 from .runtime import Runtime
 

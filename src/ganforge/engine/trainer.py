@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import config as C
 from ..errors import UserError
 from ..tasks import task_module
-from . import checkpoint
+from ..nn import checkpoint
 from .loop import fit
 from .rundir import RunDir
 from .runtime import Runtime

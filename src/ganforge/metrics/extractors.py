@@ -76,7 +76,7 @@ class Extractor:
 
 class ClassifierExtractor(Extractor):
     def __init__(self, path: str | Path, label: str | None = None):
-        from ..engine import checkpoint
+        from ..nn import checkpoint
         from ..tasks.classifier import Classifier
 
         path = Path(path)

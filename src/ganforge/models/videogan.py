@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import warp
+from ..nn.augment import warp
 from ..errors import UserError
 from ..nn import init_normal
 from .dcgan import DCDiscriminator, DCGenerator

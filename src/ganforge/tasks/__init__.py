@@ -9,7 +9,7 @@ from ..errors import did_you_mean
 # task -> module; each has build(cfg, rt), load(ckpt) and usually evaluate(ckpt, ...)
 TASK_MODULES = {"gan": "ganforge.tasks.gan", "classifier": "ganforge.tasks.classifier",
                 "cyclegan": "ganforge.tasks.cyclegan", "forecaster": "ganforge.tasks.forecaster"}
-TASK_MODULES["sr"] = "ganforge.tasks.srgan"
+TASK_MODULES["sr"] = "ganforge.tasks.sr"
 
 
 def task_module(task: str):

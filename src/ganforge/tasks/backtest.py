@@ -22,7 +22,7 @@ import numpy as np
 
 from ..data import series as S
 from ..data.calendar import with_calendar
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..engine.loop import fit
 from ..engine.rundir import RunDir
 from ..engine.runtime import Runtime

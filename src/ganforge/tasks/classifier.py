@@ -17,7 +17,7 @@ from ..data.images import ONE_SPLIT
 from ..data.source import take
 from ..errors import UserError
 from ..nn import eval_mode
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 
 EVAL_BATCH = 500

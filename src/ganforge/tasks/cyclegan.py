@@ -14,8 +14,8 @@ import itertools
 import torch
 import torch.nn.functional as nnf
 
-from .. import losses, models
-from ..engine import checkpoint
+from .. import models
+from ..nn import checkpoint, losses
 from ..data import BatchSampler, Batches, announce, to_float
 from ..data.unpaired import load_unpaired, random_crop_flip
 from ..errors import UserError

@@ -27,7 +27,7 @@ from ..metrics import forecast as M
 from ..metrics import report as R
 from ..metrics import significance as G
 from ..data.calendar import data_columns, with_calendar
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 
 EVAL_BATCH = 1024

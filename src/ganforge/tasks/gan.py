@@ -12,11 +12,11 @@ import sys
 
 import torch
 
-from .. import losses, models
+from .. import models
 from ..data import BatchSampler, Batches, announce, load_images, to_float
 from ..models.conditional import grid_conditions
-from ..augment import AdaptiveP, augment, random_warp
-from ..nn import eval_mode
+from ..nn.augment import AdaptiveP, augment, random_warp
+from ..nn import eval_mode, losses
 from ..nn.ema import EMA
 from ..engine.loop import Objective, RunDir, adam
 from .gan_generator import Generator, build_nets

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import models
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..errors import UserError
 from ..nn import eval_mode
 

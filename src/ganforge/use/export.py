@@ -110,7 +110,7 @@ def write_safetensors(ckpt: dict, path) -> None:
 
 def read_safetensors(path) -> dict:
     """A checkpoint dict (format, task, config, meta, step, modules) from a file write_safetensors made."""
-    from ..engine.checkpoint import FORMAT, VERSION
+    from ..nn.checkpoint import FORMAT, VERSION
     from ..optional import require
 
     st = require("safetensors", "reading a .safetensors file")

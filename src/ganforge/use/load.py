@@ -8,7 +8,7 @@ from ..errors import UserError
 
 def load(path: str | Path, task: str | tuple[str, ...] | None = None):
     """Rebuild whatever a checkpoint holds (a GAN Generator, ...) from the checkpoint alone."""
-    from ..engine import checkpoint
+    from ..nn import checkpoint
 
     return rebuild(checkpoint.load(path, task))
 

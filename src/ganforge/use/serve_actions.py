@@ -206,7 +206,7 @@ def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
 def conv_explore(upload=None, kernel: str = "edge", activation: str = "relu", pool: str = "max", pool_size: int = 2,
                  padding: str = "same", size: int = 300, max_mb: float | None = None) -> list[tuple[np.ndarray, str]]:
     """The conv -> activation -> pooling explorer (ganforge conv): [(stage image (H, W, 3) uint8, caption)]."""
-    from ..conv import _displayable, explore, load_picture, parse_kernel
+    from ..viz.conv import _displayable, explore, load_picture, parse_kernel
 
     size, pool_size = _number(size, "size", 1, 1024), _number(pool_size, "pool size", 1, 64)
     path = None if upload in (None, "") else str(check_upload(upload, max_mb))
