@@ -123,8 +123,7 @@ def content_loss(kind: str, log=print) -> ContentLoss:
         except UserError as e:
             log(f"content loss: VGG-19 unavailable ({e}); using the shipped mnist5k classifier's features instead")
     from ..nn import checkpoint
-    from ..metrics.extractors import EMBEDDED
-    from ..tasks.classifier import Classifier
+    from .evaluators import EMBEDDED, Classifier
 
     clf = Classifier(checkpoint.load(EMBEDDED, "classifier"))
     return ContentLoss("cnn", nn.Sequential(*clf.net.stages[:2]),

@@ -6,6 +6,7 @@ Layout (only tensors, numbers, strings, lists and dicts, so nothing arbitrary is
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ from ..files import atomic_write
 
 FORMAT = "ganforge-checkpoint"
 VERSION = 1
+ST_FORMAT = "ganforge-safetensors"   # `ganforge export --format safetensors` files, read back by load()
 
 
 def save(path: Path, payload: dict) -> Path:
@@ -31,8 +33,6 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
         raise UserError(f"checkpoint {path} does not exist")
     try:
         if path.suffix.lower() == ".safetensors":   # `ganforge export --format safetensors`: the same checks follow
-            from ..use.export import read_safetensors
-
             ckpt = read_safetensors(path)
         else:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -139,3 +139,30 @@ def load_module(net: torch.nn.Module, ckpt: dict, key: str) -> torch.nn.Module:
         raise UserError(f"{ckpt.get('path', 'checkpoint')}: the weights of {key!r} do not fit the model its config "
                         f"describes ({detail[:300]})") from None
     return net
+
+
+def read_safetensors(path) -> dict:
+    """A checkpoint dict (format, task, config, meta, step, modules) from a file that
+    ganforge.use.export.write_safetensors made."""
+    from ..optional import require
+
+    st = require("safetensors", "reading a .safetensors file")
+    import safetensors.torch  # noqa: F401
+
+    try:
+        with st.safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:   # safetensors raises its own error types for foreign or truncated files
+        raise UserError(f"{path} is not a readable safetensors file: {str(e)[:200]}") from None
+    if metadata.get("format") != ST_FORMAT:
+        raise UserError(f"{path} is a safetensors file without a ganforge model card (not exported by ganforge)")
+    try:
+        header = json.loads(metadata["checkpoint"])
+    except (KeyError, ValueError) as e:
+        raise UserError(f"{path} is damaged: its ganforge metadata is unreadable ({e})") from None
+    modules: dict[str, dict] = {}
+    for key, value in tensors.items():
+        name, _, param = key.partition(".")
+        modules.setdefault(name, {})[param] = value
+    return {"format": FORMAT, "version": VERSION, **header, "modules": modules}

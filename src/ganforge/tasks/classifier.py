@@ -16,11 +16,8 @@ from ..data import BatchSampler, Batches, ImageData, announce, load_images, to_f
 from ..data.images import ONE_SPLIT
 from ..data.source import take
 from ..errors import UserError
-from ..nn import eval_mode
-from ..nn import checkpoint
 from ..engine.loop import Objective, RunDir, adam
-
-EVAL_BATCH = 500
+from ..models.evaluators import Classifier, build_net, predict_logits  # noqa: F401  (Classifier: this task's loader)
 
 
 def split_data(cfg) -> tuple[ImageData, ImageData]:
@@ -60,15 +57,6 @@ def shift_flip(x: torch.Tensor, pad: int = 2, flip: bool = False, generator=None
         mask = (torch.rand(n, generator=generator) < 0.5).to(x.device)
         out[mask] = out[mask].flip(-1)
     return out
-
-
-@torch.no_grad()
-def predict_logits(net: torch.nn.Module, images: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
-    """uint8 or float [-1, 1] images (N, C, H, W) -> logits (N, K), in eval mode."""
-    device = next(net.parameters()).device
-    with eval_mode(net):
-        out = [net((to_float(x) if x.dtype == torch.uint8 else x).to(device)).float().cpu() for x in images.split(batch)]
-    return torch.cat(out)
 
 
 def confusion(pred: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
@@ -172,69 +160,8 @@ class ClassifierObjective(Objective):
         return {"image_shape": list(self.image_shape), "dataset": self.train_data.name, "classes": self.classes}
 
 
-def build_net(model: str, image_shape, num_classes: int, width: int = 0) -> torch.nn.Module:
-    kw = {"width": width} if width else {}
-    return models.create(model, kind="classifier", in_channels=image_shape[0], image_size=image_shape[1],
-                         num_classes=num_classes, **kw)
-
-
 def build(cfg, rt=None) -> ClassifierObjective:
     return ClassifierObjective(cfg, rt)
-
-
-class Classifier:
-    """A trained classifier rebuilt from its checkpoint. Images are float (N, C, H, W) in [-1, 1]
-    (or uint8) at the training shape `image_shape`."""
-
-    def __init__(self, ckpt: dict):
-        from ..config import ClassifierConfig, from_dict
-
-        self.config = from_dict(ClassifierConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
-        self.image_shape = tuple(self.meta["image_shape"])
-        self.classes = list(self.meta["classes"])
-        self.dataset = self.meta["dataset"]
-        self.net = build_net(self.config.model, self.image_shape, len(self.classes), self.config.width)
-        checkpoint.load_module(self.net, ckpt, "net").eval()
-        self.name = f"{self.config.model}@{self.dataset}"
-
-    def check(self, images: torch.Tensor) -> None:
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
-            got = "x".join(map(str, images.shape[1:])) if images.ndim == 4 else str(tuple(images.shape))
-            raise UserError(f"classifier {self.name} expects images of {'x'.join(map(str, self.image_shape))} "
-                            f"(CxHxW), got {got}")
-
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, K)."""
-        self.check(images)
-        return predict_logits(self.net, images)
-
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> predicted class indices (N,)."""
-        return self.logits(images).argmax(1)
-
-    @torch.no_grad()
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> the hidden layer before the softmax head (N, D): the FID embedding."""
-        self.check(images)
-        x = [to_float(b) if b.dtype == torch.uint8 else b for b in images.split(EVAL_BATCH)]
-        return torch.cat([self.net.forward_head(self.net.forward_features(b), pre_logits=True) for b in x])
-
-    @torch.no_grad()
-    def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
-        """One image (C, H, W) -> the output map of each conv stage [(C_i, H_i, W_i)]."""
-        self.check(image[None])
-        return [m[0] for m in self.net.forward_stages(image[None])]
-
-    def read(self, path) -> torch.Tensor:
-        """An image file -> (C, H, W) in [-1, 1] at this classifier's size (centre-cropped)."""
-        import numpy as np
-
-        from ..data.images import read_image, resize_center_crop
-
-        c, size, _ = self.image_shape
-        img = resize_center_crop(read_image(path, c), size)
-        return to_float(torch.from_numpy(np.array(img, np.uint8).reshape(size, size, c)).permute(2, 0, 1))
 
 
 def load(ckpt: dict) -> Classifier:

@@ -21,6 +21,7 @@ from .. import models
 from ..data import BatchSampler
 from ..data import series as S
 from ..data.transforms import Differencer
+from ..config.forecaster import parse_levels
 from ..errors import UserError
 from ..nn import eval_mode
 from ..metrics import forecast as M
@@ -140,7 +141,7 @@ class ForecasterObjective(Objective):
         """Split-conformal half-widths from the current net's validation residuals (--intervals)."""
         if self.cfg.intervals:
             val = self.test_report("val")
-            self.conformal = G.conformal_quantiles(val["actual"] - val["forecast"], G.parse_levels(self.cfg.intervals))
+            self.conformal = G.conformal_quantiles(val["actual"] - val["forecast"], parse_levels(self.cfg.intervals))
 
     def test_report(self, part: str = "test") -> dict:
         """Test scores in original units of the GRU and each baseline, on the same windows."""
