@@ -58,19 +58,19 @@ def _models(args) -> int:
 
 
 def _datasets(args) -> int:
-    from ..data import download, images
+    from ..data import datasets, download
     from ..errors import UserError
 
     if args.action == "download":
         if not args.name:
             raise UserError("which dataset? e.g. ganforge datasets download mnist")
-        print(f"{args.name}: {images.download_dataset(args.name)}")
+        print(f"{args.name}: {datasets.download_dataset(args.name)}")
         return 0
     if args.action == "pack":
         return _pack(args)
     print(f"cache: {download.cache_dir()}  (set ${download.CACHE_ENV} to move it)")
-    for name in images.NAMED:
-        print(f"{name:<16} {images.status(name):<15} {images.DESCRIPTIONS[name]}")
+    for name in datasets.NAMED:
+        print(f"{name:<16} {datasets.status(name):<15} {datasets.DESCRIPTIONS[name]}")
     print(f"{'folder:PATH':<16} {'local':<15} any folder of images (sub-folders become classes)")
     print(f"{'synthetic:CxHxW':<16} {'generated':<15} random images, for smoke tests and benchmarks")
     print(f"{'packed:DIR':<16} {'local':<15} a folder packed by `ganforge datasets pack`, memory-mapped")

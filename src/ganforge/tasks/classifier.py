@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from .. import models
 from ..data import BatchSampler, Batches, ImageData, announce, load_images, to_float
-from ..data.images import ONE_SPLIT
+from ..data.datasets import ONE_SPLIT
 from ..data.source import take
 from ..errors import UserError
 from ..engine.loop import Objective, RunDir, adam

@@ -193,7 +193,7 @@ def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
     if upload not in (None, ""):
         return clf.read(check_upload(upload, max_mb))
     from ..data import to_float
-    from ..data.images import load_images
+    from ..data.datasets import load_images
 
     c, size, _ = clf.image_shape
     test = load_images(clf.dataset, "test" if clf.dataset.partition(":")[0] not in ("folder", "synthetic") else "train",
