@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..models.lapgan import gaussian_levels, level_sides, pack
 from ..nn import eval_mode
-from .gan import GANObjective
+from .gan.objective import GANObjective
 
 
 class LAPGANObjective(GANObjective):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ..data.video import SPRITE, load_clips
 from ..errors import UserError
 from ..nn import eval_mode
-from .gan import GANObjective
+from .gan.objective import GANObjective
 
 SNAPSHOT_CLIPS = 8
 

@@ -12,14 +12,14 @@ import sys
 
 import torch
 
-from .. import models
-from ..data import BatchSampler, Batches, announce, load_images, to_float
-from ..models.conditional import grid_conditions
-from ..nn.augment import AdaptiveP, augment, random_warp
-from ..nn import eval_mode, losses
-from ..nn.ema import EMA
-from ..engine.loop import Objective, RunDir, adam
-from .gan_generator import Generator, build_nets
+from ... import models
+from ...data import BatchSampler, Batches, announce, load_images, to_float
+from ...models.conditional import grid_conditions
+from ...nn.augment import AdaptiveP, augment, random_warp
+from ...nn import eval_mode, losses
+from ...nn.ema import EMA
+from ...engine.loop import Objective, RunDir, adam
+from ..gan_generator import Generator, build_nets
 
 SAMPLE_GRID = 64     # fixed-noise images in each snapshot of an unconditional GAN
 GRID_COLS = 8        # conditional GANs: one row per class or code value, this many columns
@@ -78,7 +78,7 @@ class GANObjective(Objective):
         fixed_c = grid_conditions(G, n, GRID_COLS)
         self.fixed_c = None if fixed_c is None else fixed_c.to(rt.device)
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
-            from ..metrics.extractors import get_extractor
+            from ...metrics.extractors import get_extractor
 
             self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
 
@@ -226,7 +226,7 @@ class GANObjective(Objective):
 
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
-        from ..viz import save_grid
+        from ...viz import save_grid
 
         with eval_mode(self.sampler_net) as G:
             images = G(self.fixed_z, self.fixed_c)
@@ -236,8 +236,8 @@ class GANObjective(Objective):
 
     def evaluate(self, step: int) -> dict[str, float]:
         """FID and KID of --eval-num samples against the training data (the cheap subset of `ganforge eval`)."""
-        from ..metrics.extractors import get_extractor
-        from ..metrics.generative import evaluate_generator
+        from ...metrics.extractors import get_extractor
+        from ...metrics.generative import evaluate_generator
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
@@ -247,7 +247,7 @@ class GANObjective(Objective):
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
-        from ..viz import plot_gan_curves
+        from ...viz import plot_gan_curves
 
         stats = [s for s in run.read_stats() if "d_loss" in s]   # --eval-every adds lines with only fid/kid
         if stats:
@@ -274,19 +274,3 @@ class GANObjective(Objective):
 
     def meta(self) -> dict:
         return {"image_shape": list(self.image_shape), "dataset": self.data.name, "classes": self.data.classes}
-
-
-def build(cfg, rt=None) -> GANObjective:
-    from .gan_variants import objective_class   # lapgan and videogan bring their own batches
-    return objective_class(cfg.model, GANObjective)(cfg, rt)
-
-
-def load(ckpt: dict) -> Generator:
-    return Generator(ckpt)
-
-
-def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
-    """`ganforge eval` of a GAN checkpoint: FID, KID, IS, precision/recall (metrics.generative)."""
-    from .gan_variants import evaluate_any   # clips: identity and motion; images: FID, KID, ...
-
-    return evaluate_any(Generator(ckpt), num, extractor, data, seed)
