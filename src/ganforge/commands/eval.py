@@ -72,9 +72,9 @@ def _eval(args) -> int:
     ckpt = checkpoint.load(args.checkpoint)
     module = task_module(ckpt["task"])
     if not hasattr(module, "evaluate"):
-        from ..tasks import TASK_MODULES
+        from ..config import TASKS
 
-        able = [t for t in TASK_MODULES if hasattr(task_module(t), "evaluate")]
+        able = [t for t in TASKS if hasattr(task_module(t), "evaluate")]
         raise UserError(f"{ckpt['path']} is a {ckpt['task']} checkpoint; ganforge eval can evaluate: {', '.join(able)}")
     if args.num is not None and args.num < 2:
         raise UserError(f"--num must be at least 2, got {args.num}")
