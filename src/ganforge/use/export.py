@@ -57,7 +57,7 @@ def inference_modules(ckpt: dict) -> list[str]:
 def model_card(ckpt: dict) -> dict:
     """What a person (or another program) needs to use the weights: architecture, config,
     input/output shapes and value ranges, classes, the ganforge version that wrote them."""
-    from .. import __version__
+    from ..version import __version__
 
     cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
     arch = cfg.get("model") or cfg.get("generator") or task
