@@ -22,7 +22,7 @@ def run_dir(tmp_path_factory):
 def test_training_writes_a_usable_run(run_dir):
     for name in ("checkpoint.pt", "samples.png", "samples/step_000002.png", "losses.png", "config.yaml", "photos.png"):
         assert (run_dir / name).is_file(), name
-    from ganforge.tasks.cyclegan import held_out_photos
+    from ganforge.data.unpaired import held_out_photos
 
     strips = held_out_photos().values()   # full resolution: 2 x 6 strips side by side, the tallest photo's height
     with Image.open(run_dir / "photos.png") as panel:

@@ -29,6 +29,7 @@ from ..engine.runtime import Runtime
 from ..errors import UserError
 from ..metrics import forecast as M
 from ..metrics import report as R
+from ..viz.plots import plot_folds
 from .forecaster import ForecasterObjective, parse_list
 
 LABELS = {"ganforge": "GRU", "torch": "GRU (torch)", "lstm": "LSTM"}
@@ -179,28 +180,3 @@ def summarize(per_fold: list[dict], labels: list[str], cfg, parts) -> dict:
             "coverage": rep["coverage"], "text": "\n".join(text)}
 
 
-def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: Path) -> None:
-    """One panel per fold: actual values, each model, and the best baseline of that fold (1 step ahead)."""
-    from ..viz import _plt
-
-    plt = _plt()
-    fig, axes = plt.subplots(len(per_fold), 1, figsize=(11, 2.4 * len(per_fold)), squeeze=False)
-    for k, (f, ax) in enumerate(zip(per_fold, axes[:, 0])):
-        x = f["starts"] if series.dates is None else series.dates[f["starts"]]
-        y = f["actual"][:, 0]
-        ax.plot(x, y, color="black", lw=1, label="actual")
-        base = min((n for n in f["forecasts"] if n not in labels),
-                   key=lambda n: M.mae(f["actual"], f["forecasts"][n]))
-        for j, (lvl, (lo, hi)) in enumerate(sorted(f["bounds"].get(labels[0], {}).items(), reverse=True)):
-            ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.12 + 0.12 * j, lw=0,
-                            label=f"{labels[0]} {float(lvl):.0%} interval")
-        for i, n in enumerate([*labels, base]):
-            ax.plot(x, f["forecasts"][n][:, 0], lw=1, color=f"C{i}",
-                    label=f"{n} (MAE {M.mae(f['actual'], f['forecasts'][n]):.3g})")
-        span = "" if series.dates is None else f": {str(x[0])[:10]} .. {str(x[-1])[:10]}"
-        ax.set_title(f"fold {k + 1}{span}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
-        ax.tick_params(axis="x", labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)

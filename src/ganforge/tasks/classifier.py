@@ -75,26 +75,6 @@ def accuracy_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[st
     return out
 
 
-def plot_confusion(cm: torch.Tensor, classes: list[str], path, title: str) -> None:
-    from ..viz import _plt
-
-    plt = _plt()
-    k = len(classes)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * k, 1.0 + 0.5 * k))
-    ax.imshow(cm.numpy(), cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            v = int(cm[i, j])
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
-                    color="white" if v > cm.max().item() / 2 else "black")
-    ax.set_xticks(range(k), classes, rotation=45, ha="right")
-    ax.set_yticks(range(k), classes)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 class ClassifierObjective(Objective):
     task = "classifier"
     best = ("val_acc", "max")
@@ -141,6 +121,7 @@ class ClassifierObjective(Objective):
 
     def finish(self, run: RunDir) -> dict:
         from ..viz import plot_curves, smooth
+        from ..viz.plots import plot_confusion
 
         r = accuracy_report(predict_logits(self.net, self.val_data.images), self.val_data.labels, self.classes)
         plot_confusion(r.pop("confusion"), self.classes, run.path / "confusion.png",

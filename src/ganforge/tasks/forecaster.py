@@ -187,40 +187,10 @@ class ForecasterObjective(Objective):
         return summary
 
     def _plots(self, run: RunDir, rep: dict) -> None:
-        from ..viz import _plt, smooth
+        from ..viz.plots import plot_epoch_losses, plot_test_part
 
-        plt = _plt()
-        stats = run.read_stats()
-        train = [(s["step"] / self.steps_per_epoch, s["loss"]) for s in stats if "loss" in s]
-        val = [(s["epoch"], s["val_loss"]) for s in stats if "val_loss" in s]
-        fig, ax = plt.subplots(figsize=(7, 4))
-        if train:
-            x, v = zip(*train)
-            ax.plot(x, v, alpha=0.2, color="C0")
-            ax.plot(x, smooth(v, max(1, self.steps_per_epoch // 4)), color="C0", label="train (MSE, scaled)")
-        if val:
-            ax.plot(*zip(*val), "o-", color="C1", label="validation")
-        ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="forecaster losses")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(run.path / "losses.png", dpi=100)
-        plt.close(fig)
-
-        x = rep["starts"] if self.series.dates is None else self.series.dates[rep["starts"]]
-        fig, ax = plt.subplots(figsize=(11, 4))
-        ax.plot(x, rep["actual"][:, 0], color="black", lw=1, label="actual")
-        base = min((k for k in rep["rows"] if k != self.label), key=lambda k: rep["rows"][k]["mae"])
-        for i, (lvl, (lo, hi)) in enumerate(sorted(rep["bounds"].get(self.label, {}).items(), reverse=True)):
-            ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.15 + 0.15 * i, lw=0,
-                            label=f"{float(lvl):.0%} interval ({rep['coverage'][self.label][lvl]:.0%} covered)")
-        for name in (self.label, base):       # the model and its strongest baseline
-            ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
-        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}", ylabel=self.series.columns[0])
-        ax.legend()
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(run.path / "test_forecast.png", dpi=100)
-        plt.close(fig)
+        plot_epoch_losses(run.read_stats(), self.steps_per_epoch, run.path / "losses.png")
+        plot_test_part(rep, self.series, self.label, run.path / "test_forecast.png")
 
     def meta(self) -> dict:
         s = self.series
@@ -294,38 +264,6 @@ class Forecaster:
             table[f"lower_{pct}"] = values - np.asarray(q[:horizon])
             table[f"upper_{pct}"] = values + np.asarray(q[:horizon])
         return table
-
-
-def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple = ()) -> None:
-    """The last `history` rows of the series and the forecast after them, to a PNG; `baselines`:
-    further columns of `table` drawn as dashed lines (ganforge serve's naive, window mean, ...)."""
-    from ..viz import _plt
-
-    plt = _plt()
-    n = min(history, len(series))
-    x = np.arange(len(series) - n, len(series)) if series.dates is None else series.dates[-n:]
-    fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
-    levels = sorted((c[6:] for c in table.columns if c.startswith("lower_")), key=float, reverse=True)
-    for i, pct in enumerate(levels):    # widest interval first, lightest; one step: a bar
-        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval (split conformal)")
-        if len(table) == 1:
-            ax.vlines(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=8, **band)
-        else:
-            ax.fill_between(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=0, **band)
-    ax.plot(table.iloc[:, 0], table.iloc[:, 1], "o-", color="C3", ms=3, label="forecast")
-    for i, col in enumerate(baselines):
-        ax.plot(table.iloc[:, 0], table[col], "x--", color=f"C{i + 4}", ms=4, lw=1, label=col.replace("_", " "))
-    ax.set(title=f"forecast of {series.columns[0]}", ylabel=series.columns[0])
-    ax.legend()
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    from ..files import save_figure
-
-    try:
-        save_figure(fig, path, dpi=100)   # a user's path: temp file + rename, one error line
-    finally:
-        plt.close(fig)
 
 
 def load(ckpt: dict) -> Forecaster:

@@ -23,7 +23,7 @@ from ..data.paired import (CropSampler, bicubic, crop_each, crop_generator, down
 from ..nn import checkpoint, losses
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
-from .cyclegan import save_panel
+from ..viz.panels import save_panel
 
 PANEL = 4   # held-out crops in a sample panel
 

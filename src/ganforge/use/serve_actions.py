@@ -228,7 +228,7 @@ def forecast(fc, upload=None, horizon: int | None = None, max_mb: float | None =
 
     from PIL import Image
 
-    from ..tasks.forecaster import plot_forecast
+    from ..viz.plots import plot_forecast
 
     data = str(check_upload(upload, max_mb)) if upload not in (None, "") else (fc.config.csv or None)
     series = fc.read(data)
