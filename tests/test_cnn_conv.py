@@ -111,6 +111,6 @@ def test_cli_conv_bad_input(argv, msg, capsys):
 
 
 def test_cli_choices_match_conv_module():
-    from ganforge.commands import cnn
-    assert cnn.KERNELS == tuple(conv.KERNELS) and cnn.ACTIVATIONS == tuple(conv.ACTIVATIONS)
-    assert cnn.POOLS == conv.POOLS and cnn.PADDINGS == conv.PADDINGS
+    from ganforge.commands import conv as command
+    assert command.KERNELS == tuple(conv.KERNELS) and command.ACTIVATIONS == tuple(conv.ACTIVATIONS)
+    assert command.POOLS == conv.POOLS and command.PADDINGS == conv.PADDINGS

@@ -12,8 +12,8 @@ import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "info", "forecast", "backtest", "cyclegan", "cnn", "eval", "export", "importer",
-                   "serve", "upscale")
+COMMAND_MODULES = ("train", "sample", "datasets", "forecast", "backtest", "translate", "conv", "eval", "export",
+                   "import_", "serve", "upscale")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
