@@ -169,3 +169,18 @@ def test_checker_sees_function_level_relative_and_absolute_imports(tmp_path):
 def test_checker_names_a_module_outside_every_layer():
     with pytest.raises(AssertionError, match="in no layer"):
         layer_of("stray")
+
+
+def test_each_command_module_serves_the_command_it_is_named_after():
+    import argparse
+    import importlib
+
+    from ganforge.cli import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"ganforge.commands.{name}").register(sub)
+        assert list(sub.choices) == [name.rstrip("_")], f"commands/{name}.py registers {list(sub.choices)}"
+    helpers = {"sample_media"}   # sample's clip and level views, imported by commands/sample.py
+    files = {p.stem for p in (SRC / "commands").glob("*.py")} - {"__init__"}
+    assert files == set(COMMAND_MODULES) | helpers

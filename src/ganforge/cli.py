@@ -12,8 +12,9 @@ import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "datasets", "forecast", "backtest", "translate", "conv", "eval", "export",
-                   "import_", "serve", "upscale")
+# One module per command, named after it (`import` is a keyword: import_); --help lists them in this order.
+COMMAND_MODULES = ("train", "sample", "models", "datasets", "presets", "forecast", "backtest", "translate", "conv",
+                   "features", "eval", "export", "import_", "serve", "upscale")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
