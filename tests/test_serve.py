@@ -228,6 +228,7 @@ def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, 
     assert urllib.request.urlopen(server, timeout=5).status == 200
 
 
+@pytest.mark.slow
 def test_a_real_browser_clicks_generate_and_translate(server, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
