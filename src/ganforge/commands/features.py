@@ -21,10 +21,9 @@ def register(sub) -> None:
 
 
 def _features(args) -> int:
+    from ..files import output_file
     from ..use.load import load
-    from ..viz import _plt
-
-    from ..files import output_file, save_figure
+    from ..viz.plots import plot_feature_maps
 
     if not 1 <= args.maps <= 1024:
         raise UserError(f"--maps must be in 1..1024, got {args.maps}")
@@ -48,25 +47,11 @@ def _features(args) -> int:
     maps = clf.feature_maps(image)
     probs = clf.logits(image[None])[0].softmax(0)
     top = int(probs.argmax())
-    plt = _plt()
     cols = min(args.maps, max(m.shape[0] for m in maps))
-    fig, axes = plt.subplots(len(maps) + 1, cols, figsize=(1.3 * cols, 1.5 * (len(maps) + 1)), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    axes[0][0].imshow((image.permute(1, 2, 0).squeeze(-1).numpy() + 1) / 2, cmap="gray", vmin=0, vmax=1)
-    axes[0][0].set_title("input", fontsize=8)
-    axes[0][1].text(0, 0.5, f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)", fontsize=9)
     for row, m in enumerate(maps, 1):
         print(f"stage {row}: {m.shape[0]} maps of {m.shape[1]}x{m.shape[2]}")
-        for j in range(min(cols, m.shape[0])):
-            axes[row][j].imshow(m[j].numpy(), cmap="viridis")
-            axes[row][j].set_title(f"s{row} #{j}" + (f"  {m.shape[1]}x{m.shape[2]}" if j == 0 else ""), fontsize=7)
-    fig.suptitle(f"{clf.name}: feature maps for {title}", fontsize=10)
-    fig.tight_layout()
-    try:
-        save_figure(fig, out, dpi=100)
-    finally:
-        plt.close(fig)
+    plot_feature_maps(image, maps, f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)",
+                      f"{clf.name}: feature maps for {title}", cols, out)
     print(f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)")
     print(f"wrote {out}")
     return 0

@@ -132,3 +132,28 @@ def plot_test_part(rep: dict, series: S.Series, label: str, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_feature_maps(image: torch.Tensor, maps: list[torch.Tensor], caption: str, title: str, cols: int, path) -> None:
+    """The input image (C, H, W) in [-1, 1] with `caption` beside it, then one row per conv stage of
+    its maps [(C_i, H_i, W_i)], at most `cols` each; written to a user's path (temp file + rename)."""
+    from ..files import save_figure
+    from . import _plt
+
+    plt = _plt()
+    fig, axes = plt.subplots(len(maps) + 1, cols, figsize=(1.3 * cols, 1.5 * (len(maps) + 1)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes[0][0].imshow((image.permute(1, 2, 0).squeeze(-1).numpy() + 1) / 2, cmap="gray", vmin=0, vmax=1)
+    axes[0][0].set_title("input", fontsize=8)
+    axes[0][1].text(0, 0.5, caption, fontsize=9)
+    for row, m in enumerate(maps, 1):
+        for j in range(min(cols, m.shape[0])):
+            axes[row][j].imshow(m[j].numpy(), cmap="viridis")
+            axes[row][j].set_title(f"s{row} #{j}" + (f"  {m.shape[1]}x{m.shape[2]}" if j == 0 else ""), fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        save_figure(fig, path, dpi=100)
+    finally:
+        plt.close(fig)
