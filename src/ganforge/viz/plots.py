@@ -141,12 +141,15 @@ def plot_feature_maps(image: torch.Tensor, maps: list[torch.Tensor], caption: st
     from . import _plt
 
     plt = _plt()
-    fig, axes = plt.subplots(len(maps) + 1, cols, figsize=(1.3 * cols, 1.5 * (len(maps) + 1)), squeeze=False)
+    fig, axes = plt.subplots(len(maps) + 1, cols, figsize=(max(1.3 * cols, 5.0), 1.5 * (len(maps) + 1)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     axes[0][0].imshow((image.permute(1, 2, 0).squeeze(-1).numpy() + 1) / 2, cmap="gray", vmin=0, vmax=1)
-    axes[0][0].set_title("input", fontsize=8)
-    axes[0][1].text(0, 0.5, caption, fontsize=9)
+    if cols > 1:
+        axes[0][0].set_title("input", fontsize=8)
+        axes[0][1].text(0, 0.5, caption, fontsize=9)
+    else:   # one column (--maps 1): no cell beside the input for the caption
+        axes[0][0].set_title(f"input: {caption}", fontsize=7)
     for row, m in enumerate(maps, 1):
         for j in range(min(cols, m.shape[0])):
             axes[row][j].imshow(m[j].numpy(), cmap="viridis")
