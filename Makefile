@@ -33,8 +33,9 @@ cyclegan-demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Two pytest workers (pytest-xdist), one per core, each test file on one worker so its fixtures are built once.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python benchmarks/gan_step.py
