@@ -113,6 +113,15 @@ def W(tmp_path_factory):
     (w / "yamldir.yaml").mkdir()
     (w / "latin1.csv").write_bytes(b"day,y\n2020-01-01,1\n2020-01-02,\xff\xfe\n")
     (w / "csvdir.csv").mkdir()
+    t = np.arange(60)     # issue 26: CSVs whose dates or delimiter need a flag
+    days = pd.date_range("2020-01-01", periods=60)
+    pd.DataFrame({"day": pd.date_range("2015-01-01", periods=60, freq="MS").strftime("%d/%m/%Y"),
+                  "y": t}).to_csv(w / "ambiguous.csv", index=False)
+    pd.DataFrame({"day": [*days[:40].strftime("%d/%m/%Y"), *days[40:].strftime("%m/%d/%Y")],
+                  "y": t}).to_csv(w / "inconsistent.csv", index=False)
+    pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "y": np.sin(t / 5)}).drop(index=range(10, 20)).to_csv(
+        w / "gaps.csv", index=False)
+    pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "y": np.sin(t / 5)}).to_csv(w / "semi.csv", index=False, sep=";")
     (w / "afile").write_text("a regular file")
     for i in range(2):   # videos (issue 13): a 2-frame clip (shorter than --frames 4), a GIF that cannot be decoded
         photo(w / "short" / "clip" / f"{i}.png")

@@ -92,6 +92,7 @@ def test_resume_from_one_to_two_processes_and_back(tmp_path):
     assert [s["step"] for s in stats(run) if "loss" in s] == [1, 2, 3, 4, 5, 6]
     sessions = [json.loads(ln) for ln in (run / "sessions.jsonl").read_text().splitlines()]
     assert [(s["started_at_step"], s["world"]) for s in sessions] == [(0, 1), (2, 2), (4, 1)]
+    assert sessions[1]["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)   # --threads 0: CPUs / processes
 
 
 @pytest.mark.slow

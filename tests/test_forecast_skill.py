@@ -210,7 +210,8 @@ def test_backtest_cli_table_and_plot(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["backtest", "--csv", "nodates.csv", "--column", "v", "--window", "5", "--folds", "60"], "at most 45 fold"),
+    (["backtest", "--csv", "nodates.csv", "--column", "v", "--window", "5", "--folds", "60"],
+     "leaves 1 test row.*at most 3 --folds"),
     (["backtest", "--csv", "nodates.csv", "--column", "v", "--window", "5", "--folds", "3", "--fold-size", "20"],
      "the series has 60: at most 2 fold"),
     (["train", "forecaster", "--intervals", "0.8,1.5"], "--intervals must be levels in \\(0, 1\\)"),

@@ -20,7 +20,18 @@ from ganforge.errors import UserError
 from tiny_models import train_tiny
 
 KINDS = ("cgan", "infogan", "dcgan", "cyclegan", "classifier", "forecaster", "sr")
-NAMES = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001", "sr-0001"]
+NAMES = ["gan-0001", "gan-0002", "gan-0003", "cyclegan-0001", "classifier-0001", "forecaster-0001", "sr-0001",
+         "forecaster-0002"]
+
+
+def day_first_csv(path, start="2021-01-01", n=80):
+    """A semicolon-separated series with day-first dates (31/01/2021)."""
+    import pandas as pd
+
+    t = np.arange(n)
+    pd.DataFrame({"day": pd.date_range(start, periods=n).strftime("%d/%m/%Y"), "y": np.sin(t / 4) + 0.02 * t}
+                 ).to_csv(path, index=False, sep=";")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +40,11 @@ def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve") / "runs"
     for kind in KINDS:
         train_tiny(kind, root, nest=False)
+    import ganforge   # forecaster-0002: the default horizon 1 (a slider of min = max crashed serve), day-first dates
+
+    ganforge.train("forecaster", csv=str(day_first_csv(root.parent / "dayfirst.csv")), column="y", window=6,
+                   hidden="4", epochs=1, batch_size=16, progress=False, out=str(root), threads=1)
+    day_first_csv(root.parent / "new.csv", start="2021-06-01", n=10)   # 01/06 .. 10/06: ambiguous on its own
     (root.parent / "bad.png").write_text("not an image")
     (root.parent / "bad.csv").write_text("a,b\n1,2\n")
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(root.parent / "ok.png")
@@ -46,7 +62,7 @@ def models(root):
 
 def test_each_model_gets_its_tab(models):
     assert [S.kind_of(m) for m in models.values()] == ["gan", "gan", "gan", "cyclegan", "classifier", "forecaster",
-                                                       "upscale"]
+                                                       "upscale", "forecaster"]
 
 
 def test_gan_functions(models):
@@ -190,6 +206,12 @@ def test_every_tab_through_gradio_client(server, root):
     assert [_size(s["image"]) for s in stages] == [(300, 300)] * 3 + [(150, 150)]
     table, plot, csv = c.predict(None, 2, api_name="/forecaster_0001_forecast")
     assert table["headers"][:2] == ["day", "y"] and len(table["data"]) == 2 and Path(csv).is_file()
+    table, plot, csv = c.predict(None, 1, api_name="/forecaster_0002_forecast")   # horizon 1: the tab exists
+    assert len(table["data"]) == 1 and str(table["data"][0][0]).startswith("2021-03-22")
+    from gradio_client import handle_file   # an upload is read as training read its CSV: day first, semicolons
+
+    table, _, _ = c.predict(handle_file(str(root.parent / "new.csv")), 1, api_name="/forecaster_0002_forecast")
+    assert str(table["data"][0][0]).startswith("2021-06-11")
     both, out = c.predict(None, "coffee", "2", 32, api_name="/sr_0001_upscale")
     assert max(_size(out)) == 64 and _size(both)[0] == 2 * _size(out)[0] + 8
     table, pick, images, metrics = c.predict(api_name="/runs_refresh")

@@ -36,7 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f".commands.{name}", __package__).register(sub)
+    add_threads(parser)
     return parser
+
+
+# Commands that only list or convert (no tensors worth a thread pool) take no --threads.
+NO_COMPUTE = frozenset({"models", "datasets", "presets", "import"})
+
+
+def add_threads(parser: argparse.ArgumentParser, name: str = "") -> None:
+    """--threads on every command that computes: training and backtest have it as a config field
+    (checked and applied with the run); every other command gets this flag, applied in main()."""
+    from .config.base import THREADS_HELP
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in subs:
+        for child, p in action.choices.items():
+            add_threads(p, f"{name} {child}".strip())
+    if subs or name.split(" ")[0] in NO_COMPUTE or "--threads" in parser._option_string_actions:
+        return
+    if any(a.nargs == argparse.REMAINDER for a in parser._actions):   # it parses its own flags (sweep: --threads)
+        return
+    parser.add_argument("--threads", type=int, default=0, metavar="N", help=f"{THREADS_HELP} (default: 0)")
 
 
 def add_command(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
@@ -64,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--max-image-pixels must be >= 0, got {args.max_image_pixels}")
         os.environ["GANFORGE_MAX_IMAGE_PIXELS"] = str(args.max_image_pixels)
     try:
+        if getattr(args, "threads", None) is not None:   # training flags are applied again, with the run
+            _threads(args.threads)
         return args.func(args) or 0
     except UserError as e:
         if not (e.every_rank and os.environ.get("RANK", "0") != "0"):   # one message per run under torchrun
@@ -78,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+def _threads(n: int) -> None:
+    from .config.base import RunConfig, check_limits
+
+    check_limits(RunConfig(threads=n))   # the same limits and message as the training flag
+    from .engine.runtime import use_threads
+
+    use_threads(n)
 
 
 def _plain(e: BaseException) -> str | None:

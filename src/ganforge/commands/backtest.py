@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 
 from .. import config as C
-from ..errors import UserError
 
 
 def register(sub) -> None:
@@ -16,9 +15,11 @@ def register(sub) -> None:
                     "ganforge backtest --folds 5 --epochs 10\n"
                     "ganforge backtest --csv sales.csv --column units --folds 4 --no-retrain --intervals 0.8,0.95\n"
                     "ganforge backtest --folds 5 --cells ganforge,lstm --window 30")
-    p.add_argument("--folds", type=int, default=5, help="number of forecast origins (default 5)")
+    p.add_argument("--folds", type=int, default=5, help="number of forecast origins (default 5); each fold's test "
+                   "block must hold at least --horizon + 2 rows (3 forecasts)")
     p.add_argument("--fold-size", type=int, default=0,
-                   help="test rows per fold (default 0: --test-frac of the series split over the folds)")
+                   help="test rows per fold, at least --horizon + 2 (default 0: --test-frac of the series split "
+                        "over the folds)")
     p.add_argument("--retrain", action=argparse.BooleanOptionalAction, default=True,
                    help="train a fresh model per fold (default); --no-retrain trains once at the first origin "
                         "and reuses it")
@@ -33,9 +34,8 @@ def _backtest(args) -> int:
     from ..tasks.backtest import run_backtest
     from ..tasks.forecaster import parse_list
 
-    if args.fold_size < 0:
-        raise UserError(f"--fold-size must be >= 0, got {args.fold_size}")
     cfg = C.resolve(C.ForecasterConfig, args, args.config, args.overrides)
+    # run_backtest checks --folds and --fold-size (tasks.backtest.validate) before it reads the CSV
     path, result = run_backtest(cfg, args.folds, args.retrain, parse_list(args.cells), args.fold_size)
     print(result["text"])
     print(f"backtest directory: {path} (backtest.json, backtest.png, one run directory per model and fold)")

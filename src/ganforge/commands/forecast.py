@@ -39,6 +39,9 @@ def _forecast(args) -> int:
     model = load(_best(args.checkpoint), "forecaster")
     source = args.csv or model.config.csv or None
     series = model.read(source)
+    from ..data.series import report
+
+    report(series)      # a detected date order, rows --fill filled
     table = model.forecast(series, args.horizon)
     write_text_output(out, table.to_csv(index=False))
     if args.plot:

@@ -52,6 +52,12 @@ def check_limits(cfg) -> None:
             raise UserError(f"{flag_name(f.name)} must be {' and '.join(failed)}, got {value}")
 
 
+THREADS_HELP = ("CPU threads of this process (0: auto, the one rule of every command: a single process keeps "
+                "torch's default, $OMP_NUM_THREADS or else the physical cores, since one job may use the whole "
+                "machine; under torchrun each of the N processes on a machine takes its CPUs / N, so they do not "
+                "fight over cores); on a shared machine pass a small N such as 1")
+
+
 @dataclass
 class RunConfig:
     """Fields every training task shares: the generic loop and the runtime read these."""
@@ -60,7 +66,7 @@ class RunConfig:
     # often to log, and where / how the run computes.
     RESUMABLE: typing.ClassVar[frozenset] = frozenset({
         "steps", "progress", "log_every", "sample_every", "ckpt_every", "eval_every", "patience",
-        "device", "precision", "compile"})
+        "device", "precision", "compile", "threads"})
     # Values of fields that checkpoints written before the field existed lack, where they differ
     # from today's default (a checkpoint's config missing the key resolves to this, not the default).
     CHECKPOINT_DEFAULTS: typing.ClassVar[dict] = {}
@@ -81,6 +87,7 @@ class RunConfig:
     progress: bool = opt(True, "show a progress bar")
     eval_every: int = opt(0, "evaluate every N steps and keep the best checkpoint as best.pt (0: off)", ge=0)
     patience: int = opt(0, "stop after this many evaluations without improvement (0: never)", ge=0)
+    threads: int = opt(0, THREADS_HELP, ge=0, le=256)
 
     @classmethod
     def implied(cls, values: dict) -> dict:
@@ -132,7 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         tp, meta = hints[f.name], f.metadata
         names = [flag_name(f.name)] + ([meta["short"]] if meta.get("short") else [])
         choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
-        help_ = f"{meta.get('help', '')}{choices} (default: {f.default})"
+        help_ = f"{meta.get('help', '')}{choices} (default: {f.default})".replace("%", "%%")   # argparse formats it
         if tp is bool:
             parser.add_argument(*names, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_)

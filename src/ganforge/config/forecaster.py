@@ -7,6 +7,17 @@ from typing import ClassVar
 from ..errors import UserError
 from .base import RunConfig, opt
 
+DATE_ORDERS = ("", "dayfirst", "monthfirst", "mixed")
+SEPS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def parse_sep(text: str) -> str:
+    """--sep as one character ("" stays "": sniff); tab, \\t, comma, semicolon and pipe by name."""
+    sep = SEPS.get(text, text)
+    if len(sep) > 1 or sep.isalnum() or sep and sep in "\"\n\r":
+        raise UserError(f"--sep must be one delimiter character (e.g. ';'), or tab, got {text!r}")
+    return sep
+
 
 @dataclass
 class ForecasterConfig(RunConfig):
@@ -18,7 +29,8 @@ class ForecasterConfig(RunConfig):
                               "ganforge train forecaster --features temp_min,precipitation --window 60 --cell torch")
 
     # Checkpoints written before a field existed trained with these values, not today's defaults.
-    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"normalize": "global", "difference": 0, "difference_season": 0}
+    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"normalize": "global", "difference": 0, "difference_season": 0,
+                                           "date_format": "mixed", "sep": ",", "max_fill": 1.0}
 
     steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)", ge=0)
     precision: str = opt("fp32", "fp32 (default: a small GRU gains nothing from bf16, and its C kernel runs in fp32), "
@@ -31,8 +43,16 @@ class ForecasterConfig(RunConfig):
     column: str = opt("temp_max", "column to predict")
     date_column: str = opt("", "date column (empty: a column named date, time, timestamp, ... if there is one)")
     features: str = opt("", "extra input columns, comma-separated, e.g. temp_min,precipitation")
-    fill: str = opt("none", "fill missing values and missing dates (none: refuse them)",
+    date_format: str = opt("", "how to read the dates: dayfirst (31/01/2020), monthfirst (01/31/2020), a strftime "
+                           "format like %d.%m.%Y, or mixed (each date guessed on its own); empty: detect the order "
+                           "of numeric dates and refuse ambiguous or inconsistent ones (saved in the checkpoint, so "
+                           "forecast, backtest and serve read new CSVs the same way)")
+    sep: str = opt("", "CSV delimiter: one character such as ';' or '|', or tab (empty: sniffed from the header "
+                   "line); with ';' a decimal comma (12,5) reads as 12.5")
+    fill: str = opt("none", "fill missing values and missing dates (none: refuse them); says how many it filled",
                     ("none", "interpolate", "ffill"))
+    max_fill: float = opt(0.05, "largest fraction of the rows --fill may invent (many gaps are more often misread "
+                          "dates than lost rows)", ge=0, le=1)
     window: int = opt(100, "past steps the GRU reads per forecast", gt=0)
     horizon: int = opt(1, "future steps predicted at once", gt=0)
     normalize: str = opt("revin", "input scaling: global (min-max fitted on the training rows), window (also "
@@ -61,8 +81,6 @@ class ForecasterConfig(RunConfig):
                          "from the validation residuals of each horizon step (distribution-free)")
     calendar: bool = opt(False, "add day-of-week and day-of-year (sin, cos) inputs of the forecast dates, which are "
                          "known in advance (needs a date column)")
-    threads: int = opt(1, "CPU threads (1 is safest: 2 is ~1.6x faster on an idle machine, much slower when another "
-                          "process holds a core; 0: torch's default)", ge=0, le=256)
 
     def validate(self) -> None:
         super().validate()
@@ -72,6 +90,10 @@ class ForecasterConfig(RunConfig):
         if self.difference_season == 1:
             raise UserError("--difference-season must be 0 or a period of at least 2; "
                             "for first differences use --difference 1")
+        if self.date_format not in DATE_ORDERS and "%" not in self.date_format:
+            raise UserError(f"--date-format must be dayfirst, monthfirst, mixed or a strftime format like %d/%m/%Y, "
+                            f"got {self.date_format!r}")
+        parse_sep(self.sep)
         if self.val_frac + self.test_frac >= 1:
             raise UserError(f"--val-frac and --test-frac must sum to less than 1, got {self.val_frac} and {self.test_frac}")
         if self.intervals:

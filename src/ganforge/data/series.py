@@ -10,17 +10,20 @@ Column 0 of `values` is always the predicted column; extra input columns follow 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..config.forecaster import parse_sep
 from ..errors import UserError
+from .dates import csv_lines, parse_dates, show_time
 
 DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "day")
 FILLS = ("none", "interpolate", "ffill")
+SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 def builtin_csv() -> Path:
@@ -39,6 +42,9 @@ class Series:
     dates: np.ndarray | None
     freq: str | None
     date_column: str | None
+    date_format: str = ""      # how the dates were read: dayfirst, monthfirst, a strftime, mixed, "" (ISO / none)
+    sep: str = ","             # the CSV's delimiter (sniffed or --sep)
+    notes: list[str] = field(default_factory=list)   # what reading decided on its own (date order, fills), for stderr
 
     def __len__(self) -> int:
         return len(self.values)
@@ -48,26 +54,46 @@ class Series:
         return self.values[:, 0]
 
 
-def _rows(mask, limit: int = 5) -> str:
-    """CSV line numbers (the header is line 1) of the True entries, the first few."""
-    idx = np.flatnonzero(np.asarray(mask))
-    shown = ", ".join(str(i + 2) for i in idx[:limit])
-    return shown + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
+def sniff_sep(path: Path) -> str:
+    """The delimiter of a CSV: of , ; tab |, the one its header line holds most of (a comma on a tie
+    or none: a one-column file). The header, not the data, because numbers may hold decimal commas."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            header = next((ln for ln in f if ln.strip()), "")
+    except OSError:
+        return ","      # read_csv then says what is wrong with the file
+    counts = {sep: header.count(sep) for sep in SEP_NAMES}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
 
 
-def read_frame(csv) -> "pd.DataFrame":
+def read_frame(csv, sep: str = "") -> "pd.DataFrame":
+    """The CSV as a frame; sep: its delimiter, "" to sniff it (the one used is in df.attrs["sep"])."""
     import pandas as pd
 
     path = Path(csv)
     if not path.is_file():
         raise UserError(f"CSV file {path} does not exist")
-    try:
-        df = pd.read_csv(path)
+    sep = parse_sep(sep) or sniff_sep(path)
+    try:   # semicolons mostly separate numbers with decimal commas (12,5); 12.5 still parses, as text
+        df = pd.read_csv(path, sep=sep, **({"decimal": ","} if sep == ";" else {}))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read {path} as CSV: {str(e).strip().splitlines()[0]}") from None
     if df.empty:
         raise UserError(f"{path} has no data rows")
+    df.attrs["sep"] = sep
     return df
+
+
+def _merged_hint(df) -> str:
+    """When every header lands in one column, the words that point at --sep."""
+    if len(df.columns) == 1:
+        name = str(df.columns[0])
+        other = next((s for s in SEP_NAMES if s in name and s != df.attrs.get("sep")), None)
+        if other:
+            return (f"; the header {name!r} looks {SEP_NAMES[other]}-separated: "
+                    f"pass --sep {'tab' if other == chr(9) else repr(other)}")
+    return ""
 
 
 def find_date_column(df, date_column: str | None) -> str | None:
@@ -78,35 +104,7 @@ def find_date_column(df, date_column: str | None) -> str | None:
     return next((c for c in df.columns if str(c).strip().lower() in DATE_NAMES), None)
 
 
-def parse_dates(df, date_column: str):
-    """Parsed, sorted dates; the frame re-ordered to match. Errors name CSV line numbers."""
-    import pandas as pd
-
-    raw = df[date_column]
-    dates = pd.to_datetime(raw, errors="coerce", format="mixed")
-    bad = dates.isna()
-    if bad.any():
-        first = raw[bad].iloc[0]
-        raise UserError(f"column {date_column!r}: unparseable or missing dates on line(s) {_rows(bad)} "
-                        f"(e.g. {first!r})")
-    dup = dates.duplicated(keep=False)
-    if dup.any():
-        shown = ", ".join(sorted({_when(d) for d in dates[dup]})[:5])
-        raise UserError(f"column {date_column!r}: duplicate dates ({shown}) on lines {_rows(dup)}")
-    order = np.argsort(dates.values, kind="stable")
-    return df.iloc[order].reset_index(drop=True), pd.DatetimeIndex(dates.values[order])
-
-
-def _when(t) -> str:
-    """A timestamp without a 00:00:00 tail, a timedelta as '1 day' or '6:00:00'."""
-    import pandas as pd
-
-    if isinstance(t, pd.Timedelta):
-        return f"{t.days} day{'s' * (t.days != 1)}" if t == pd.Timedelta(days=t.days) else str(t)
-    return str(t.date()) if t == t.normalize() else str(t)
-
-
-def regular_index(dates, fill: str):
+def regular_index(dates, fill: str, max_fill: float = 1.0):
     """The regular date grid the series lives on, and its pandas frequency.
 
     Missing dates (gaps that are whole multiples of the usual step) become missing rows when
@@ -127,13 +125,19 @@ def regular_index(dates, fill: str):
     on_grid = dates.isin(grid)
     if not on_grid.all():
         i = int(np.flatnonzero(~on_grid)[0])
-        raise UserError(f"irregular spacing: {_when(dates[i - 1])} -> {_when(dates[i])} is not a multiple of the "
-                        f"usual step of {_when(pd.Timedelta(usual))}; resample the data to a regular interval first")
+        raise UserError(f"irregular spacing: {show_time(dates[i - 1])} -> {show_time(dates[i])} is not a multiple "
+                        f"of the usual step of {show_time(pd.Timedelta(usual))}; resample the data to a regular "
+                        "interval first")
     gap = int(np.flatnonzero(steps != usual)[0])
     if fill == "none":
-        raise UserError(f"irregular spacing: {len(grid) - len(dates)} missing date(s), the first after "
-                        f"{_when(dates[gap])} (next is {_when(dates[gap + 1])}, usual step {_when(pd.Timedelta(usual))}); "
-                        "pass --fill interpolate or --fill ffill to fill them in")
+        missing = len(grid) - len(dates)
+        what = (f"irregular spacing: {missing} missing date(s), the first after {show_time(dates[gap])} (next is "
+                f"{show_time(dates[gap + 1])}, usual step {show_time(pd.Timedelta(usual))})")
+        if missing > max_fill * len(grid):   # that many gaps are more likely misread dates than lost rows
+            raise UserError(f"{what}: {missing / len(grid):.0%} of the dates, more than --max-fill {max_fill:.0%} "
+                            "allows filling; check the date format (--date-format) and the data, or pass --fill "
+                            "interpolate with a larger --max-fill")
+        raise UserError(f"{what}; pass --fill interpolate or --fill ffill to fill them in")
     return grid, pd.tseries.frequencies.to_offset(pd.Timedelta(usual)).freqstr
 
 
@@ -143,17 +147,21 @@ def numeric_column(df, col: str) -> np.ndarray:
     values = pd.to_numeric(df[col], errors="coerce")
     bad = values.isna() & df[col].notna()
     if bad.any():
-        raise UserError(f"column {col!r} has non-numeric values on line(s) {_rows(bad)} "
+        raise UserError(f"column {col!r} has non-numeric values on line(s) {csv_lines(bad)} "
                         f"(e.g. {df[col][bad].iloc[0]!r})")
     return values.to_numpy(float)
 
 
 def read_series(csv=None, column: str = "temp_max", date_column: str | None = None,
-                features: list[str] | tuple = (), fill: str = "none") -> Series:
+                features: list[str] | tuple = (), fill: str = "none", date_format: str = "mixed",
+                sep: str = ",", max_fill: float = 1.0) -> Series:
     """Read, check and (when asked) fill one target column plus extra input columns.
 
     csv: a path, a pandas DataFrame (a DatetimeIndex counts as a date column), or None for the
-    embedded Seattle weather."""
+    embedded Seattle weather. date_format: "" detects day-first / month-first numeric dates, else
+    dayfirst, monthfirst, a strftime format, or mixed (each date guessed on its own: checkpoints
+    older than --date-format). sep: the delimiter, "" to sniff it. max_fill: the largest fraction
+    of rows --fill may invent. The defaults keep the behaviour from before those flags."""
     import pandas as pd
 
     if fill not in FILLS:
@@ -166,36 +174,60 @@ def read_series(csv=None, column: str = "temp_max", date_column: str | None = No
             raise UserError("the data frame has no rows")
     else:
         path = Path(csv) if csv else builtin_csv()
-        df = read_frame(path)
+        df = read_frame(path, sep)
+    notes = []
     date_col = find_date_column(df, date_column)
     columns = [column, *[f for f in features if f != column]]
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise UserError(f"column {missing[0]!r} is not in {path.name}; columns: {', '.join(map(str, df.columns))}")
+        raise UserError(f"column {missing[0]!r} is not in {path.name}; columns: {', '.join(map(str, df.columns))}"
+                        + _merged_hint(df))
     if date_col in columns:
         raise UserError(f"{date_col!r} is the date column; it cannot also be predicted or used as a feature")
     dates = freq = None
     if date_col is not None:
-        df, dates = parse_dates(df, date_col)
-        grid, freq = regular_index(dates, fill)
+        df, dates, date_format, note = parse_dates(df, date_col, date_format)
+        notes += [note] if note else []
+        grid, freq = regular_index(dates, fill, max_fill)
     values = np.stack([numeric_column(df, c) for c in columns], axis=1)
+    n_values = int(np.isnan(values).sum())        # empty cells of the rows the CSV has
     if dates is not None and len(grid) != len(dates):
         frame = pd.DataFrame(values, index=dates).reindex(grid)
         values, dates = frame.to_numpy(float), grid
+    n_dates = len(values) - len(df)               # rows for dates the CSV lacks
     gaps = np.isnan(values)
     if gaps.any():
         if fill == "none":
             col = columns[int(np.flatnonzero(gaps.any(0))[0])]
-            raise UserError(f"column {col!r} has missing values on line(s) {_rows(gaps.any(1))}; "
+            raise UserError(f"column {col!r} has missing values on line(s) {csv_lines(gaps.any(1))}; "
                             "pass --fill interpolate or --fill ffill")
+        rows = int(gaps.any(1).sum())
+        what = (f"{n_dates} missing date(s) and {n_values} missing value(s): {rows} of {len(values)} rows "
+                f"({rows / len(values):.1%})")
+        if rows > max_fill * len(values):
+            check = "check the date format (--date-format) and the data, or" if date_col else "check the data or"
+            raise UserError(f"--fill {fill} would fill {what}, more than --max-fill {max_fill:.0%}; "
+                            f"{check} raise --max-fill")
+        notes.append(f"--fill {fill} filled {what}")
         frame = pd.DataFrame(values)
         frame = frame.interpolate(limit_direction="both") if fill == "interpolate" else frame.ffill().bfill()
         values = frame.to_numpy(float)
         if np.isnan(values).any():
             raise UserError(f"column {columns[int(np.flatnonzero(np.isnan(values).any(0))[0])]!r} has no values at all")
     if not np.isfinite(values).all():
-        raise UserError(f"infinite values in the CSV on line(s) {_rows(~np.isfinite(values).all(1))}")
-    return Series(path.name, columns, values, None if dates is None else dates.values, freq, date_col)
+        raise UserError(f"infinite values in the CSV on line(s) {csv_lines(~np.isfinite(values).all(1))}")
+    return Series(path.name, columns, values, None if dates is None else dates.values, freq, date_col,
+                  date_format if date_col else "", df.attrs.get("sep", ","), notes)
+
+
+def report(series: Series) -> None:
+    """Print what reading decided on its own (detected date order, filled rows) on stderr, once per run."""
+    import os
+    import sys
+
+    if os.environ.get("RANK", "0") == "0":
+        for note in series.notes:
+            print(note, file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- splits and windows

@@ -181,6 +181,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
 
     from tqdm import tqdm
 
+    t_fit = time.perf_counter()   # training wall time, kept in summary.json (model cards report it)
     bar = tqdm(total=cfg.steps, initial=start_step, disable=not (cfg.progress and write), unit="step",
                dynamic_ncols=True, desc=obj.task, file=sys.stderr,
                mininterval=0.5 if sys.stderr.isatty() else 20)   # keep CI logs short
@@ -235,7 +236,8 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
         why = f"stopped: {request}" if request else "interrupted"
         raise RunStopped(f"{why} at step {step}; checkpoint saved. Continue with: "
                         f"ganforge train {obj.task} --resume {run.path}")
-    summary = {"step": step, "stopped_early": stopped_early}
+    summary = {"step": step, "stopped_early": stopped_early,
+               "train_wall_s": round(_earlier_wall(run, start_step) + time.perf_counter() - t_fit, 3)}
     if best_value is not None:
         summary[f"best_{best_name}"] = best_value
     if write:
@@ -245,3 +247,15 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
         (run.path / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     run.close()
     return summary
+
+
+def _earlier_wall(run: RunDir, start_step: int) -> float:
+    """Wall time of the sessions before a resume, as the last finished one recorded it (0 for a fresh run;
+    a session killed before its end recorded none)."""
+    if start_step == 0:
+        return 0.0
+    try:
+        value = json.loads((run.path / "summary.json").read_text()).get("train_wall_s", 0.0)
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+    return float(value) if isinstance(value, (int, float)) else 0.0

@@ -26,6 +26,21 @@ from ..errors import UserError
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def use_threads(n: int = 0, env=None) -> int:
+    """Set this process's CPU threads (torch's intra-op pool, which the GRU kernel shares) by the
+    rule of --threads; returns the count in use. n > 0: n. n == 0: a single process keeps torch's
+    default ($OMP_NUM_THREADS, else the physical cores); under torchrun the CPUs this process may run
+    on are shared out over the LOCAL_WORLD_SIZE processes of the machine (torchrun alone gives each 1)."""
+    env = os.environ if env is None else env
+    local = int(env.get("LOCAL_WORLD_SIZE") or 1)
+    if n <= 0 and local > 1:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n = max(1, cpus // local)
+    if n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
 def native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX). Without it oneDNN emulates
     bf16 and autocast makes conv nets several times slower than fp32 (measured 5x on AVX2)."""
@@ -107,6 +122,7 @@ class Runtime:
 
     @classmethod
     def from_config(cls, cfg) -> "Runtime":
+        use_threads(cfg.threads)
         return cls.create(cfg.device, cfg.precision, cfg.compile, cfg.sync_bn)
 
     @property
@@ -120,7 +136,8 @@ class Runtime:
     def describe(self) -> dict:
         """What the run actually used, for config.yaml / stats (device and precision may change on resume)."""
         name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else self.device.type
-        return {"device": str(self.device), "device_name": name, "precision": self.precision, "world": self.world}
+        return {"device": str(self.device), "device_name": name, "precision": self.precision, "world": self.world,
+                "threads": torch.get_num_threads()}
 
     # ------------------------------------------------------------------ nets and tensors
     def prepare(self, net: torch.nn.Module) -> torch.nn.Module:

@@ -17,6 +17,10 @@ from ..files import atomic_write
 FORMAT = "ganforge-checkpoint"
 VERSION = 1
 ST_FORMAT = "ganforge-safetensors"   # `ganforge export --format safetensors` files, read back by load()
+# A model folder `ganforge export --format hf` writes (use/hub.py), read back by load(): config.json
+# rebuilds the model, model.safetensors holds the weights, a forecaster's series travels as series.csv.
+CONFIG, WEIGHTS, EXPORT_FORMAT = "config.json", "model.safetensors", "ganforge-export"
+SERIES = "series.csv"
 
 
 def save(path: Path, payload: dict) -> Path:
@@ -27,6 +31,8 @@ def save(path: Path, payload: dict) -> Path:
 def load(path, task: str | tuple[str, ...] | None = None) -> dict:
     """Read a checkpoint (a file, or a run directory holding checkpoint.pt) and check its task."""
     path = Path(path)
+    if path.is_dir() and not (path / "checkpoint.pt").exists():   # a model folder from `export --format hf`
+        return _checked(read_export(path), path, task)
     if path.is_dir():
         path = path / "checkpoint.pt"
     if not path.is_file():
@@ -44,6 +50,11 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
                         f"{first[:200]}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UserError(f"{path} is not a ganforge checkpoint")
+    return _checked(ckpt, path, task)
+
+
+def _checked(ckpt: dict, path: Path, task) -> dict:
+    """The version, task and type checks every checkpoint passes, however it was stored."""
     if ckpt.get("version", 0) > VERSION:
         raise UserError(f"{path} was written by a newer ganforge (format {ckpt['version']}); upgrade ganforge")
     if task is not None:
@@ -166,3 +177,26 @@ def read_safetensors(path) -> dict:
         name, _, param = key.partition(".")
         modules.setdefault(name, {})[param] = value
     return {"format": FORMAT, "version": VERSION, **header, "modules": modules}
+
+
+def read_export(folder) -> dict:
+    """A checkpoint dict from a folder `ganforge export --format hf` wrote; anything else is one UserError."""
+    folder = Path(folder)
+    if not ((folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()):
+        raise UserError(f"{folder} is neither a ganforge run nor a ganforge export: {folder / 'checkpoint.pt'} "
+                        f"does not exist, nor do {CONFIG} + {WEIGHTS}")
+    try:
+        header = json.loads((folder / CONFIG).read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"{folder / CONFIG} is not readable JSON ({str(e)[:120]}): not a ganforge export") from None
+    if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
+        raise UserError(f"{folder} is not a ganforge export: its {CONFIG} lacks \"format\": \"{EXPORT_FORMAT}\" "
+                        "(a model folder of another library?)")
+    ckpt = read_safetensors(folder / WEIGHTS)
+    for key in ("task", "config", "meta", "step"):   # config.json is the documented source; the weights' copy agrees
+        if key in header:
+            ckpt[key] = header[key]
+    cfg = ckpt.get("config")
+    if isinstance(cfg, dict) and cfg.get("csv") == SERIES and (folder / SERIES).is_file():
+        ckpt["config"] = {**cfg, "csv": str(folder / SERIES)}   # relative to the folder, wherever it was moved
+    return ckpt

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,26 +26,51 @@ from ..data.calendar import with_calendar
 from ..nn import checkpoint
 from ..engine.loop import fit
 from ..engine.rundir import RunDir
-from ..engine.runtime import Runtime
+from ..engine.runtime import Runtime, use_threads
 from ..errors import UserError
 from ..metrics import forecast as M
 from ..metrics import report as R
 from ..viz.plots import plot_folds
-from .forecaster import ForecasterObjective, parse_list
+from .forecaster import ForecasterObjective, read_training_series
 
 LABELS = {"ganforge": "GRU", "torch": "GRU (torch)", "lstm": "LSTM"}
 METRICS = ("mae", "rmse", "mase")
 
 
+# Each fold trains a model to score its test block: a block needs this many forecast windows beyond
+# the horizon, or --folds 1000 trains a thousand models to score one row each.
+MIN_FOLD_WINDOWS = 3
+
+
+def min_fold_rows(horizon: int) -> int:
+    """The shortest test block a fold may have: MIN_FOLD_WINDOWS windows of --horizon steps."""
+    return horizon + MIN_FOLD_WINDOWS - 1
+
+
+def validate(folds: int, fold_size: int, horizon: int) -> None:
+    """The backtest flags' limits that hold whatever the data (before the CSV is read)."""
+    if folds < 1:
+        raise UserError(f"--folds must be positive, got {folds}")
+    if fold_size < 0:
+        raise UserError(f"--fold-size must be >= 0, got {fold_size}")
+    if 0 < fold_size < min_fold_rows(horizon):
+        raise UserError(f"--fold-size {fold_size} is too small: a fold's test block needs at least "
+                        f"{min_fold_rows(horizon)} rows ({MIN_FOLD_WINDOWS} forecasts of --horizon {horizon})")
+
+
 def fold_parts(n: int, folds: int, window: int, horizon: int, val_frac: float, test_frac: float,
                fold_size: int = 0) -> list[S.Splits]:
     """Parts of each fold; fold k's series ends at its test block's last row (parts[k].test.stop)."""
-    if folds < 1:
-        raise UserError(f"--folds must be positive, got {folds}")
+    validate(folds, fold_size, horizon)
     t = fold_size or max(horizon, round(n * test_frac / folds))
     v = max(horizon, round(n * val_frac))
-    if t < horizon:
-        raise UserError(f"--fold-size {t} is shorter than --horizon {horizon}")
+    least = min_fold_rows(horizon)
+    if t < least:
+        test_rows = round(n * test_frac)
+        raise UserError(f"--folds {folds} leaves {t} test row(s) per fold (--test-frac {test_frac:g} of {n} rows is "
+                        f"{test_rows}); each fold needs at least {least} ({MIN_FOLD_WINDOWS} forecasts of --horizon "
+                        f"{horizon}): use at most {max(1, test_rows // least)} --folds, a larger --test-frac, or "
+                        f"--fold-size {least} or more")
     first_train = n - folds * t - v
     if first_train < window + horizon:
         most = max(0, (n - v - window - horizon) // t)
@@ -94,11 +120,12 @@ def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: i
     (default: cfg.cell). Returns (backtest directory, result dict)."""
     from tqdm import tqdm
 
+    validate(folds, fold_size, cfg.horizon)
     cells = list(cells or [cfg.cell])
     bad = [c for c in cells if c not in LABELS]
     if bad:
         raise UserError(f"--cells: {bad[0]!r} is not one of {', '.join(LABELS)}")
-    series = S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None, parse_list(cfg.features), cfg.fill)
+    series = read_training_series(cfg)
     if cfg.calendar:
         series = with_calendar(series, cfg.horizon)
     parts = fold_parts(len(series), folds, cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac, fold_size)
@@ -106,6 +133,8 @@ def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: i
     period = cfg.season or M.detect_period(series.target[:parts[0].train.stop], series.freq) or 0
     out = RunDir.create(cfg.out, "backtest")
     out.save_config(cfg)
+    out.record_session({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "folds": folds, "cells": cells,
+                        "threads": use_threads(cfg.threads)})
     labels = [LABELS[c] for c in cells]
     per_fold = [dict() for _ in parts]      # fold -> {"actual", "forecasts", "bounds", "rows", "scale", ...}
     bar = tqdm(total=len(cells) * folds, desc="backtest", unit="fold", disable=not cfg.progress)

@@ -38,11 +38,14 @@ def parse_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def set_threads(n: int) -> None:
-    # Small recurrent steps: a second thread gains ~1.6x on an idle machine but every step waits for
-    # the slower thread, so it loses 2x when another process holds a core. n <= 0 keeps torch's choice.
-    if n > 0 and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
+def read_training_series(cfg) -> S.Series:
+    """The series `train forecaster` and `backtest` read, by the flags; what reading decided on its
+    own goes to stderr, and the date order it detected into cfg (so the checkpoint reads new CSVs alike)."""
+    series = S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None, parse_list(cfg.features),
+                           cfg.fill, cfg.date_format, cfg.sep, cfg.max_fill)
+    S.report(series)
+    cfg.date_format = series.date_format
+    return series
 
 
 def build_net(cfg, n_inputs: int) -> torch.nn.Module:
@@ -77,9 +80,7 @@ class ForecasterObjective(Objective):
     def __init__(self, cfg, rt=None, series: S.Series | None = None, parts: S.Splits | None = None):
         super().__init__(cfg, rt)
         rt = self.rt
-        set_threads(cfg.threads)
-        self.series = series or S.read_series(cfg.csv or None, cfg.column, cfg.date_column or None,
-                                              parse_list(cfg.features), cfg.fill)
+        self.series = series or read_training_series(cfg)
         if cfg.csv and series is None:   # the checkpoint names the file wherever it is used from
             cfg.csv = str(Path(cfg.csv).resolve())
         if cfg.calendar:
@@ -227,7 +228,8 @@ class Forecaster:
 
     def read(self, data) -> S.Series:
         cols = data_columns(self.columns)
-        s = S.read_series(data, cols[0], self.meta["date_column"], cols[1:], self.config.fill)
+        c = self.config    # checkpoints older than these flags: mixed dates, commas, no fill limit
+        s = S.read_series(data, cols[0], self.meta["date_column"], cols[1:], c.fill, c.date_format, c.sep, c.max_fill)
         return with_calendar(s, self.horizon) if self.config.calendar else s
 
     def forecast(self, data, horizon: int | None = None):

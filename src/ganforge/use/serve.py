@@ -57,7 +57,8 @@ def build_app(models: dict, runs: str | Path | None = "runs", max_mb: float = 10
     builders = {"gan": _gan_tab, "cyclegan": _translate_tab, "upscale": _upscale_tab, "classifier": _classifier_tab,
                 "forecaster": _forecast_tab}
     with gr.Blocks(title="ganforge", analytics_enabled=False) as app:
-        gr.Markdown("# ganforge\nEvery tab is one checkpoint; the last tab lists the training runs.")
+        gr.Markdown("# ganforge\nEvery tab is one checkpoint" + ("; the last tab lists the training runs."
+                                                                  if runs is not None else "."))
         for (name, model), slug in zip(models.items(), slugs(list(models))):
             with gr.Tab(name):
                 builders[S.kind_of(model)](gr, model, slug, safe, out_dir, max_mb)
@@ -179,7 +180,10 @@ def _forecast_tab(gr, fc, slug, safe, out_dir, max_mb):
                 f"({fc.path}); no upload: the training series")
     with gr.Row():
         upload = gr.File(label=f"upload a CSV with the column(s) {', '.join(fc.columns)}", type="filepath")
-        horizon = gr.Slider(1, fc.horizon, fc.horizon, step=1, label="horizon")
+        if fc.horizon > 1:
+            horizon = gr.Slider(1, fc.horizon, fc.horizon, step=1, label="horizon")
+        else:   # a slider needs min < max: a model of one step gets a fixed field with the same API input
+            horizon = gr.Number(1, precision=0, interactive=False, label="horizon (this model predicts 1 step)")
     button = gr.Button("forecast", variant="primary", elem_id=f"{slug}-forecast")
     table = gr.Dataframe(label="forecast and baselines (naive, window mean, seasonal naive)")
     plot = gr.Image(label="forecast", type="numpy", interactive=False)
