@@ -218,7 +218,7 @@ BATTERY = [
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:short", "--frames", "4"], "has 2 frames"),
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:bad.gif"], "bad.gif"),
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "mnist5k"], "trains on clips"),
-    ("sample", ["sample", R("gan"), "--show-levels"], "needs a lapgan checkpoint"),
+    ("sample", ["sample", R("gan"), "--show-levels"], "has no levels view"),
     # issue 26: dates, delimiters and fills of a user's CSV (training, forecast and backtest read alike)
     *[(cmd, [*argv, *extra], msg)
       for cmd, argv in (("train forecaster", ["train", "forecaster", *TRAIN_FLAGS["forecaster"][2:]]),

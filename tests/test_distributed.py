@@ -76,7 +76,7 @@ def test_conditional_gan_under_two_processes(model, tmp_path):
     if model[0] == "acgan":
         assert gen.num_classes == 10 and gen.sample(3, labels=4).shape == (3, 1, 28, 28)
     else:   # D ran four times (real, fake, warped real, warped fake) before one reduced backward
-        assert gen.cat_codes == 10 and gen.traverse(1, steps=3).shape == (30, 1, 28, 28)
+        assert gen.axis[0] == 10 and gen.traverse("c1", steps=3).shape == (30, 1, 28, 28)
 
 
 @pytest.mark.slow

@@ -126,7 +126,7 @@ def test_label_on_a_model_without_classes(runs, capsys):
 
 def test_traverse_beyond_the_codes(runs, capsys):
     assert main(["sample", str(runs["infogan"]), "--traverse", "c3", "-o", "x.png"]) == 2
-    assert "continuous codes c1..c2" in capsys.readouterr().err
+    assert "continuous codes c1, c2" in capsys.readouterr().err
 
 
 def test_conditional_model_on_unlabelled_data(capsys):
@@ -220,4 +220,4 @@ def test_infogan_warp_and_real_terms_train_q_and_resume_exactly(tmp_path):
 
 def test_info_terms_need_infogan(capsys):
     assert main(["train", "gan", "--model", "dcgan", *TINY[2:], "--info-warp", "1"]) == 2
-    assert "--model dcgan has none" in capsys.readouterr().err
+    assert "--info-warp is a flag of infogan; --model dcgan has no such setting" in capsys.readouterr().err

@@ -8,8 +8,7 @@ from ganforge.cli import main
 from ganforge.config import GANConfig
 from ganforge.data import ImageData
 from ganforge.models.lapgan import gaussian_levels, laplacian_bands, level_sides, pack, reconstruct, unpack
-from ganforge.tasks.gan import build
-from ganforge.tasks.lapgan import LAPGANObjective
+from ganforge.tasks.gan import GANObjective
 
 
 @pytest.mark.parametrize("size,sides", [(28, [28, 14, 7]), (32, [32, 16, 8]), (64, [64, 32, 16, 8])])
@@ -56,9 +55,9 @@ def test_finer_levels_draw_bands_on_the_real_coarser_level():
 
 def test_a_few_steps_train_every_level():
     data = ImageData("tiny", torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
-    obj = build(GANConfig(model="lapgan", width=4, latent_dim=8, batch_size=8))
-    assert isinstance(obj, LAPGANObjective)
-    obj = LAPGANObjective(GANConfig(model="lapgan", width=4, latent_dim=8, batch_size=8), data=data)
+    obj = GANObjective(GANConfig(model="lapgan", width=4, latent_dim=8, batch_size=8), data=data)
+    real, c = obj.real_batch(0)   # the family's view: the packed real pyramid, conditioned on the real images
+    assert real.shape == (8, 3, 28, 28) and c.shape == (8, 1, 28, 28)
     before = [p.detach().clone() for p in obj.G.parameters()] + [p.detach().clone() for p in obj.D.parameters()]
     for step in range(3):
         stats = obj.train_step(step)

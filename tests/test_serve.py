@@ -72,13 +72,13 @@ def test_gan_functions(models):
     assert np.array_equal(a, S.gan_generate(dcgan, seed=3, n=4))             # same seed, same grid
     rows, one = S.gan_generate(cgan, 0, 20), S.gan_generate(cgan, 0, 16, label="7")
     assert rows.shape[1] > 4 * rows.shape[0] and one.shape[0] == one.shape[1]   # a row per class; a square
-    assert not np.array_equal(S.gan_generate(infogan, 0, 4, cat="1", cont=[1, -1]),
-                              S.gan_generate(infogan, 0, 4, cat="1", cont=[-1, 1]))
+    assert not np.array_equal(S.gan_generate(infogan, 0, 4, codes={"cat": "1", "c1": 1, "c2": -1}),
+                              S.gan_generate(infogan, 0, 4, codes={"cat": "1", "c1": -1, "c2": 1}))
     strip = S.gan_interpolate(cgan, seed=1, steps=5, label="2")
     assert strip.shape[1] > 4 * strip.shape[0]
     for bad in (lambda: S.gan_generate(dcgan, 0, 0), lambda: S.gan_generate(cgan, 0, 4, label="nosuch"),
                 lambda: S.gan_generate(dcgan, None, 4), lambda: S.gan_generate(dcgan, 0, 2.5),
-                lambda: S.gan_generate(infogan, 0, 4, cat="99"), lambda: S.gan_interpolate(dcgan, 0, 1)):
+                lambda: S.gan_generate(infogan, 0, 4, codes={"cat": "99"}), lambda: S.gan_interpolate(dcgan, 0, 1)):
         with pytest.raises(UserError):
             bad()
 

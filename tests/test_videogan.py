@@ -10,7 +10,8 @@ from ganforge.config import GANConfig
 from ganforge.data import ImageData, to_float
 from ganforge.data.video import load_clips, load_videos, moving_digits
 from ganforge.errors import UserError
-from ganforge.tasks.video import VideoObjective, clip_scores, digit_crops
+from ganforge.tasks.gan import GANObjective
+from ganforge.tasks.video import clip_scores, digit_crops
 
 SHAPE = (8, 1, 32, 32)   # T, C, H, W
 
@@ -64,7 +65,7 @@ def test_same_noise_same_clip():
 
 def test_a_few_steps_of_videogan():
     clips = moving_digits("test", frames=8, seed=0, n=16)
-    obj = VideoObjective(GANConfig(model="videogan", width=4, latent_dim=8, batch_size=4), data=clips)
+    obj = GANObjective(GANConfig(model="videogan", width=4, latent_dim=8, batch_size=4), data=clips)
     before = {k: [p.detach().clone() for p in m.parameters()] for k, m in obj.modules.items()}
     for step in range(2):
         stats = obj.train_step(step)

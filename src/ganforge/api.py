@@ -17,6 +17,7 @@ def train(task: str = "gan", resume: str | Path | None = None, config_file: str 
     """Train a task ("gan", ...) with config fields as keyword arguments; returns the run dir.
     With resume=RUN_DIR it continues that run (fields may then change steps, logging, device
     and precision)."""
+    from . import models  # noqa: F401  (GAN families register their flags and defaults)
     from .engine.trainer import resume_config
     from .tasks import train as run_task
 

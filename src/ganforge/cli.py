@@ -75,6 +75,9 @@ def add_file_or_folder_io(p: argparse.ArgumentParser, checkpoint_help: str) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if "train" in words and words[words.index("train") + 1:words.index("train") + 2] == ["gan"]:
+        from . import models  # noqa: F401  (the GAN families register their flags; only `train gan` pays for it)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -17,6 +17,7 @@ def register(sub) -> None:
                     "ganforge sample runs/gan-0001 -n 100000 -o grid.png --individual samples/   # streamed in chunks\n"
                     "ganforge sample runs/cgan --label 3 -n 16      # conditional: one class (or --label Sneaker)\n"
                     "ganforge sample runs/infogan --traverse c1     # InfoGAN: code values x a continuous code\n"
+                    "ganforge sample runs/infogan --code cat=3 --code c1=0.5 -n 16   # set codes (others random)\n"
                     "ganforge sample runs/gan-0001 --interpolate -n 10 --seed 4\n"
                     "ganforge sample runs/lapgan --show-levels -n 8 -o levels.png   # LAPGAN: one row per level\n"
                     "ganforge sample runs/videogan -n 16 -o clips.gif             # video GAN: animated grid")
@@ -27,15 +28,17 @@ def register(sub) -> None:
     p.add_argument("--nrow", type=int, default=None, help="images per grid row (default: square)")
     p.add_argument("--label", help="conditional models: draw this class (index or name); without it the grid "
                                    "shows one row per class")
-    p.add_argument("--traverse", metavar="cK", help="InfoGAN: rows per categorical code value, columns sweeping "
-                                                     "continuous code K (e.g. c1) from -1 to 1")
+    p.add_argument("--traverse", metavar="cK", help="models with codes (InfoGAN): rows per categorical code value, "
+                                                     "columns sweeping continuous code K (e.g. c1) from -1 to 1")
+    p.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
+                   help="models with codes: set one code (cat=3, c1=0.5; repeatable); codes left out are random")
     p.add_argument("--interpolate", action="store_true", help="a strip of -n images between the noise of --seed "
                                                                 "and --seed + 1")
     p.add_argument("--individual", metavar="DIR",
                    help=f"also write each image as DIR/000000.png ...; generated and written in chunks, so -n may be "
                         f"any size (the grid then shows the first {GRID_MAX})")
-    p.add_argument("--show-levels", action="store_true", help="LAPGAN: a panel with one row per pyramid level, "
-                                                               "coarsest first (-n columns)")
+    p.add_argument("--show-levels", action="store_true", help="models with a levels view (LAPGAN): a panel with one "
+                                                               "row per pyramid level, coarsest first (-n columns)")
     p.set_defaults(func=_sample)
 
 
@@ -56,7 +59,7 @@ def _sample(args) -> int:
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"--individual {folder} is a file, not a folder")
     gen = load(args.checkpoint, "gan")
-    if args.show_levels or len(gen.image_shape) == 4:   # LAPGAN's level panel; a video GAN's clips (GIF, MP4, strip)
+    if args.show_levels or gen.output == "clips":   # a pyramid's level panel; clips (GIF, MP4, strip)
         from . import sample_media
 
         return (sample_media.sample_levels if args.show_levels else sample_media.sample_clips)(gen, args, out)
@@ -65,10 +68,11 @@ def _sample(args) -> int:
     if args.traverse or args.interpolate:
         return _special(gen, args, out)
     labels = None if args.label is None else gen.label_index(args.label)
+    codes = parse_codes(args.code, gen) if args.code else None
     c, h, w = gen.image_shape
     in_grid = min(args.num, GRID_MAX) if folder is not None else args.num
-    rows = gen.num_classes or gen.cat_codes
-    if rows and labels is None and args.nrow is None:   # one row per class (code value): labels cycle by row
+    rows = gen.axis[0] if labels is None and codes is None else 0
+    if rows and args.nrow is None:   # one row per class (code value): labels cycle by row
         args.nrow = math.ceil(in_grid / rows)
     cols = args.nrow or math.ceil(math.sqrt(in_grid))
     up = max(1, 64 // w)
@@ -80,18 +84,8 @@ def _sample(args) -> int:
     shown, written = [], 0
     import torch
 
-    codes = None
-    if labels is None and (gen.num_classes or gen.cat_codes):   # one row per class / code value
-        from ..models.conditional import grid_conditions
-
-        rows = grid_conditions(gen.net, args.num, cols)
-        if gen.num_classes:
-            labels = rows
-        else:   # continuous codes drawn at random
-            g = torch.Generator().manual_seed(args.seed if args.seed is not None else torch.seed())
-            codes = rows
-            codes[:, gen.cat_codes:] = torch.rand(args.num, gen.cont_codes, generator=g) * 2 - 1
-    for chunk in gen.iter_samples(args.num, seed=args.seed, labels=labels, codes=codes):
+    # without a label or codes: one row per class / code value (the rest of the codes random)
+    for chunk in gen.iter_samples(args.num, seed=args.seed, labels=labels, codes=codes, rows=cols if rows else None):
         have = sum(len(s) for s in shown)
         if have < in_grid:
             shown.append(chunk[: in_grid - have])
@@ -117,8 +111,8 @@ def _special(gen, args, out) -> int:
         if not (name.startswith("c") and name[1:].isdigit()):
             raise UserError(f"--traverse expects a continuous code name like c1, got {args.traverse!r}")
         cols = args.nrow or 8
-        images = gen.traverse(int(name[1:]), cols, seed)
-        what = f"{gen.cat_codes} code values x {cols} values of {name}"
+        images = gen.traverse(name, cols, seed)
+        what = f"{gen.axis[0]} {gen.axis[1]} values x {cols} values of {name}"
     else:
         cols = args.num
         images = gen.interpolate(args.num, seed, args.label)
@@ -126,3 +120,20 @@ def _special(gen, args, out) -> int:
     save_grid(images, out, nrow=cols)
     print(f"wrote {out} ({what}, step {gen.step} of {gen.path})")
     return 0
+
+
+def parse_codes(items: list[str], gen) -> dict:
+    """--code NAME=VALUE items -> {"cat": 3, "c1": 0.5}; names and values checked against the model."""
+    spec = gen.code_spec
+    if not spec:
+        raise UserError(f"{gen.path} is a {gen.config.model} without codes: it takes no --code")
+    codes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in spec:
+            raise UserError(f"--code expects NAME=VALUE with NAME one of {', '.join(spec)}, got {item!r}")
+        try:
+            codes[name] = float(value) if isinstance(spec[name], tuple) else int(value)
+        except ValueError:
+            raise UserError(f"--code {item!r}: {value!r} is not a number") from None
+    return codes

@@ -1,6 +1,6 @@
-"""`ganforge sample` for the families whose output is not one image grid: LAPGAN's level panel
-(--show-levels) and a video GAN's clips (-o clips.gif: an animated grid; .mp4 through PyAV; .png:
-a frame strip, one row per clip)."""
+"""`ganforge sample` for outputs that are not one image grid: a family's extra view (--show-levels: a
+pyramid's levels) and clips (-o clips.gif: an animated grid; .mp4 through PyAV; .png: a frame strip,
+one row per clip)."""
 from __future__ import annotations
 
 import importlib.util
@@ -13,14 +13,18 @@ CLIPS_MAX = 256   # clips in one GIF / strip
 
 
 def sample_levels(gen, args, out) -> int:
-    """One row per pyramid level (coarsest first, scaled to the full side), -n columns (at most 32)."""
-    from ..tasks.lapgan import level_panel
+    """One row per level of the generator's "levels" view (coarsest first, scaled (nearest) to the full
+    side), -n columns (at most 32)."""
+    import torch
+    import torch.nn.functional as F
+
     from ..viz import save_grid
 
     n = min(args.num, 32)
-    panel = level_panel(gen, n, args.seed if args.seed is not None else 0)
-    save_grid(panel, out, nrow=n)
-    sides = " -> ".join(str(s) for s in reversed(gen.net.sides))
+    levels = gen.view("levels", n, args.seed if args.seed is not None else 0)
+    size = gen.image_shape[1:]
+    save_grid(torch.cat([F.interpolate(lv, size=size, mode="nearest") for lv in levels]), out, nrow=n)
+    sides = " -> ".join(str(lv.shape[-1]) for lv in levels)
     print(f"wrote {out} (levels {sides}, one row each, {n} samples; step {gen.step} of {gen.path})")
     return 0
 
@@ -32,7 +36,7 @@ def sample_clips(gen, args, out) -> int:
     if args.num > CLIPS_MAX:
         raise UserError(f"-n: at most {CLIPS_MAX} clips in one file, got {args.num}")
     if args.interpolate or args.traverse or args.individual or args.label is not None:
-        raise UserError(f"{gen.path} is a video GAN: it takes -n, -o, --seed and --nrow only")
+        raise UserError(f"{gen.path} makes clips: it takes -n, -o, --seed and --nrow only")
     suffix = Path(out).suffix.lower()
     clips = gen.sample(args.num, seed=args.seed, batch_size=64)
     nrow = args.nrow or math.ceil(math.sqrt(args.num))

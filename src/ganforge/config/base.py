@@ -70,6 +70,9 @@ class RunConfig:
     # Values of fields that checkpoints written before the field existed lack, where they differ
     # from today's default (a checkpoint's config missing the key resolves to this, not the default).
     CHECKPOINT_DEFAULTS: typing.ClassVar[dict] = {}
+    # The field holding a settings group chosen by another field (GANConfig: the family's flags);
+    # keys that are no field of the class go there through settle().
+    GROUP: typing.ClassVar[str | None] = None
 
     steps: int = opt(1000, "number of training steps (optimiser updates of the main network)", gt=0)
     batch_size: int = opt(64, "images (or windows) per batch, in all processes together under torchrun", gt=0)
@@ -93,6 +96,19 @@ class RunConfig:
     def implied(cls, values: dict) -> dict:
         """Defaults that follow from other values (a model's own defaults); below every explicit layer."""
         return {}
+
+    @classmethod
+    def group_keys(cls) -> set[str]:
+        """Keys that are no field of this class but may belong to its settings group."""
+        return set()
+
+    @classmethod
+    def settle(cls, values: dict, extras: dict) -> dict:
+        """The constructor's arguments from the field values and the keys that are no field
+        (key -> (value, source, from_checkpoint)); without a group those are unknown keys."""
+        for key, (value, source, _) in extras.items():
+            coerce(cls, key, value, source)   # raises: unknown key
+        return values
 
     def validate(self) -> None:
         """Field limits, then cross-field checks (subclasses call super().validate() first)."""
@@ -136,6 +152,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """One flag per field; defaults are SUPPRESSed so we can tell what the user typed."""
     hints = _hints(cls)
     for f in dataclasses.fields(cls):
+        if f.name == getattr(cls, "GROUP", None):
+            continue
         tp, meta = hints[f.name], f.metadata
         names = [flag_name(f.name)] + ([meta["short"]] if meta.get("short") else [])
         choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
@@ -146,9 +164,42 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         else:
             parser.add_argument(*names, type=tp,
                                 default=argparse.SUPPRESS, help=help_, metavar=f.name.upper())
+    add_group_arguments(parser, cls)
     parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of defaults for these flags")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config field, e.g. --set lr=1e-4 (repeatable)")
+
+
+def add_group_arguments(parser: argparse.ArgumentParser, cls) -> None:
+    """The flags of every settings group a class may hold (cls.groups(): title -> (dataclass or None,
+    description)), in one argparse group each; a flag two groups share is added once (under the first)."""
+    seen = {f.name for f in dataclasses.fields(cls)}
+    for title, (group_cls, description) in getattr(cls, "groups", lambda: {})().items():
+        fields = [f for f in dataclasses.fields(group_cls) if f.name not in seen] if group_cls else []
+        group = parser.add_argument_group(title, description)
+        hints = _hints(group_cls) if group_cls else {}
+        for f in fields:
+            seen.add(f.name)
+            meta, tp = f.metadata, hints[f.name]
+            choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
+            help_ = f"{meta.get('help', '')}{choices} (default: {f.default})"
+            if tp is bool:
+                group.add_argument(flag_name(f.name), action=argparse.BooleanOptionalAction,
+                                   default=argparse.SUPPRESS, help=help_)
+            else:
+                group.add_argument(flag_name(f.name), type=tp, default=argparse.SUPPRESS, help=help_,
+                                   metavar=f.name.upper())
+
+
+def _split(cls, items, source: str, values: dict, extras: dict, from_checkpoint: bool = False) -> None:
+    """Coerce the field keys of `items` into values; the rest go to extras (for settle)."""
+    names = {f.name for f in dataclasses.fields(cls)} - {cls.GROUP}
+    for k, v in items:
+        src = source if source is not None else flag_name(k)
+        if k in names or not cls.GROUP:
+            values[k] = coerce(cls, k, v, src)
+        else:
+            extras[k] = (v, src, from_checkpoint)
 
 
 def coerce(cls, key: str, value, source: str):
@@ -178,8 +229,9 @@ def coerce(cls, key: str, value, source: str):
 def from_dict(cls, values: dict, source: str):
     """Build and validate a config from a checkpoint's plain dict; keys it lacks take
     cls.CHECKPOINT_DEFAULTS, then the field default."""
-    clean = {k: coerce(cls, k, v, source) for k, v in {**cls.CHECKPOINT_DEFAULTS, **values}.items()}
-    cfg = cls(**clean)
+    clean, extras = {}, {}
+    _split(cls, {**cls.CHECKPOINT_DEFAULTS, **values}.items(), source, clean, extras, from_checkpoint=True)
+    cfg = cls(**cls.settle(clean, extras))
     cfg.validate()
     return cfg
 
@@ -191,7 +243,9 @@ def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None
     import yaml
 
     base = {**cls.CHECKPOINT_DEFAULTS, **base} if base else {}
-    values: dict = {k: coerce(cls, k, v, base_source) for k, v in base.items()}
+    values: dict = {}
+    extras: dict = {}
+    _split(cls, base.items(), base_source, values, extras, from_checkpoint=True)
     if config_file:
         path = Path(config_file)
         try:
@@ -204,10 +258,10 @@ def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None
             raise UserError(f"config file {path} is not valid YAML: {e}") from None
         if not isinstance(loaded, dict):
             raise UserError(f"config file {path} must hold a mapping of key: value")
-        values.update({k: coerce(cls, k, v, str(path)) for k, v in loaded.items()})
+        _split(cls, loaded.items(), str(path), values, extras)
     if args is not None:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values.update({k: coerce(cls, k, v, flag_name(k)) for k, v in vars(args).items() if k in names})
+        names = {f.name for f in dataclasses.fields(cls)} | cls.group_keys()
+        _split(cls, [(k, v) for k, v in vars(args).items() if k in names], None, values, extras)
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep:
@@ -217,12 +271,19 @@ def resolve(cls, args: argparse.Namespace | None = None, config_file: str | None
             parsed = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError:
             raise UserError(f"--set {item!r}: the value is not valid YAML") from None
-        values[key] = coerce(cls, key, parsed, "--set")
-    values.update({k: coerce(cls, k, v, "argument") for k, v in kwargs.items()})
-    cfg = cls(**{**cls.implied(values), **values})
+        _split(cls, [(key, parsed)], "--set", values, extras)
+    _split(cls, kwargs.items(), "argument", values, extras)
+    implied, implied_extras = {}, {}
+    _split(cls, cls.implied({**values, **{k: v[0] for k, v in extras.items()}}).items(), "preset", implied,
+           implied_extras)
+    cfg = cls(**cls.settle({**implied, **values}, {**implied_extras, **extras}))
     cfg.validate()
     return cfg
 
 
 def to_dict(cfg) -> dict:
-    return dataclasses.asdict(cfg)
+    """The config as a flat dict: a settings group's keys sit at the top level beside the fields."""
+    out = dataclasses.asdict(cfg)
+    if cfg.GROUP:
+        out.update(out.pop(cfg.GROUP) or {})
+    return out

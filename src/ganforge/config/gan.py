@@ -1,30 +1,33 @@
 """`ganforge train gan`: every generator/discriminator family on an image dataset."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..errors import UserError
-from .base import ImageRunConfig, opt
-from .presets import PRESETS
+from .base import ImageRunConfig, check_limits, coerce, flag_name, opt
+from .presets import DEFAULT_MODEL, PRESETS
 
 GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
-# Defaults a model family brings (below --config, flags and --set; above the field defaults).
-MODEL_DEFAULTS = {"lsgan": {"loss": "lsgan"}}
+# name -> models.family.Family, filled in by the GAN families as they register (this package sits
+# below models and never imports it): their flags, the config values they bring, their checks.
+FAMILIES: dict = {}
 
 
 @dataclass
 class GANConfig(ImageRunConfig):
-    help: ClassVar[str] = ("train a GAN on an image dataset: mlp, convgan, dcgan, lsgan, conditional cgan / acgan, "
-                           "infogan")
+    help: ClassVar[str] = "train a GAN on an image dataset (the families: `ganforge models --kind gan`)"
     example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
                               "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision auto\n"
                               "ganforge train gan --model cgan --cond projection --data mnist5k --steps 3000\n"
                               "ganforge train gan --resume runs/gan-0001 --steps 4000")
 
-    model: str = opt("dcgan", "generator/discriminator family (see `ganforge models`)")
+    model: str = opt(DEFAULT_MODEL, "generator/discriminator family (see `ganforge models`; each family's own "
+                     "flags are listed below under its name)")
     data: str = opt("mnist5k", "dataset: mnist5k, mnist, fashion-mnist, cifar10, folder:PATH, packed:DIR (see "
-                    "`ganforge datasets pack`), synthetic:CxHxW; videogan: moving-mnist, moving-mnist:2, videos:PATH")
+                    "`ganforge datasets pack`), synthetic:CxHxW; clips for a family that makes clips: moving-mnist, "
+                    "moving-mnist:2, videos:PATH")
     loss: str = opt("nonsaturating", "adversarial loss", GAN_LOSSES)
     lr: float = opt(2e-4, "Adam learning rate of G and D", gt=0)
     beta1: float = opt(0.5, "Adam beta1", ge=0, lt=1)
@@ -58,23 +61,9 @@ class GANConfig(ImageRunConfig):
     collapse_window: int = opt(300, "say so when D catches every fake, or G's batch loses its diversity, for this "
                                "many steps in a row (0: off)", ge=0)
     stop_on_collapse: bool = opt(False, "stop the run (checkpoint saved) when the collapse watch fires")
-    backbone: str = opt("dcgan", "nets under cgan, acgan and infogan", ("mlp", "dcgan"))
-    cond: str = opt("concat", "how cgan's D reads the label: concat (an extra input channel) or projection "
-                    "(Miyato & Koyama 2018)", ("concat", "projection"))
-    aux_weight: float = opt(1.0, "weight of ACGAN's class loss and InfoGAN's code loss, in both nets", ge=0)
-    cat_codes: int = opt(10, "InfoGAN: values of the categorical code", ge=2)
-    cont_codes: int = opt(2, "InfoGAN: continuous codes, each ~ U(-1, 1)", ge=0)
-    cont_weight: float = opt(1.0, "InfoGAN: weight of the continuous codes' likelihood within the code loss "
-                             "(the paper keeps it small next to the categorical term)", ge=0)
-    info_warp: float = opt(0.0, "InfoGAN: weight of Q recovering the categorical code from warped generated images "
-                           "(in both nets) and giving warped real images the class it gives the originals, so the "
-                           "code cannot stand for a slant or a shift (0: off)", ge=0)
-    info_real: float = opt(0.0, "InfoGAN: weight of Q's categorical guess on real images being confident per image "
-                           "and balanced over the batch (0: off)", ge=0)
-    warp_degrees: float = opt(20.0, "--info-warp: rotate by up to this many degrees either way (and zoom by "
-                              "0.9-1.1, shift by up to 7.5 percent of the side)", ge=0, le=180)
-    frames: int = opt(16, "videogan: frames per clip (--data moving-mnist, moving-mnist:2 or videos:PATH)", ge=2,
-                      le=256)
+    family: object = field(default=None, metadata={"help": "the chosen family's own settings (its flags)"})
+
+    GROUP: ClassVar[str] = "family"
 
     def augment_op_list(self) -> list[str]:
         return [o.strip() for o in self.augment_ops.split(",") if o.strip()]
@@ -87,15 +76,75 @@ class GANConfig(ImageRunConfig):
             raise UserError(f"unknown preset {name!r}; choose from: {', '.join(PRESETS)} (see `ganforge presets`)")
         preset = PRESETS[name]["values"] if name else {}
         model = values.get("model", preset.get("model", cls.model))
-        return {**MODEL_DEFAULTS.get(model, {}), **preset}
+        family = FAMILIES.get(model)
+        return {**(family.defaults if family else {}), **preset}
+
+    @classmethod
+    def groups(cls) -> dict:
+        """'--model <family>' -> (its settings dataclass or None, what it brings), for `train gan --help`."""
+        out = {}
+        for name, fam in FAMILIES.items():
+            brings = ", ".join(f"{flag_name(k)} {v}" for k, v in fam.defaults.items())
+            out[f"--model {name}"] = (fam.settings, f"defaults: {brings}" if brings else None)
+        return out
+
+    @classmethod
+    def group_keys(cls) -> set[str]:
+        return {f.name for s, _ in cls.groups().values() if s is not None for f in dataclasses.fields(s)}
+
+    @classmethod
+    def settle(cls, values: dict, extras: dict) -> dict:
+        """The chosen family's settings from the keys that are no GANConfig field. A flag of another
+        family is an error naming it; in a checkpoint's config (written when every family's flags sat
+        at the top level) it is left out."""
+        if not FAMILIES:
+            raise RuntimeError("import ganforge.models before resolving a GANConfig (the families register there)")
+        model = values.get("model", cls.model)
+        family = FAMILIES.get(model)
+        settings = family.settings if family is not None else None
+        own = {f.name for f in dataclasses.fields(settings)} if settings else set()
+        kw = {}
+        for key, (value, source, from_checkpoint) in extras.items():
+            if key in own:
+                kw[key] = coerce(settings, key, value, source)
+            elif from_checkpoint and key in cls.group_keys():   # another family's flag, stored by older ganforge
+                continue
+            elif source == "preset" and key in cls.group_keys():   # validate() names the preset's own families
+                continue
+            elif key in cls.group_keys():
+                owners = [n for n, f in FAMILIES.items() if f.settings and key in {x.name for x in
+                                                                                    dataclasses.fields(f.settings)}]
+                raise UserError(f"{flag_name(key)} is a flag of {' / '.join(owners)}; --model {model} has no such "
+                                "setting")
+            else:
+                coerce(cls, key, value, source)   # raises: unknown key
+        return {**values, "family": settings(**kw) if settings else None}
+
+    def __post_init__(self):
+        """Built directly (GANConfig(model=...)): the family's settings default to its flags' defaults;
+        a dict of them is taken as they are."""
+        family = FAMILIES.get(self.model)
+        settings = family.settings if family is not None else None
+        if settings is not None and not isinstance(self.family, settings):
+            self.family = settings(**(self.family or {}))
+
+    def __getattr__(self, name: str):
+        """A family flag read as cfg.flag (the resume check compares every key of to_dict)."""
+        family = self.__dict__.get("family")
+        if family is not None and name in {f.name for f in dataclasses.fields(family)}:
+            return getattr(family, name)
+        raise AttributeError(f"GANConfig has no field {name!r}")
 
     def validate(self) -> None:
         super().validate()
+        if self.family is not None:
+            check_limits(self.family)
+        family = FAMILIES.get(self.model)
+        if family is not None:
+            family.hooks.check(self)
         ops = self.augment_op_list()
         if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
             raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")
-        if (self.info_warp or self.info_real) and self.model != "infogan":
-            raise UserError(f"--info-warp and --info-real shape InfoGAN's codes; --model {self.model} has none")
         if self.preset and self.model not in PRESETS[self.preset]["models"]:
             raise UserError(f"preset {self.preset} is for {' / '.join(PRESETS[self.preset]['models'])}, not "
                             f"--model {self.model}; pick a preset for {self.model} (see `ganforge presets`)")

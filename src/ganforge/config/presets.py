@@ -3,6 +3,8 @@
 README). A preset sits below --config, flags and --set; `ganforge presets` lists them."""
 from __future__ import annotations
 
+DEFAULT_MODEL = "dcgan"   # the GAN family `train gan` trains without --model
+
 PRESETS: dict[str, dict] = {
     "cgan-mnist": {
         "models": ("cgan",),

@@ -105,8 +105,8 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
     metrics = evaluate_images(images, ext, real, labels, kid_subsets, inception_score=full, precision_recall=full)
     if full and labels is not None:
         metrics.update(per_class_fid(ext, images, labels, dataset, shape, getattr(generator, "classes", None)))
-    if full and getattr(generator, "cat_codes", 0) and getattr(ext, "classes", None) is not None:
-        metrics.update(code_purity(generator, ext, seed=seed))
+    if full and hasattr(generator, "hooks"):   # the family's own figures (InfoGAN: code purity)
+        metrics.update(generator.hooks.eval_extras(generator, ext, seed=seed))
     return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics}
 
 
@@ -131,26 +131,6 @@ def per_class_fid(ext: Extractor, images: torch.Tensor, labels: torch.Tensor, da
     if out:
         out["fid_class_mean"] = sum(out.values()) / len(out)
     return out
-
-
-def code_purity(generator, ext: Extractor, per_code: int = 100, seed: int = 0) -> dict[str, float]:
-    """InfoGAN: for each categorical code value, the share of its samples (random noise and continuous
-    codes) in their most common class as the classifier labels them, averaged over values
-    ("code_purity"), and how many different classes the values' majorities cover ("code_classes")."""
-    from ..models.conditional import make_codes
-
-    k, n = generator.cat_codes, per_code * generator.cat_codes
-    g = torch.Generator().manual_seed(seed + 1)
-    cat = torch.arange(n) // per_code
-    codes = make_codes(cat, torch.rand(n, generator.cont_codes, generator=g) * 2 - 1, k)
-    images = generator.sample(n, seed=seed, codes=codes)
-    pred = torch.cat([ext.logits(x) for x in images.split(500)]).argmax(1)
-    majority, shares = [], []
-    for v in range(k):
-        counts = torch.bincount(pred[cat == v], minlength=len(ext.classes))
-        majority.append(int(counts.argmax()))
-        shares.append(counts.max().item() / per_code)
-    return {"code_purity": sum(shares) / k, "code_classes": float(len(set(majority)))}
 
 
 def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | None = None) -> dict:

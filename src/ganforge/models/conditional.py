@@ -16,15 +16,22 @@ forward_head(features):
     lsgan    (Mao et al. 2017) the DCGAN nets; its config default is the least-squares loss.
 
 c is a label tensor (N,) for cgan/acgan and a float code tensor (N, cat + cont) for infogan.
+Each family registers its flags (settings), its loss terms and how it builds conditions (hooks).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..config.base import opt
 from ..errors import UserError
+from ..nn import losses
+from ..nn.augment import random_warp
 from . import dcgan, mlp_gan
+from .family import Family, Hooks
 from .registry import register
 
 BACKBONES = {"mlp": mlp_gan.build, "dcgan": dcgan.build}
@@ -131,10 +138,190 @@ def _need_labels(name: str, num_classes: int) -> None:
                         "one sub-folder per class)")
 
 
+# ------------------------------------------------------------------------- settings (the families' flags)
+
+@dataclass
+class BackboneSettings:
+    backbone: str = opt("dcgan", "the nets under the conditional family", ("mlp", "dcgan"))
+
+
+@dataclass
+class CGANSettings(BackboneSettings):
+    cond: str = opt("concat", "how D reads the label: concat (an extra input channel per class) or projection "
+                    "(Miyato & Koyama 2018)", ("concat", "projection"))
+
+
+@dataclass
+class ACGANSettings(BackboneSettings):
+    aux_weight: float = opt(1.0, "weight of the class loss, in both nets", ge=0)
+
+
+@dataclass
+class InfoGANSettings(BackboneSettings):
+    aux_weight: float = opt(1.0, "weight of the code loss, in both nets", ge=0)
+    cat_codes: int = opt(10, "values of the categorical code", ge=2)
+    cont_codes: int = opt(2, "continuous codes, each ~ U(-1, 1)", ge=0)
+    cont_weight: float = opt(1.0, "weight of the continuous codes' likelihood within the code loss (the paper keeps "
+                             "it small next to the categorical term)", ge=0)
+    info_warp: float = opt(0.0, "weight of Q recovering the categorical code from warped generated images (in both "
+                           "nets) and giving warped real images the class it gives the originals, so the code cannot "
+                           "stand for a slant or a shift (0: off)", ge=0)
+    info_real: float = opt(0.0, "weight of Q's categorical guess on real images being confident per image and "
+                           "balanced over the batch (0: off)", ge=0)
+    warp_degrees: float = opt(20.0, "--info-warp: rotate by up to this many degrees either way (and zoom by 0.9-1.1, "
+                              "shift by up to 7.5 percent of the side)", ge=0, le=180)
+
+
+# ------------------------------------------------------------------------- hooks
+
+class LabelHooks(Hooks):
+    """Families conditioned on class labels (cgan, acgan): c is a label tensor (N,)."""
+
+    def sample_condition(self, n, device=None, generator=None):
+        return self.G.sample_c(n, device, generator)
+
+    def axis(self):
+        return self.G.num_classes, "class"
+
+    def grid(self, n, cols):
+        return grid_conditions(self.G, n, cols)
+
+    def conditions(self, n, request, start=0, generator=None):
+        k = self.G.num_classes
+        labels = request.get("labels")
+        if request.get("codes") is not None:
+            raise UserError("this generator is conditioned on class labels: it takes labels, not codes")
+        if labels is None:
+            if request.get("rows"):   # one row per class: rows of `rows` images
+                return (torch.arange(start, start + n) // request["rows"]) % k
+            return torch.arange(start, start + n) % k
+        labels = torch.as_tensor(labels).long()
+        if labels.numel() and (labels.min() < 0 or labels.max() >= k):
+            raise UserError(f"labels must be in 0..{k - 1}")
+        return labels.expand(n) if labels.ndim == 0 else labels[start:start + n]
+
+
+class ACGANHooks(LabelHooks):
+    """ACGAN's class loss on D's "cls" head: real images against their labels, generated ones
+    against the labels they were drawn for (both nets)."""
+
+    def d_terms(self, step):
+        aux = losses.cls_loss(step.out_real["cls"], step.y) + losses.cls_loss(step.out_fake["cls"], step.c)
+        return {"d_aux": self.settings.aux_weight * aux}
+
+    def g_terms(self, step):
+        return {"g_aux": self.settings.aux_weight * losses.cls_loss(step.out["cls"], step.c)}
+
+    def train_stats(self, step):
+        return {"d_cls_acc_real": (step.out_real["cls"].argmax(1) == step.y).float().mean().item()}
+
+
+class InfoHooks(Hooks):
+    """InfoGAN: c = one_hot(categorical code) joined with the continuous codes; Q (D's "code" head)
+    recovers them from generated images. Optional terms make the categorical code ignore warps
+    (--info-warp) and cluster real images (--info-real)."""
+
+    def sample_condition(self, n, device=None, generator=None):
+        return self.G.sample_c(n, device, generator)
+
+    def axis(self):
+        return self.G.cat_codes, "categorical code"
+
+    def grid(self, n, cols):
+        return grid_conditions(self.G, n, cols)
+
+    def code_spec(self):
+        return {"cat": self.G.cat_codes, **{f"c{i + 1}": (-1.0, 1.0) for i in range(self.G.cont_codes)}}
+
+    def conditions(self, n, request, start=0, generator=None):
+        G, codes = self.G, request.get("codes")
+        if request.get("labels") is not None:
+            raise UserError("this generator takes codes (cat, c1, ...), not class labels")
+        if torch.is_tensor(codes) or isinstance(codes, (list, tuple)):   # the raw (N, cat + cont) tensor
+            return torch.as_tensor(codes, dtype=torch.float32)[start:start + n]
+        codes = dict(codes or {})
+        unknown = set(codes) - set(self.code_spec())
+        if unknown:
+            raise UserError(f"unknown code {sorted(unknown)[0]!r}; this generator's codes: {', '.join(self.code_spec())}")
+        if not codes and not request.get("rows"):
+            return G.sample_c(n, generator=generator)
+        if codes.get("cat") is not None:
+            value = int(codes["cat"])
+            if not 0 <= value < G.cat_codes:
+                raise UserError(f"the categorical code must be in 0..{G.cat_codes - 1}, got {value}")
+            cat = torch.full((n,), value)
+        elif request.get("rows"):   # one row per code value
+            cat = (torch.arange(start, start + n) // request["rows"]) % G.cat_codes
+        else:
+            cat = torch.randint(0, G.cat_codes, (n,), generator=generator)
+        given = [codes.get(f"c{i + 1}") for i in range(G.cont_codes)]
+        # draw only what is not given: a fully specified request leaves the random stream alone
+        cont = (torch.rand(n, G.cont_codes, generator=generator) * 2 - 1 if None in given
+                else torch.zeros(n, G.cont_codes))
+        for i, v in enumerate(given):
+            if v is not None:
+                cont[:, i] = float(v)
+        return make_codes(cat, cont, G.cat_codes)
+
+    def d_terms(self, step):
+        s, k = self.settings, self.G.cat_codes
+        terms = {"d_aux": s.aux_weight * losses.code_loss(step.out_fake["code"], step.c, k, s.cont_weight)}
+        if s.info_warp or s.info_real:   # Q's guess on real images: confident, balanced, the same when warped
+            guess = step.out_real["code"][:, :k]
+            info = s.info_real * losses.cluster_info(guess) if s.info_real else 0.0
+            if s.info_warp:
+                with step.autocast():
+                    warped = step.D(random_warp(step.real.detach(), s.warp_degrees, step.aug_gen))["code"][:, :k]
+                info = info + s.info_warp * (losses.consistency(guess, warped) +
+                                             self._warped_code_loss(step, step.D, step.fake.detach()))
+            terms["d_info"] = info
+        return terms
+
+    def g_terms(self, step):
+        s = self.settings
+        terms = {"g_aux": s.aux_weight * losses.code_loss(step.out["code"], step.c, self.G.cat_codes, s.cont_weight)}
+        if s.info_warp:
+            terms["g_warp"] = s.info_warp * self._warped_code_loss(step, step.D_frozen, step.fake)
+        return terms
+
+    def _warped_code_loss(self, step, D, fake):
+        """Cross-entropy of Q's categorical guess for warped generated images against their code."""
+        k = self.G.cat_codes
+        with step.autocast():
+            out = D(random_warp(fake, self.settings.warp_degrees, step.aug_gen), step.c)
+        return losses.cls_loss(out["code"][:, :k], step.c[:, :k].argmax(1))
+
+    def eval_extras(self, gen, extractor, seed=0):
+        return code_purity(gen, extractor, seed=seed) if getattr(extractor, "classes", None) is not None else {}
+
+
+def code_purity(generator, ext, per_code: int = 100, seed: int = 0) -> dict[str, float]:
+    """For each categorical code value, the share of its samples (random noise and continuous codes)
+    in their most common class as the classifier `ext` labels them, averaged over values
+    ("code_purity"), and how many different classes the values' majorities cover ("code_classes")."""
+    G = generator.net
+    k, n = G.cat_codes, per_code * G.cat_codes
+    g = torch.Generator().manual_seed(seed + 1)
+    cat = torch.arange(n) // per_code
+    codes = make_codes(cat, torch.rand(n, G.cont_codes, generator=g) * 2 - 1, k)
+    images = generator.sample(n, seed=seed, codes=codes)
+    pred = torch.cat([ext.logits(x) for x in images.split(500)]).argmax(1)
+    majority, shares = [], []
+    for v in range(k):
+        counts = torch.bincount(pred[cat == v], minlength=len(ext.classes))
+        majority.append(int(counts.argmax()))
+        shares.append(counts.max().item() / per_code)
+    return {"code_purity": sum(shares) / k, "code_classes": len(set(majority))}
+
+
+LABELLED = dict(data="mnist5k", image_size=16, channels=1)   # the tiny runs need labels
+
+
 @register("cgan", kind="gan", summary="conditional GAN: label to G and D (--cond concat | projection), "
-          "mlp or dcgan backbone", example=dict(image_shape=(1, 28, 28), num_classes=10))
+          "mlp or dcgan backbone", example=dict(image_shape=(1, 28, 28), num_classes=10),
+          family=Family(settings=CGANSettings, hooks=LabelHooks, tiny=LABELLED))
 def build_cgan(image_shape, latent_dim: int = 100, width: int = 64, num_classes: int = 0, backbone: str = "dcgan",
-               cond: str = "concat", **_):
+               cond: str = "concat"):
     _need_labels("cgan", num_classes)
     if cond not in ("concat", "projection"):
         raise UserError(f"--cond must be concat or projection, got {cond!r}")
@@ -145,9 +332,9 @@ def build_cgan(image_shape, latent_dim: int = 100, width: int = 64, num_classes:
 
 
 @register("acgan", kind="gan", summary="auxiliary-classifier GAN: label to G, D predicts real/fake and the class",
-          example=dict(image_shape=(1, 28, 28), num_classes=10))
-def build_acgan(image_shape, latent_dim: int = 100, width: int = 64, num_classes: int = 0, backbone: str = "dcgan",
-                **_):
+          example=dict(image_shape=(1, 28, 28), num_classes=10),
+          family=Family(settings=ACGANSettings, hooks=ACGANHooks, tiny=LABELLED))
+def build_acgan(image_shape, latent_dim: int = 100, width: int = 64, num_classes: int = 0, backbone: str = "dcgan"):
     _need_labels("acgan", num_classes)
     G, D = _backbones(backbone, image_shape, latent_dim + num_classes, width)
     return (ConditionalGenerator(G, latent_dim, num_classes),
@@ -155,9 +342,10 @@ def build_acgan(image_shape, latent_dim: int = 100, width: int = 64, num_classes
 
 
 @register("infogan", kind="gan", summary="InfoGAN: categorical + continuous codes to G, a Q head on D recovers them",
-          example=dict(image_shape=(1, 28, 28)))
+          example=dict(image_shape=(1, 28, 28)),
+          family=Family(settings=InfoGANSettings, hooks=InfoHooks, tiny=dict(LABELLED, cat_codes=4)))
 def build_infogan(image_shape, latent_dim: int = 100, width: int = 64, backbone: str = "dcgan", cat_codes: int = 10,
-                  cont_codes: int = 2, **_):
+                  cont_codes: int = 2):
     if cat_codes < 2:
         raise UserError(f"--cat-codes must be at least 2, got {cat_codes}")
     G, D = _backbones(backbone, image_shape, latent_dim + cat_codes + cont_codes, width)
@@ -166,6 +354,6 @@ def build_infogan(image_shape, latent_dim: int = 100, width: int = 64, backbone:
 
 
 @register("lsgan", kind="gan", summary="LSGAN: the DCGAN nets trained with the least-squares loss (--loss lsgan)",
-          example=dict(image_shape=(1, 28, 28)))
-def build_lsgan(image_shape, latent_dim: int = 100, width: int = 64, **_):
+          example=dict(image_shape=(1, 28, 28)), family=Family(defaults={"loss": "lsgan"}))
+def build_lsgan(image_shape, latent_dim: int = 100, width: int = 64):
     return dcgan.build(image_shape, latent_dim, width)

@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from ..errors import UserError
 from ..nn.upsample import UpsampleConv2d
+from .family import Family
 from .registry import register
 
 
@@ -83,8 +84,8 @@ class ConvDiscriminator(nn.Module):
 
 
 @register("convgan", kind="gan", summary="conv GAN of the CIFAR-10 article: upsample+conv G, 4-conv D with dropout",
-          example=dict(image_shape=(3, 32, 32)))
-def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
+          example=dict(image_shape=(3, 32, 32)), family=Family(tiny=dict(data="synthetic:3x32x32:16")))
+def build(image_shape, latent_dim: int = 100, width: int = 64):
     _, h, w = image_shape
     if h % 4 or w % 4:
         raise UserError(f"convgan needs an image size divisible by 4, got {h}x{w}; set --image-size")

@@ -73,7 +73,7 @@ class DCDiscriminator(nn.Module):
 
 @register("dcgan", kind="gan", summary="DCGAN (Radford et al.): transposed-conv G, strided-conv D, 28/32/64 px",
           example=dict(image_shape=(3, 64, 64)))
-def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
+def build(image_shape, latent_dim: int = 100, width: int = 64):
     c, h, w = image_shape
     if h != w:
         raise UserError(f"dcgan needs square images, got {h}x{w}; set --image-size")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import torch
 
+from ..config import ClassifierConfig
 from ..data import to_float
 from ..data.images import BUILTIN
 from ..errors import UserError
-from ..nn import checkpoint, eval_mode
+from ..nn import eval_mode
 from . import registry
+from .loader import Loaded
 
 EVAL_BATCH = 500
 EMBEDDED = BUILTIN / "cnn-small-mnist5k.pt"
@@ -30,20 +32,20 @@ def build_net(model: str, image_shape, num_classes: int, width: int = 0) -> torc
                            num_classes=num_classes, **kw)
 
 
-class Classifier:
+class Classifier(Loaded):
     """A trained classifier rebuilt from its checkpoint. Images are float (N, C, H, W) in [-1, 1]
     (or uint8) at the training shape `image_shape`."""
 
-    def __init__(self, ckpt: dict):
-        from ..config import ClassifierConfig, from_dict
+    config_class = ClassifierConfig
 
-        self.config = from_dict(ClassifierConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+    def build_nets(self, config, meta):
+        return {"net": build_net(config.model, tuple(meta["image_shape"]), len(meta["classes"]), config.width)}
+
+    def setup(self, nets) -> None:
+        self.net = nets["net"]
         self.image_shape = tuple(self.meta["image_shape"])
         self.classes = list(self.meta["classes"])
         self.dataset = self.meta["dataset"]
-        self.net = build_net(self.config.model, self.image_shape, len(self.classes), self.config.width)
-        checkpoint.load_module(self.net, ckpt, "net").eval()
         self.name = f"{self.config.model}@{self.dataset}"
 
     def check(self, images: torch.Tensor) -> None:

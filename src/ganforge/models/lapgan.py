@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ..errors import UserError
 from ..nn import init_normal
+from .family import Family, Hooks
 from .registry import register
 
 
@@ -200,9 +201,28 @@ class LapDiscriminator(nn.Module):
         return out
 
 
+class LAPGANHooks(Hooks):
+    """Every level trains on the real pyramid: D sees the packed real pyramid, and the condition of
+    G and D is the real image itself, whose pyramid gives each finer level its upsampled coarser
+    image. Its extra sample view is the pyramid, coarse to fine."""
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        if cfg.augment != "none":   # D's input is a packed pyramid: image augmentations would mix its levels
+            raise UserError("lapgan trains without --augment (its discriminators read packed pyramid levels)")
+
+    def real_view(self, x, y):
+        """(packed real pyramid (N, C * L, H, W), the real images as D's condition and as G's)."""
+        return pack(gaussian_levels(x, len(level_sides(x.shape[-1])))), x, x
+
+    def views(self):
+        return {"levels": lambda net, z: net.levels(z)}
+
+
 @register("lapgan", kind="gan", summary="LAPGAN (Denton et al.): a Laplacian pyramid of conditional GANs, "
-          "28 -> 14 -> 7 or 32 -> 16 -> 8", example=dict(image_shape=(1, 28, 28)))
-def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
+          "28 -> 14 -> 7 or 32 -> 16 -> 8", example=dict(image_shape=(1, 28, 28)),
+          family=Family(hooks=LAPGANHooks, tiny=dict(data="synthetic:1x28x28:16")))
+def build(image_shape, latent_dim: int = 100, width: int = 64):
     c, h, w = image_shape
     if h != w:
         raise UserError(f"lapgan needs square images, got {h}x{w}; set --image-size")

@@ -54,7 +54,7 @@ class MLPDiscriminator(nn.Module):
 
 @register("mlp", kind="gan", summary="MLP GAN of the MNIST article: G 256-512-1024 + BN, D 512-256-1",
           example=dict(image_shape=(1, 28, 28)))
-def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
+def build(image_shape, latent_dim: int = 100, width: int = 64):
     scale = width / 64   # width 64 is the article's size; tests shrink it
     g_hidden = tuple(max(4, int(h * scale)) for h in (256, 512, 1024))
     d_hidden = tuple(max(4, int(h * scale)) for h in (512, 256))

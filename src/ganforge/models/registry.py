@@ -4,32 +4,47 @@
     def build(image_shape, latent_dim=100, width=64): ...
 
     create("dcgan", image_shape=(3, 32, 32))   # whatever the builder returns
+
+A GAN family registers, beside its builder, what is its own (see family.py): its flags (a settings
+dataclass), the config values it brings, its hooks (extra loss terms, training view, conditions,
+evaluation extras, sample views) and the settings of a tiny run for the tests. Family modules are
+found by walking this package (and the `ganforge.families` entry points), never listed by hand.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import did_you_mean
+from ..errors import UserError, did_you_mean
 
 
 @dataclass
 class Entry:
     name: str
-    kind: str          # gan | classifier | translator | discriminator | forecaster
+    kind: str          # gan | classifier | translator | discriminator | forecaster | sr
     summary: str
     build: Callable
     example: dict = field(default_factory=dict)   # kwargs used by `ganforge models --params`
+    family: object = None                         # a GAN family's Family (family.py); None for other kinds
 
 
 _REGISTRY: dict[str, Entry] = {}
 
 
-def register(name: str, kind: str, summary: str, example: dict | None = None):
+def register(name: str, kind: str, summary: str, example: dict | None = None, family=None):
+    """Register a builder. GAN families pass family=Family(...) (models.family); without one a GAN
+    gets the plain Family(): no flags of its own, no extra terms, images of its image_shape."""
     def deco(fn):
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = Entry(name, kind, summary, fn, example or {})
+        fam = family
+        if kind == "gan":
+            from .family import Family, publish
+
+            fam = family or Family()
+            publish(name, fam)
+        _REGISTRY[name] = Entry(name, kind, summary, fn, example or {}, fam)
         return fn
     return deco
 
@@ -42,9 +57,11 @@ def get(name: str, kind: str | None = None) -> Entry:
 
 
 def create(name: str, kind: str | None = None, **kwargs):
-    """Build a registered model. It is first built on the meta device (no memory) to count its
-    parameters: settings whose weights, gradients and Adam state cannot fit are refused with the figure."""
+    """Build a registered model. An argument its builder does not take is one UserError naming it.
+    It is first built on the meta device (no memory) to count its parameters: settings whose
+    weights, gradients and Adam state cannot fit are refused with the figure."""
     entry = get(name, kind)
+    check_arguments(entry, kwargs)
     n = _meta_params(entry, kwargs)
     if n:
         from ..resources import check_fits
@@ -53,6 +70,19 @@ def create(name: str, kind: str | None = None, **kwargs):
         check_fits(16 * n, f"model {name} ({settings}: {n:,} parameters, with gradients and optimiser state)",
                    "lower its width, latent or image size, or hidden sizes")
     return entry.build(**kwargs)
+
+
+def accepted(entry: Entry) -> set[str]:
+    """The keyword arguments a builder takes."""
+    return {p.name for p in inspect.signature(entry.build).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def check_arguments(entry: Entry, kwargs: dict) -> None:
+    unknown = sorted(set(kwargs) - accepted(entry))
+    if unknown:
+        raise UserError(f"model {entry.name} takes no argument {unknown[0]!r}; it takes "
+                        f"{', '.join(sorted(accepted(entry)))}")
 
 
 def _meta_params(entry: Entry, kwargs: dict) -> int | None:

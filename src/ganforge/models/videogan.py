@@ -13,14 +13,18 @@ The one GAN objective sums the adversarial loss of both heads. Clips are (N, T, 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..config.base import opt
 from ..nn.augment import warp
 from ..errors import UserError
 from ..nn import init_normal
 from .dcgan import DCDiscriminator, DCGenerator
+from .family import Family, Hooks
 from .registry import register
 
 SPATIAL_FRAMES = 4   # k: frames per clip the spatial discriminator judges
@@ -119,9 +123,35 @@ class VideoDiscriminator(nn.Module):
                 "adv_temporal": self.temporal(clips)}
 
 
+@dataclass
+class VideoSettings:
+    frames: int = opt(16, "frames per clip (--data moving-mnist, moving-mnist:2 or videos:PATH)", ge=2, le=256)
+
+
+class VideoHooks(Hooks):
+    """Clips (N, T, C, H, W) in and out: the data are clips, the samples clips."""
+
+    output = "clips"
+
+    @classmethod
+    def check(cls, cfg) -> None:
+        if cfg.augment != "none":
+            raise UserError("videogan trains without --augment (the image augmentations do not know clips)")
+        if cfg.eval_every:
+            raise UserError("videogan has no --eval-every (FID needs images); run `ganforge eval` on its checkpoint")
+
+    def load_data(self, cfg):
+        from ..data.video import load_clips
+
+        return load_clips(cfg.data, "train", self.settings.frames, cfg.channels, cfg.image_size, cfg.seed,
+                          cfg.strict)
+
+
 @register("videogan", kind="gan", summary="video GAN (DVD-GAN style): DCGAN content moved by a GRU, spatial and "
-          "temporal discriminators; clips TxCxHxW (--data moving-mnist)", example=dict(image_shape=(16, 1, 32, 32)))
-def build(image_shape, latent_dim: int = 100, width: int = 64, **_):
+          "temporal discriminators; clips TxCxHxW (--data moving-mnist)", example=dict(image_shape=(16, 1, 32, 32)),
+          family=Family(settings=VideoSettings, hooks=VideoHooks, defaults={"data": "moving-mnist"},
+                        tiny=dict(data="moving-mnist", frames=4)))
+def build(image_shape, latent_dim: int = 100, width: int = 64):
     if len(image_shape) != 4:
         raise UserError("videogan trains on clips: use --data moving-mnist or --data videos:PATH")
     t, c, h, w = image_shape

@@ -20,6 +20,8 @@ from ..data import BatchSampler, Batches, announce, to_float
 from ..data.unpaired import load_unpaired, random_crop_flip
 from ..errors import UserError
 from ..engine.loop import Objective, RunDir, adam
+from ..config import CycleGANConfig
+from ..models.loader import Loaded
 from ..viz.panels import photo_panel, save_panel
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -238,18 +240,22 @@ def build(cfg, rt=None) -> CycleGANObjective:
 
 # ----------------------------------------------------------------------------- using a checkpoint
 
-class Translator:
+class Translator(Loaded):
     """Both generators of a CycleGAN checkpoint: translate(images, "AtoB" | "BtoA")."""
 
-    def __init__(self, ckpt: dict):
-        from ..config import CycleGANConfig, from_dict
+    config_class = CycleGANConfig
 
-        self.config = from_dict(CycleGANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
+    def build_nets(self, config, meta):
+        nets = build_nets(config)   # the objective's own builder: the same nets that trained
+        return {"G": nets["G"], "F": nets["F"]}
+
+    def weight_key(self, name, ckpt):
+        return name if name == "G" or name in ckpt["modules"] else None   # an imported file may hold G alone
+
+    def setup(self, nets) -> None:
         self.image_size = int(self.meta["image_size"])
-        nets = build_nets(self.config)   # the objective's own builder: the same nets that trained
-        self.nets = {direction: checkpoint.load_module(nets[name], ckpt, name).eval().requires_grad_(False)
-                     for direction, name in zip(DIRECTIONS, ("G", "F")) if name == "G" or name in ckpt["modules"]}
+        self.nets = {direction: nets[name].requires_grad_(False)
+                     for direction, name in zip(DIRECTIONS, ("G", "F")) if name in nets}
 
     def generator(self, direction: str) -> torch.nn.Module:
         if direction in DIRECTIONS and direction not in self.nets:   # `ganforge import cyclegan` of one file

@@ -30,6 +30,8 @@ from ..metrics import significance as G
 from ..data.calendar import data_columns, with_calendar
 from ..nn import checkpoint
 from ..engine.loop import Objective, RunDir, adam
+from ..config import ForecasterConfig
+from ..models.loader import Loaded
 
 EVAL_BATCH = 1024
 
@@ -203,24 +205,24 @@ def build(cfg, rt=None) -> ForecasterObjective:
     return ForecasterObjective(cfg, rt)
 
 
-class Forecaster:
+class Forecaster(Loaded):
     """A trained forecaster rebuilt from its checkpoint alone.
 
     forecast(data, horizon) continues a series (a CSV path or DataFrame with the training
     columns) from its last row: a DataFrame of `horizon` dated values in original units.
     """
 
-    def __init__(self, ckpt: dict):
-        from ..config import ForecasterConfig, from_dict
+    # from_dict fills fields older checkpoints lack from CHECKPOINT_DEFAULTS (the global scaler)
+    config_class = ForecasterConfig
 
-        # from_dict fills fields older checkpoints lack from CHECKPOINT_DEFAULTS (the global scaler)
-        self.config = from_dict(ForecasterConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
+    def build_nets(self, config, meta):
+        return {"net": build_net(config, len(meta["columns"]))}
+
+    def setup(self, nets) -> None:
+        self.net = nets["net"]
         self.diff = Differencer(self.config.difference, self.config.difference_season)
-        self.meta, self.step, self.path = ckpt["meta"], ckpt["step"], ckpt["path"]
         self.columns, self.scaler = self.meta["columns"], S.MinMaxScaler.from_dict(self.meta["scaler"])
         self.window, self.horizon = self.config.window, self.config.horizon
-        self.net = build_net(self.config, len(self.columns))
-        checkpoint.load_module(self.net, ckpt, "net").eval()
 
     @property
     def column(self) -> str:

@@ -1,21 +1,29 @@
-"""A trained GAN generator behind one interface (sampling, labels, codes, traversals, strips), and
-the builder of a GAN family's nets that training and loading share."""
+"""A trained GAN generator behind one interface (sampling, conditions, views, traversals, strips),
+and the builder of a GAN family's nets that training and loading share. What differs between
+families (their conditions, codes, views, what they make) comes from the family's hooks."""
 from __future__ import annotations
 
 import torch
 
 from .. import models
+from ..config import GANConfig
 from ..nn import checkpoint
 from ..errors import UserError
 from ..nn import eval_mode
+from ..models.loader import Loaded
 
 
 def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
     """(G, D) as the config and the data (image shape, number of classes) describe them: training and
-    loading share this, so a checkpoint always rebuilds what trained."""
-    G, D = models.create(cfg.model, kind="gan", image_shape=tuple(image_shape), latent_dim=cfg.latent_dim,
-                         width=cfg.width, num_classes=num_classes, backbone=cfg.backbone, cond=cfg.cond,
-                         cat_codes=cfg.cat_codes, cont_codes=cfg.cont_codes)
+    loading share this, so a checkpoint always rebuilds what trained. The builder gets the generic
+    sizes it names and the family's own settings it names."""
+    entry = models.get(cfg.model, "gan")
+    takes = models.registry.accepted(entry)
+    generic = dict(image_shape=tuple(image_shape), latent_dim=cfg.latent_dim, width=cfg.width,
+                   num_classes=num_classes)
+    own = entry.family.hooks(cfg.family, None).build_args()
+    kwargs = {k: v for k, v in {**generic, **own}.items() if k in takes}
+    G, D = models.create(cfg.model, kind="gan", **kwargs)
     if cfg.spectral_norm:
         from ..nn import spectral_norm_all
 
@@ -23,42 +31,55 @@ def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module,
     return G, D
 
 
+def family_hooks(cfg, G):
+    """The hooks of cfg's family around the generator net G."""
+    return models.get(cfg.model, "gan").family.hooks(cfg.family, checkpoint.unwrap(G))
 
-class Generator:
-    """A trained generator rebuilt from its checkpoint: .sample(n) -> (n, C, H, W) in [-1, 1].
 
-    Conditional models take labels= (class indices, one per image or one for all; default: every
-    class in turn) and InfoGAN codes= ((n, cat + cont) as made by models.conditional.make_codes;
-    default: random)."""
+class Generator(Loaded):
+    """A trained generator: .sample(n) -> (n, C, H, W) in [-1, 1] ((n, T, C, H, W) for a family that
+    makes clips). Conditions are asked for, never built by hand:
 
-    def __init__(self, ckpt: dict):
-        from ..config import GANConfig, from_dict
+        gen.sample(16, labels=3)                       # a label-conditioned family: class 3
+        gen.sample(16, codes={"cat": 3, "c1": 0.5})    # a family with codes: any codes left out are random
 
-        config = from_dict(GANConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        meta = ckpt["meta"]
-        G, _ = build_nets(config, meta["image_shape"], len(meta.get("classes") or []))
-        name = "G_ema" if "G_ema" in ckpt["modules"] else "G"
-        self._setup(checkpoint.load_module(G, ckpt, name).eval(), config, meta)
-        self.step, self.path = ckpt["step"], ckpt["path"]
+    `conditions(n, request)` turns such a request into the c tensor (sample, serve, export and eval
+    all go through it). Generator(ckpt), or Generator(nets={"G": net}, config=cfg, meta=meta)."""
 
-    @classmethod
-    def around(cls, net: torch.nn.Module, config, meta: dict) -> "Generator":
-        """A net in training seen through this interface (sampled in eval mode, on its own device)."""
-        gen = cls.__new__(cls)
-        gen._setup(net, config, meta)
-        gen.step, gen.path = None, "the run in training"
-        return gen
+    config_class = GANConfig
 
-    def _setup(self, net: torch.nn.Module, config, meta: dict) -> None:
-        self.net, self.config, self.meta = net, config, meta
-        self.image_shape = tuple(meta["image_shape"])
-        self.classes = list(meta.get("classes") or [])
-        self.num_classes = getattr(net, "num_classes", 0)
-        self.cat_codes, self.cont_codes = getattr(net, "cat_codes", 0), getattr(net, "cont_codes", 0)
+    def build_nets(self, config, meta):
+        return {"G": build_nets(config, meta["image_shape"], len(meta.get("classes") or []))[0]}
+
+    def weight_key(self, name, ckpt):
+        return "G_ema" if "G_ema" in ckpt["modules"] else "G"
+
+    def setup(self, nets) -> None:
+        self.net = nets["G"]
+        self.image_shape = tuple(self.meta["image_shape"])
+        self.classes = list(self.meta.get("classes") or [])
+        self.num_classes = getattr(self.net, "num_classes", 0)
+        self.hooks = family_hooks(self.config, self.net)
+        self.output = self.hooks.output   # "images" or "clips"
 
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
+
+    @property
+    def axis(self) -> tuple[int, str]:
+        """(K, what) of the discrete condition a grid shows one row per value of (K = 0: none)."""
+        return self.hooks.axis()
+
+    @property
+    def code_spec(self) -> dict:
+        """The codes a request may set: name -> number of values, or (low, high) for a continuous one."""
+        return self.hooks.code_spec()
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """Names of the extra sample views this family has (view(name, ...))."""
+        return tuple(self.hooks.views())
 
     def label_index(self, label) -> int:
         """A class index from an index or a class name (`--label 3`, `--label Sneaker`)."""
@@ -73,43 +94,33 @@ class Generator:
             raise UserError(f"--label must be in 0..{self.num_classes - 1} (or a class name), got {index}")
         return index
 
-    def _conditions(self, start: int, n: int, g, labels, codes):
-        if self.num_classes:
-            if labels is None:
-                return (torch.arange(start, start + n) % self.num_classes)
-            labels = torch.as_tensor(labels).long()
-            if labels.ndim == 0:
-                return labels.expand(n)
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise UserError(f"labels must be in 0..{self.num_classes - 1}")
-            return labels[start:start + n]
-        if self.cat_codes:
-            if codes is not None:
-                return torch.as_tensor(codes, dtype=torch.float32)[start:start + n]
-            return self.net.sample_c(n, generator=g)
-        if labels is not None or codes is not None:
-            raise UserError(f"{self.path} is an unconditional {self.config.model}: it takes no labels or codes")
-        return None
+    def conditions(self, n: int, request: dict | None = None, start: int = 0, generator=None):
+        """c for images start..start + n of a request {"labels": ..., "codes": ..., "rows": cols}
+        (None for an unconditional family; random conditions for an empty request)."""
+        return self.hooks.conditions(n, request or {}, start, generator)
 
     @torch.no_grad()
-    def iter_samples(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None):
+    def iter_samples(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None,
+                     rows: int | None = None):
         """sample(n, ...) in chunks of at most batch_size images (each (b, C, H, W)), so that any n
-        streams through a fixed amount of memory."""
+        streams through a fixed amount of memory. rows: one row of `rows` images per axis value."""
         if n <= 0:
             raise UserError(f"-n must be positive, got {n}")
         if labels is not None and torch.as_tensor(labels).ndim == 1 and len(labels) != n:
             raise UserError(f"{len(labels)} labels for {n} images")
         g = torch.Generator().manual_seed(seed) if seed is not None else None   # on the CPU: same seed, same images
         device = next(self.net.parameters()).device
+        request = {"labels": labels, "codes": codes, "rows": rows}
         with eval_mode(self.net):
             for start in range(0, n, batch_size):
                 b = min(batch_size, n - start)
                 z = torch.randn(b, self.latent_dim, generator=g)
-                c = self._conditions(start, b, g, labels, codes)
+                c = self.conditions(b, request, start, g)
                 yield self.net(z.to(device), None if c is None else c.to(device)).float().cpu()
 
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None) -> torch.Tensor:
-        return torch.cat(list(self.iter_samples(n, seed, batch_size, labels, codes)))
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None,
+               rows: int | None = None) -> torch.Tensor:
+        return torch.cat(list(self.iter_samples(n, seed, batch_size, labels, codes, rows)))
 
     @torch.no_grad()
     def render(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -118,28 +129,45 @@ class Generator:
         with eval_mode(self.net):
             return self.net(z.to(device), None if c is None else c.to(device)).float().cpu()
 
+    @torch.no_grad()
+    def view(self, name: str, n: int = 8, seed: int = 0) -> list[torch.Tensor]:
+        """An extra sample view of n samples (LAPGAN's "levels": one (n, C, h, w) set per level)."""
+        views = self.hooks.views()
+        if name not in views:
+            raise UserError(f"{self.path} is a {self.config.model}: it has no {name} view"
+                            + (f" (its views: {', '.join(views)})" if views else ""))
+        z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
+        with eval_mode(self.net):
+            return [v.float().cpu() for v in views[name](self.net, z.to(next(self.net.parameters()).device))]
+
     def interpolate(self, steps: int = 8, seed: int = 0, label=None) -> torch.Tensor:
         """A strip of `steps` images from the noise of `seed` to that of seed + 1 (spherical
-        interpolation, which keeps the norm Gaussian noise has); conditional models hold one label."""
+        interpolation, which keeps the norm Gaussian noise has); conditional models hold one condition."""
         a, b = (torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(s)) for s in (seed, seed + 1))
         t = torch.linspace(0, 1, steps)[:, None]
         omega = torch.arccos((a / a.norm() * b / b.norm()).sum().clamp(-1, 1))
         z = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
         g = torch.Generator().manual_seed(seed)
-        c = self._conditions(0, 1, g, self.label_index(label) if label is not None else None, None)
+        labels = self.label_index(label) if label is not None else None
+        c = self.conditions(1, {"labels": labels}, 0, g)
         return self.render(z, None if c is None else c.expand(steps, *c.shape[1:]))
 
-    def traverse(self, code: int = 1, steps: int = 8, seed: int = 0) -> torch.Tensor:
-        """InfoGAN: one row per categorical value, columns sweeping continuous code `code` (1-based)
-        from -1 to 1 with the other codes at 0; one noise vector per row. (cat_codes * steps, C, H, W)."""
-        if not self.cat_codes:
-            raise UserError(f"{self.path} is a {self.config.model}: --traverse needs a model with codes (infogan)")
-        if not 1 <= code <= self.cont_codes:
-            raise UserError(f"--traverse c{code}: this model has continuous codes c1..c{self.cont_codes}")
-        from ..models.conditional import make_codes
-
-        rows, cols = self.cat_codes, steps
-        z = torch.randn(rows, self.latent_dim, generator=torch.Generator().manual_seed(seed)).repeat_interleave(cols, 0)
-        cont = torch.zeros(rows * cols, self.cont_codes)
-        cont[:, code - 1] = torch.linspace(-1, 1, cols).repeat(rows)
-        return self.render(z, make_codes(torch.arange(rows).repeat_interleave(cols), cont, self.cat_codes))
+    def traverse(self, code: str = "c1", steps: int = 8, seed: int = 0) -> torch.Tensor:
+        """One row per value of the discrete axis, columns sweeping the continuous code `code` over its
+        range with the other continuous codes at their middle; one noise vector per row.
+        (K * steps, C, H, W)."""
+        spec, (rows, _) = self.code_spec, self.axis
+        continuous = [k for k, v in spec.items() if isinstance(v, tuple)]
+        if not continuous or not rows:
+            raise UserError(f"{self.path} is a {self.config.model}: --traverse needs a model with codes")
+        if code not in continuous:
+            raise UserError(f"--traverse {code}: this model has continuous codes {', '.join(continuous)}")
+        discrete = next(k for k, v in spec.items() if not isinstance(v, tuple))
+        z = torch.randn(rows, self.latent_dim, generator=torch.Generator().manual_seed(seed)).repeat_interleave(steps, 0)
+        lo, hi = spec[code]
+        cs = []
+        for r in range(rows):
+            for v in torch.linspace(lo, hi, steps).tolist():
+                fixed = {k: (spec[k][0] + spec[k][1]) / 2 for k in continuous}
+                cs.append(self.conditions(1, {"codes": {**fixed, discrete: r, code: v}}))
+        return self.render(z, torch.cat(cs))

@@ -9,6 +9,15 @@ antialiased bicubic downscaling (data.paired), and updates
 
 Adam(lr, (beta1, 0.999)); the learning rate halves at 50% and 75% of the steps. SRGAN starts
 from a trained SRResNet (--init), as in the paper; the run log says which content loss it uses.
+
+Why this step is not GANObjective's with c = the low-resolution image: the nets already keep the
+contract (G(lr) -> sr, D(x) -> {"adv"}) and the losses are the shared losses.g_loss / d_loss, but
+the step differs in what matters for its figures. SRGAN updates G first, on a content loss that
+dominates the 1e-3 adversarial term, then D on that same G(lr) detached; GANObjective updates D
+first and reuses its fake batch for G, draws noise and conditions, and adds augmentation, R1, EMA
+and the collapse watch, none of which SRGAN uses. Its batches are (LR, HR) crop pairs, not images
+and labels. Folding it in would change the order of updates, so every SR figure in the README
+would have to be measured again; what it shares is shared at the level of nets and losses.
 """
 from __future__ import annotations
 
@@ -23,6 +32,8 @@ from ..data.paired import (CropSampler, bicubic, crop_each, crop_generator, down
 from ..nn import checkpoint, losses
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
+from ..config import SRConfig
+from ..models.loader import Loaded
 from ..viz.panels import save_panel
 
 PANEL = 4   # held-out crops in a sample panel
@@ -127,7 +138,7 @@ class SRObjective(Objective):
         return stats
 
     def upscaler(self) -> "Upscaler":
-        return Upscaler.around(self.G, self.cfg, self.meta())
+        return Upscaler(nets={"G": self.G}, config=self.cfg, meta=self.meta(), path="(training)")
 
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
@@ -169,25 +180,17 @@ def build(cfg, rt=None) -> SRObjective:
 
 # ----------------------------------------------------------------------------- using a checkpoint
 
-class Upscaler:
+class Upscaler(Loaded):
     """The generator of an sr checkpoint: upscale(uint8 (N, 3, h, w)) -> uint8 (N, 3, s*h, s*w)."""
 
-    def __init__(self, ckpt: dict):
-        from ..config import SRConfig, from_dict
+    config_class = SRConfig
 
-        config = from_dict(SRConfig, ckpt["config"], f"checkpoint {ckpt['path']}")
-        net = build_nets(config)["G"]   # the objective's own builder: the same net that trained
-        self._setup(checkpoint.load_module(net, ckpt, "G"), config, ckpt["meta"], ckpt["path"])
+    def build_nets(self, config, meta):
+        return {"G": build_nets(config)["G"]}   # the objective's own builder: the same net that trained
 
-    @classmethod
-    def around(cls, net: torch.nn.Module, config, meta: dict, path: str = "(training)") -> "Upscaler":
-        self = cls.__new__(cls)
-        self._setup(net, config, meta, path)
-        return self
-
-    def _setup(self, net, config, meta, path) -> None:
-        self.net, self.config, self.meta, self.path = net, config, meta, path
-        self.scale = int(config.scale)
+    def setup(self, nets) -> None:
+        self.net = nets["G"]
+        self.scale = int(self.config.scale)
 
     def check_scale(self, scale: int | None) -> None:
         if scale is not None and scale != self.scale:

@@ -1,7 +1,5 @@
-"""The video GAN's training view, its outputs (frame strips, animated GIFs, MP4) and its evaluation.
-
-Training is GANObjective's step on clips (N, T, C, H, W): the data are clips (data/video.py), the
-discriminator's two heads are summed by the one GAN objective (models/videogan.py).
+"""The evaluation of clips. A family that makes clips (N, T, C, H, W) trains through GANObjective's
+step; its hooks load clips (models/videogan.py); strips, GIFs and MP4s are written by viz/media.py.
 
 Evaluation (`ganforge eval` of a video checkpoint), on generated and on real held-out clips:
     identity  for each clip, the share of its frames whose digit the shipped mnist5k classifier
@@ -12,47 +10,12 @@ Evaluation (`ganforge eval` of a video checkpoint), on generated and on real hel
 """
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 import torch.nn.functional as F
 
 from ..data.video import SPRITE, load_clips
 from ..errors import UserError
-from ..nn import eval_mode
-from ..viz.media import save_gif, save_strip
-from .gan.objective import GANObjective
 
-SNAPSHOT_CLIPS = 8
-
-
-class VideoObjective(GANObjective):
-    """GANObjective on clips: its data are clips, its snapshots frame strips and a GIF."""
-
-    def __init__(self, cfg, rt=None, data=None):
-        if cfg.augment != "none":
-            raise UserError("videogan trains without --augment (the image augmentations do not know clips)")
-        if cfg.eval_every:
-            raise UserError("videogan has no --eval-every (FID needs images); run `ganforge eval` on its checkpoint")
-        cfg = dataclasses.replace(cfg, channels_last=False)   # 5-D clips have no channels_last layout
-        if data is None:
-            data = load_clips(cfg.data, "train", cfg.frames, cfg.channels, cfg.image_size, cfg.seed, cfg.strict)
-        super().__init__(cfg, rt, data)
-        self.fixed_z, self.grid_nrow = self.fixed_z[:SNAPSHOT_CLIPS], None
-
-    @torch.no_grad()
-    def snapshot(self, run, step: int) -> None:
-        with eval_mode(self.sampler_net) as G:
-            clips = G(self.fixed_z).float().cpu()
-        (run.path / "samples").mkdir(exist_ok=True)
-        save_strip(clips, run.path / "samples" / f"step_{step:06d}.png")
-        save_strip(clips, run.path / "samples.png")
-        save_gif(clips, run.path / "samples.gif")
-
-
-# ------------------------------------------------------------------------------ outputs
-
-# ------------------------------------------------------------------------------ evaluation
 
 def digit_crops(frames: torch.Tensor) -> torch.Tensor:
     """(M, 1, H, W) in [-1, 1] -> (M, 1, 28, 28): 28x28 around the brightest 20x20 window of each frame."""

@@ -114,7 +114,7 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     fm = yaml.dump(front_matter(ckpt, results, name, license), Dumper=NoAliases, sort_keys=False, allow_unicode=True)
     shape = "x".join(map(str, meta.get("image_shape") or ()))
     cond = (" + a class label" if getattr(model, "num_classes", 0) else
-            " + latent codes" if getattr(model, "cat_codes", 0) else "")   # what the model takes, not its name
+            " + latent codes" if getattr(model, "code_spec", None) else "")   # what the model takes, not its name
     what = WHAT.get(task, task).format(cond=cond, scale=cfg.get("scale"))
     out = [f"---\n{fm}---\n", f"# {name}\n",
            f"`{arch}`, {what}, trained with [ganforge](https://pypi.org/project/ganforge/) {__version__}"

@@ -179,11 +179,8 @@ def graph(model, direction: str = "AtoB", batch: int = 2) -> Graph:
     if hasattr(model, "sample"):
         net = model.net
         z = torch.randn(batch, model.latent_dim, generator=g)
-        if model.num_classes:
-            c = torch.randint(0, model.num_classes, (batch,), generator=g)
-        elif model.cat_codes:
-            c = net.sample_c(batch, generator=g)
-        else:
+        c = model.hooks.sample_condition(batch, generator=g)   # random conditions of the family's kind
+        if c is None:
             return Graph(_Call(net, False), (z,), ["z"], ["image"], {"z": batch_axis, "image": batch_axis})
         return Graph(_Call(net, True), (z, c), ["z", "c"], ["image"],
                      {"z": batch_axis, "c": batch_axis, "image": batch_axis})

@@ -77,18 +77,21 @@ def _gan_tab(gr, gen, slug, safe, out_dir, max_mb):
     inputs = [seed, n]
     if gen.num_classes:
         inputs.append(gr.Dropdown(["one row per class", *gen.classes], value="one row per class", label="label"))
-    if gen.cat_codes:
-        inputs.append(gr.Dropdown(["random", *map(str, range(gen.cat_codes))], value="random",
-                                  label="categorical code"))
-        inputs += [gr.Slider(-2, 2, 0, step=0.1, label=f"continuous code c{i + 1}") for i in range(gen.cont_codes)]
+    spec = gen.code_spec   # one field per code: a choice for a discrete one, a slider for a continuous one
+    for name, values in spec.items():
+        if isinstance(values, tuple):
+            lo, hi = values
+            inputs.append(gr.Slider(2 * lo, 2 * hi, (lo + hi) / 2, step=0.1, label=f"continuous code {name}"))
+        else:
+            inputs.append(gr.Dropdown(["random", *map(str, range(values))], value="random", label=f"code {name}"))
     button = gr.Button("generate", variant="primary", elem_id=f"{slug}-generate")
     grid = gr.Image(label="samples", type="numpy", elem_id=f"{slug}-grid", interactive=False)
     download = gr.File(label="download the grid (PNG)")
 
     def generate(seed, n, *rest):
         label = rest[0] if gen.num_classes else None
-        cat, cont = (rest[0], rest[1:]) if gen.cat_codes else (None, ())
-        img = S.gan_generate(gen, seed, n, label, cat, [float(v) for v in cont])
+        codes = dict(zip(spec, rest[1 if gen.num_classes else 0:]))
+        img = S.gan_generate(gen, seed, n, label, codes)
         return img, S.save_png(img, out_dir, f"{slug}-seed{int(seed)}.png")
 
     button.click(safe(generate), inputs, [grid, download], api_name=f"{slug}_generate")

@@ -27,12 +27,12 @@ def kind_of(model) -> str:
     raise UserError(f"ganforge serve has no page for {type(model).__name__} models")
 
 
-def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None) -> np.ndarray:
+def _rgb(images: torch.Tensor, nrow: int | None = None, upscale: int | None = None, clips: bool = False) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> a grid (H', W', 3) uint8; small images are enlarged (nearest).
-    Clips (N, T, C, H, W): one row of T frames per clip."""
+    clips: images are clips (N, T, C, H, W), shown as one row of T frames per clip."""
     from ..viz import make_grid
 
-    if images.ndim == 5:
+    if clips:
         images, nrow = images.flatten(0, 1), images.shape[1]
 
     up = upscale if upscale is not None else max(1, 64 // images.shape[-1])
@@ -100,26 +100,25 @@ def side_by_side(a: np.ndarray, b: np.ndarray, gap: int = 8) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- GAN
 
-def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, cat: str | None = None,
-                 cont: list[float] | tuple = ()) -> np.ndarray:
+def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, codes: dict | None = None) -> np.ndarray:
     """A grid of n images for a noise seed; label (conditional: a class name or index, None/'' or
-    'one row per class': every class in turn); cat / cont: InfoGAN's categorical value ('' random)
-    and continuous codes (one value per code, the same for all images)."""
+    'one row per class': every class in turn); codes: the page's code fields by name (gen.code_spec:
+    a value, or None/''/'random' for a random one)."""
     n, seed = _number(n, "number of images", 1, 256), _number(seed, "seed", 0, 2 ** 63 - 1)
-    labels = codes = None
+    labels = None
     if gen.num_classes and label not in (None, "", "one row per class"):
         labels = gen.label_index(label)
-    if gen.cat_codes:
-        from ..models.conditional import make_codes
-
-        g = torch.Generator().manual_seed(seed + 1)
-        c = torch.randint(0, gen.cat_codes, (n,), generator=g) if cat in (None, "", "random") else \
-            torch.full((n,), _index(cat, gen.cat_codes, "categorical code"))
-        values = list(cont)[:gen.cont_codes] + [0.0] * max(0, gen.cont_codes - len(cont))
-        codes = make_codes(c, torch.tensor(values, dtype=torch.float32).expand(n, gen.cont_codes), gen.cat_codes)
-    images = gen.sample(n, seed=seed, labels=labels, codes=codes)
+    request = None
+    if gen.code_spec:
+        request = {}
+        for name, spec in gen.code_spec.items():
+            value = (codes or {}).get(name)
+            if value in (None, "", "random"):
+                continue
+            request[name] = float(value) if isinstance(spec, tuple) else _index(value, spec, f"code {name}")
+    images = gen.sample(n, seed=seed, labels=labels, codes=request)
     cols = gen.num_classes if gen.num_classes and labels is None and n % gen.num_classes == 0 else None
-    return _rgb(images, cols)
+    return _rgb(images, cols, clips=gen.output == "clips")
 
 
 def _number(value, what: str, lo: int, hi: int) -> int:
@@ -142,7 +141,7 @@ def gan_interpolate(gen, seed: int = 0, steps: int = 8, label: str | None = None
     steps, seed = _number(steps, "interpolation steps", 2, 64), _number(seed, "seed", 0, 2 ** 63 - 1)
     label = None if label in (None, "", "one row per class") or not gen.num_classes else label
     strip = gen.interpolate(steps, seed, label)
-    return _rgb(strip, None if strip.ndim == 5 else steps)
+    return _rgb(strip, steps, clips=gen.output == "clips")
 
 
 # ----------------------------------------------------------------------------- CycleGAN, super-resolution

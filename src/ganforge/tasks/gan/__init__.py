@@ -1,7 +1,6 @@
-"""The GAN task: build(cfg, rt) -> the objective its family trains with (GANObjective in
-tasks.gan.objective, one step for every family on the G(z, c) / D(x, c) contract, or one built on
-it), load(ckpt) -> Generator, evaluate(ckpt, ...). The objective has its own module so that the
-objectives built on it (tasks.lapgan, tasks.video) import it without a cycle through this one.
+"""The GAN task: build(cfg, rt) -> GANObjective (tasks.gan.objective: one step for every family on the
+G(z, c) / D(x, c) contract, each family's own terms and views through its registered hooks),
+load(ckpt) -> Generator, evaluate(ckpt, ...) (images: FID and the family's extras; clips: tasks.video).
 """
 from __future__ import annotations
 
@@ -10,8 +9,7 @@ from .objective import GANObjective
 
 
 def build(cfg, rt=None) -> GANObjective:
-    from ..gan_variants import objective_class   # lapgan and videogan bring their own batches
-    return objective_class(cfg.model, GANObjective)(cfg, rt)
+    return GANObjective(cfg, rt)
 
 
 def load(ckpt: dict) -> Generator:
@@ -19,7 +17,13 @@ def load(ckpt: dict) -> Generator:
 
 
 def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
-    """`ganforge eval` of a GAN checkpoint: FID, KID, IS, precision/recall (metrics.generative)."""
-    from ..gan_variants import evaluate_any   # clips: identity and motion; images: FID, KID, ...
+    """`ganforge eval` of a GAN checkpoint: images on FID, KID, IS, precision/recall and the family's
+    extras (default 10,000 images); clips on identity and motion (default 100 clips)."""
+    gen = Generator(ckpt)
+    if gen.output == "clips":
+        from ..video import evaluate_clips
 
-    return evaluate_any(Generator(ckpt), num, extractor, data, seed)
+        return evaluate_clips(gen, num, extractor, data, seed)
+    from ...metrics.generative import evaluate_generator
+
+    return evaluate_generator(gen, num or 10_000, extractor, data, seed)

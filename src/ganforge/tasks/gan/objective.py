@@ -1,27 +1,29 @@
 """The GAN task: one objective for every generator/discriminator family on the contract
 G(z, c) -> x and D(x, c) -> {"adv": logits, "cls"?: class logits, "code"?: Q's code estimate}.
 
-c is None for unconditional families, a label (N,) for cgan / acgan, a code tensor for infogan.
-D's loss is the adversarial loss on "adv" plus each present head's loss (aux_weight times the
-class loss on real and generated images, the code loss on generated ones); G's loss likewise.
-InfoGAN may add terms that make its categorical code ignore warps and cluster real images.
+c is whatever the family conditions on (None, labels, codes, the real image). D's loss is the
+adversarial loss summed over its "adv*" heads plus the extra terms the family's hooks return
+(models/family.py: acgan's class loss, infogan's code terms); G's loss likewise. The family's
+hooks also give the training view of a batch (LAPGAN: the packed real pyramid) and its data
+(clips). Nothing here knows a family by name.
 """
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import torch
 
 from ... import models
 from ...data import BatchSampler, Batches, announce, load_images, to_float
-from ...models.conditional import grid_conditions
-from ...nn.augment import AdaptiveP, augment, random_warp
+from ...nn.augment import AdaptiveP, augment
 from ...nn import eval_mode, losses
 from ...nn.ema import EMA
 from ...engine.loop import Objective, RunDir, adam
-from ..gan_generator import Generator, build_nets
+from ..gan_generator import Generator, build_nets, family_hooks
 
 SAMPLE_GRID = 64     # fixed-noise images in each snapshot of an unconditional GAN
+SNAPSHOT_CLIPS = 8   # clips in each snapshot of a family that makes clips
 GRID_COLS = 8        # conditional GANs: one row per class or code value, this many columns
 
 
@@ -40,7 +42,9 @@ class GANObjective(Objective):
     def __init__(self, cfg, rt=None, data=None):
         super().__init__(cfg, rt)
         rt = self.rt
-        models.get(cfg.model, "gan")   # fail on a bad name before loading data
+        family = models.get(cfg.model, "gan").family   # fail on a bad name before loading data
+        if data is None:
+            data = family.hooks(cfg.family, None).load_data(cfg)
         self.data = data if data is not None else load_images(cfg.data, "train", cfg.channels, cfg.image_size,
                                                               strict=cfg.strict, progress=rt.is_main,
                                                               memory=cfg.data_memory, stream=cfg.stream)
@@ -49,9 +53,12 @@ class GANObjective(Objective):
         self.images = rt.place(self.data.images)
         self.image_shape = self.data.shape
         G, D = build_nets(cfg, self.image_shape, len(self.data.classes or []))
+        self.hooks = family_hooks(cfg, G)
         self.labels = rt.place(self.data.labels) if getattr(G, "num_classes", 0) else None
         self.batches = Batches(self.images, self.labels, self.sampler, cfg.workers)
-        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        # clips (N, T, C, H, W) have no channels_last layout
+        images = cfg.channels_last and len(self.image_shape) == 3
+        self.memory_format = torch.channels_last if images else torch.contiguous_format
         self.G = rt.prepare(G).to(memory_format=self.memory_format)
         self.D = rt.prepare(D).to(memory_format=self.memory_format)
         self.modules = {"G": self.G, "D": self.D}
@@ -71,27 +78,34 @@ class GANObjective(Objective):
             self.ema = EMA(self.G, cfg.ema)
             self.G_ema = self.modules["G_ema"] = self.ema.net
         g = torch.Generator().manual_seed(cfg.seed)
-        rows = getattr(G, "num_classes", 0) or getattr(G, "cat_codes", 0)
+        rows = self.hooks.axis()[0]
         n = rows * GRID_COLS if rows else SAMPLE_GRID
         self.grid_nrow = GRID_COLS if rows else None
         self.fixed_z = torch.randn(n, cfg.latent_dim, generator=g).to(rt.device)
-        fixed_c = grid_conditions(G, n, GRID_COLS)
+        fixed_c = self.hooks.grid(n, GRID_COLS)
         self.fixed_c = None if fixed_c is None else fixed_c.to(rt.device)
+        if self.hooks.output == "clips":   # a few clips, each a strip of frames
+            self.fixed_z, self.grid_nrow = self.fixed_z[:SNAPSHOT_CLIPS], None
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ...metrics.extractors import get_extractor
 
             self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
 
     def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(images (N, C, H, W) in [-1, 1], their labels (N,) for a label-conditioned family, else None)."""
+        """(what D sees of a real batch, its condition): the images (N, C, H, W) in [-1, 1] and their
+        labels for a label-conditioned family, or the family's view of them (real_view). The
+        condition of the generated batch that goes with it is kept for noise()."""
         images, labels = self.batches.get(index)
         x = to_float(self.rt.to(images)).contiguous(memory_format=self.memory_format)
-        return x, (None if labels is None else self.rt.to(labels))
+        y = None if labels is None else self.rt.to(labels)
+        x, y, self._fake_c = self.hooks.real_view(x, y)
+        return x.contiguous(memory_format=self.memory_format), y
 
     def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(z (N, latent_dim), c or None) for n generated images."""
         z = torch.randn(n, self.cfg.latent_dim, device=self.rt.device)
-        return z, (self.G.sample_c(n, self.rt.device) if hasattr(self.G, "sample_c") else None)
+        c = getattr(self, "_fake_c", None)
+        return z, (c if c is not None else self.hooks.sample_condition(n, self.rt.device))
 
     def aug(self, x: torch.Tensor) -> torch.Tensor:
         """What D sees of a batch: x itself, or x augmented (--augment diffaug, or ada with its current p)."""
@@ -100,39 +114,11 @@ class GANObjective(Objective):
         p = self.ada.p if self.ada is not None else 1.0
         return augment(x, p, self.augment_ops, g=self.aug_gen) if p > 0 else x
 
-    def head_losses(self, out: dict, c, real: bool = False) -> torch.Tensor | float:
-        """The auxiliary heads' losses for D's output `out` on images conditioned on c (labels or codes)."""
-        loss = 0.0
-        if "cls" in out:
-            loss = loss + losses.cls_loss(out["cls"], c)
-        if "code" in out and not real:   # real images have no code to recover
-            loss = loss + losses.code_loss(out["code"], c, self.G.cat_codes, self.cfg.cont_weight)
-        return loss
-
-    def info_extras(self, D, real: torch.Tensor, out_real: dict, fake: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """InfoGAN's optional terms on D's side (--info-real, --info-warp): Q's categorical guess on
-        real images confident and balanced; the same guess for a warped real image; the code recovered
-        from a warped generated image."""
-        cfg, k = self.cfg, self.G.cat_codes
-        guess = out_real["code"][:, :k]
-        loss = cfg.info_real * losses.cluster_info(guess) if cfg.info_real else 0.0
-        if cfg.info_warp:
-            with self.autocast():
-                warped = D(random_warp(real.detach(), cfg.warp_degrees, self.aug_gen))["code"][:, :k]
-            loss = loss + cfg.info_warp * (losses.consistency(guess, warped) + self.warped_code_loss(D, fake, c))
-        return loss
-
-    def warped_code_loss(self, D, fake: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of Q's categorical guess for warped generated images against their code."""
-        k = self.G.cat_codes
-        with self.autocast():
-            out = D(random_warp(fake, self.cfg.warp_degrees, self.aug_gen), c)
-        return losses.cls_loss(out["code"][:, :k], c[:, :k].argmax(1))
-
     def train_step(self, step: int) -> dict[str, float]:
         cfg, rt, G, D, kind = self.cfg, self.rt, self.train_G, self.train_D, self.cfg.loss
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         thr = losses.decision_threshold(kind)
+        view = SimpleNamespace(D=D, D_frozen=self.D, autocast=self.autocast, aug_gen=self.aug_gen)
         for j in range(cfg.d_steps):
             real, y = self.real_batch(step * cfg.d_steps + j)
             last = j == cfg.d_steps - 1
@@ -145,17 +131,18 @@ class GANObjective(Objective):
                 out_real, out_fake = D(self.aug(real), y), D(self.aug(fake.detach()), c)
             real_logits, fake_logits = losses.adv_logits(out_real), losses.adv_logits(out_fake)
             d_loss = losses.d_loss_heads(kind, out_real, out_fake)   # summed over every adv* head
-            d_aux = self.head_losses(out_real, y, real=True) + self.head_losses(out_fake, c)
-            total = d_loss + cfg.aux_weight * d_aux
-            if cfg.info_warp or cfg.info_real:
-                d_info = self.info_extras(D, real, out_real, fake.detach(), c)
-                total = total + d_info
+            view.__dict__.update(real=real, y=y, out_real=out_real, fake=fake, c=c, out_fake=out_fake)
+            d_terms = self.hooks.d_terms(view)   # the family's own terms, weighted
+            total = d_loss
+            for term in d_terms.values():
+                total = total + term
             if r1_now:   # lazy R1: gamma/2 E|grad_x D(x)|^2 on reals, every r1_every steps, scaled by r1_every
                 r1 = losses.r1_penalty(real_logits, real)
                 total = total + 0.5 * cfg.r1 * cfg.r1_every * r1
             rt.update(opt_d, total)
             if self.ada is not None:
                 self.ada.observe(real_logits, real.shape[0])
+        family_stats = self.hooks.train_stats(view)
         self.D.requires_grad_(False)
         for j in range(cfg.g_steps):
             if j > 0:
@@ -165,9 +152,12 @@ class GANObjective(Objective):
             with self.autocast():
                 out = self.D(self.aug(fake), c)
             g_loss = losses.g_loss_heads(kind, out)
-            g_aux = self.head_losses(out, c)
-            g_warp = cfg.info_warp * self.warped_code_loss(self.D, fake, c) if cfg.info_warp else 0.0
-            rt.update(opt_g, g_loss + cfg.aux_weight * g_aux + g_warp)
+            view.__dict__.update(fake=fake, c=c, out=out)
+            g_terms = self.hooks.g_terms(view)
+            total = g_loss
+            for term in g_terms.values():
+                total = total + term
+            rt.update(opt_g, total)
             if cfg.ema:
                 self.ema.update(self.G)
         self.D.requires_grad_(True)
@@ -179,12 +169,8 @@ class GANObjective(Objective):
             "d_real": losses.d_score(kind, real_logits).mean().item(),
             "d_fake": losses.d_score(kind, fake_logits).mean().item(),
         }
-        if torch.is_tensor(d_aux):
-            stats.update(d_aux=d_aux.item(), g_aux=g_aux.item())
-        if cfg.info_warp or cfg.info_real:   # the extra InfoGAN terms of D's last update and G's
-            stats.update(d_info=d_info.item(), **({"g_warp": g_warp.item()} if cfg.info_warp else {}))
-        if "cls" in out_real:
-            stats["d_cls_acc_real"] = (out_real["cls"].argmax(1) == y).float().mean().item()
+        stats.update({k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in {**d_terms, **g_terms}.items()},
+                     **family_stats)
         if cfg.r1 > 0 and step % cfg.r1_every == 0:
             stats["r1"] = r1.item()
         if self.ada is not None:
@@ -216,9 +202,12 @@ class GANObjective(Objective):
             return self.G
         g = torch.Generator().manual_seed(self.cfg.seed + 31)   # the same inputs every time: deterministic
         n, dev = self.local_batch(), self.rt.device
-        return self.ema.calibrated(lambda: (torch.randn(n, self.cfg.latent_dim, generator=g).to(dev),
-                                            self.G_ema.sample_c(n, generator=g).to(dev)
-                                            if hasattr(self.G_ema, "sample_c") else None))
+        def inputs():
+            z = torch.randn(n, self.cfg.latent_dim, generator=g).to(dev)
+            c = self.hooks.sample_condition(n, generator=g)
+            return z, (None if c is None else c.to(dev))
+
+        return self.ema.calibrated(inputs)
 
     def state(self, step: int, metrics: dict | None = None) -> dict:
         self.sampler_net   # checkpoints carry the EMA's own batch-norm statistics
@@ -231,6 +220,14 @@ class GANObjective(Objective):
         with eval_mode(self.sampler_net) as G:
             images = G(self.fixed_z, self.fixed_c)
         (run.path / "samples").mkdir(exist_ok=True)
+        if self.hooks.output == "clips":   # one strip of frames per clip, and an animated GIF
+            from ...viz.media import save_gif, save_strip
+
+            clips = images.float().cpu()
+            save_strip(clips, run.path / "samples" / f"step_{step:06d}.png")
+            save_strip(clips, run.path / "samples.png")
+            save_gif(clips, run.path / "samples.gif")
+            return
         save_grid(images, run.path / "samples" / f"step_{step:06d}.png", nrow=self.grid_nrow)
         save_grid(images, run.path / "samples.png", nrow=self.grid_nrow)
 
@@ -241,7 +238,7 @@ class GANObjective(Objective):
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
-        gen = Generator.around(self.sampler_net, self.cfg, self.meta())
+        gen = Generator(nets={"G": self.sampler_net}, config=self.cfg, meta=self.meta())
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
                                full=False)
         return {"fid": m["fid"], "kid": m["kid"]}

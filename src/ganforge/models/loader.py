@@ -1,0 +1,49 @@
+"""The one way every task rebuilds a trained model: config -> build_nets -> weights.
+
+    Classifier(ckpt)                                  # from a checkpoint dict (checkpoint.load)
+    Upscaler(nets={"G": net}, config=cfg, meta=meta)  # around nets in training (evaluation, snapshots)
+
+A task's loader subclasses Loaded and says only what is its own: its config class, how its nets are
+built (the objective's own builder, so a checkpoint rebuilds exactly what trained), which checkpoint
+entry holds each net's weights, and what it keeps of them (setup)."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from ..nn import checkpoint
+
+
+class Loaded:
+    config_class: ClassVar[type]
+
+    def __init__(self, ckpt: dict | None = None, *, nets: dict[str, torch.nn.Module] | None = None, config=None,
+                 meta: dict | None = None, step: int | None = None, path: str = "the run in training"):
+        if ckpt is not None:
+            from ..config import from_dict
+
+            config = from_dict(self.config_class, ckpt["config"], f"checkpoint {ckpt['path']}")
+            meta, step, path = ckpt["meta"], ckpt["step"], ckpt["path"]
+            built = self.build_nets(config, meta)
+            nets = {}
+            for name, net in built.items():
+                key = self.weight_key(name, ckpt)
+                if key is not None:
+                    nets[name] = checkpoint.load_module(net, ckpt, key).eval()
+        elif nets is None or config is None or meta is None:
+            raise TypeError(f"{type(self).__name__} needs a checkpoint, or nets, config and meta")
+        self.config, self.meta, self.step, self.path = config, meta, step, path
+        self.setup(nets)
+
+    def build_nets(self, config, meta: dict) -> dict[str, torch.nn.Module]:
+        """The nets a checkpoint of this task holds weights for, built from its config and meta."""
+        raise NotImplementedError
+
+    def weight_key(self, name: str, ckpt: dict) -> str | None:
+        """The checkpoint's entry with the weights of net `name` (None: not in this checkpoint, skip it)."""
+        return name
+
+    def setup(self, nets: dict[str, torch.nn.Module]) -> None:
+        """Keep what the loaded model needs of its nets (and its config and meta)."""
+        raise NotImplementedError
