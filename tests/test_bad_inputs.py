@@ -145,6 +145,13 @@ BATTERY = [
     ("translate", ["translate", R("cyclegan"), "tiny.png", "-o", "t.png"], "at least 8 px"),
     ("train cyclegan", ["train", "cyclegan", "--crop-size", "8", "--load-size", "8"], "--crop-size must be >= 24"),
     ("train forecaster", ["train", "forecaster", "--threads", "100000"], "--threads must be <= 256"),
+    # prediction intervals (issue 27)
+    ("train forecaster", ["train", "forecaster", "--interval-method", "bootstrap"], "must be one of split, scaled"),
+    ("train forecaster", ["train", "forecaster", "--intervals", "0.8,1.5"], "--intervals must be levels in (0, 1)"),
+    ("train forecaster", ["train", "forecaster", "--intervals", "0"], "0 is outside (0, 1)"),
+    ("train forecaster", ["train", "forecaster", "--interval-gamma", "1"], "--interval-gamma must be < 1"),
+    ("backtest", ["backtest", "--interval-method", "quantile"], "--interval-method"),
+    ("backtest", ["backtest", "--intervals", "95"], "95 is outside (0, 1)"),
     *([("export", ["export", R("cyclegan"), "-o", "/dev/full"], "the disk is full"),
        ("sample", ["sample", R("gan"), "-o", "/dev/null"], "unknown image type")]
       if Path("/dev/full").is_char_device() else []),

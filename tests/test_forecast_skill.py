@@ -178,8 +178,11 @@ def test_folds_never_see_their_test_rows(tmp_path):
             np.testing.assert_array_equal(fa["forecasts"]["GRU"], fb["forecasts"]["GRU"])
         else:   # the first test window reads only rows before the block: same forecast
             assert fa["forecasts"]["GRU"][0, 0] == fb["forecasts"]["GRU"][0, 0]
-        np.testing.assert_allclose(fa["bounds"]["GRU"]["0.8"][1] - fa["forecasts"]["GRU"],     # same calibration
-                                   fb["bounds"]["GRU"]["0.8"][1] - fb["forecasts"]["GRU"], atol=1e-9)
+        # same calibration; the default (adaptive) widths of later windows of the changed block may
+        # follow the changed actual values already observed, so there only the first window counts
+        n = None if k < 2 else 1
+        np.testing.assert_allclose(fa["bounds"]["GRU"]["0.8"][1][:n] - fa["forecasts"]["GRU"][:n],
+                                   fb["bounds"]["GRU"]["0.8"][1][:n] - fb["forecasts"]["GRU"][:n], atol=1e-9)
     assert np.abs(y[135:]).max() < 100
     # and the objective of a fold holds no row past its test block; its scaler saw training rows only
     cfg = C.resolve(C.TASKS["forecaster"], csv=str(tmp_path / "b.csv"), **kw)

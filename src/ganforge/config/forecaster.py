@@ -30,7 +30,8 @@ class ForecasterConfig(RunConfig):
 
     # Checkpoints written before a field existed trained with these values, not today's defaults.
     CHECKPOINT_DEFAULTS: ClassVar[dict] = {"normalize": "global", "difference": 0, "difference_season": 0,
-                                           "date_format": "mixed", "sep": ",", "max_fill": 1.0}
+                                           "date_format": "mixed", "sep": ",", "max_fill": 1.0,
+                                           "interval_method": "split"}
 
     steps: int = opt(0, "training steps (0: --epochs x training windows / --batch-size)", ge=0)
     precision: str = opt("fp32", "fp32 (default: a small GRU gains nothing from bf16, and its C kernel runs in fp32), "
@@ -77,8 +78,16 @@ class ForecasterConfig(RunConfig):
     season: int = opt(0, "period of the seasonal-naive baseline, e.g. 7 or 365 (0: detect from the training part)", ge=0)
     alpha: float = opt(0.05, "significance level of the one-sided Diebold-Mariano test behind every 'better than "
                        "baseline' verdict", gt=0, lt=1)
-    intervals: str = opt("", "prediction interval levels, comma-separated, e.g. 0.8,0.95: split-conformal bounds "
-                         "from the validation residuals of each horizon step (distribution-free)")
+    intervals: str = opt("", "prediction interval levels, comma-separated, e.g. 0.8,0.95: conformal bounds "
+                         "from the validation residuals of each horizon step (see --interval-method)")
+    interval_method: str = opt("adaptive", "how --intervals are built from the validation errors: split "
+                               "(split conformal, fixed widths), scaled (split conformal on errors divided by the "
+                               "window's mean absolute one-step change), adaptive (adaptive conformal inference, "
+                               "Gibbs & Candes 2021: the calibration set slides forward and the level moves with "
+                               "each miss as actual values arrive) or adaptive-scaled (both)",
+                               ("split", "scaled", "adaptive", "adaptive-scaled"))
+    interval_gamma: float = opt(0.05, "step size of the adaptive methods' level update (0: slide the calibration "
+                                "set only)", ge=0, lt=1)
     calendar: bool = opt(False, "add day-of-week and day-of-year (sin, cos) inputs of the forecast dates, which are "
                          "known in advance (needs a date column)")
 

@@ -41,12 +41,19 @@ def table(rows: dict, tests: dict, model: str) -> str:
     return "\n".join(out)
 
 
-def coverage_lines(coverage: dict) -> str:
-    return "\n".join(f"{m} prediction intervals (split conformal on validation residuals, distribution-free): "
-                     + ", ".join(f"{float(lvl):.0%} nominal -> {share:.1%} of test values inside"
-                                 for lvl, share in c.items()) for m, c in coverage.items())
+def quality_text(intervals: dict, lvl: str, name: str) -> str:
+    """'78% covered, width 5.1, Winkler 7.3' for one model and level of intervals.quality."""
+    q = intervals.get(name, {}).get(lvl)
+    return f"{q['coverage']:.0%} covered, width {q['width']:.3g}, Winkler {q['winkler']:.3g}" if q else ""
 
 
-def interval_bounds(pred: np.ndarray, conformal: dict) -> dict:
-    """{level: (lower, upper)} for forecasts (M, H) and half-widths {level: [q_1 .. q_H]}."""
-    return {lvl: (pred - np.asarray(q)[None, :], pred + np.asarray(q)[None, :]) for lvl, q in conformal.items()}
+def interval_lines(intervals: dict, method: str) -> str:
+    """One line per model: coverage, mean width and Winkler score of each level, the naive
+    forecast's intervals (built the same way) last, as the yardstick."""
+    if not intervals:
+        return ""
+    head = (f"prediction intervals ({method} conformal on validation errors; Winkler: interval score, lower is "
+            "better; naive: the naive forecast's intervals built the same way):")
+    return "\n".join([head, *(f"  {m}: " + "; ".join(
+        f"{float(lvl):.0%} nominal -> {q['coverage']:.1%} inside, mean width {q['width']:.4g}, "
+        f"Winkler {q['winkler']:.4g}" for lvl, q in c.items()) for m, c in intervals.items())])

@@ -102,7 +102,8 @@ META_TYPES = {"image_shape": lambda v: _ints(3)(v) or _ints(4)(v),   # (C, H, W)
               "image_size": lambda v: _of(int)(v) and v > 0, "channels": _of(int),
               "classes": _strs(optional=True), "columns": lambda v: _strs()(v) and len(v) > 0,
               "dataset": _of(str), "date_column": _of(str, optional=True), "freq": _of(str, optional=True),
-              "scaler": _of(dict), "conformal": _of(dict, optional=True), "period": _of(int, optional=True),
+              "scaler": _of(dict), "conformal": _of(dict, optional=True), "intervals": _of(dict, optional=True),
+              "period": _of(int, optional=True),
               "rows": _of(int), "source": _of(str, optional=True)}
 
 

@@ -10,7 +10,8 @@ and reuses that model and its scaler for every later fold (its validation part t
 the fold's test block, all of it past data for that model).
 
 Scores per fold for every model and baseline, mean ± std over folds, and one Diebold-Mariano
-verdict on the errors pooled over folds.
+verdict on the errors pooled over folds; with --intervals the coverage, mean width and Winkler
+score of each model's intervals and of the naive forecast's (built the same way), pooled.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from ..engine.rundir import RunDir
 from ..engine.runtime import Runtime, use_threads
 from ..errors import UserError
 from ..metrics import forecast as M
+from ..metrics import intervals as I
 from ..metrics import report as R
 from ..viz.plots import plot_folds
 from .forecaster import ForecasterObjective, read_training_series
@@ -115,9 +117,11 @@ def train_fold(cfg, series: S.Series, parts: S.Splits, path: Path) -> FoldObject
     return obj
 
 
-def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: int = 0) -> tuple[Path, dict]:
+def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: int = 0,
+                 methods=()) -> tuple[Path, dict]:
     """Backtest `cfg` (a ForecasterConfig) on `folds` rolling origins for each cell in `cells`
-    (default: cfg.cell). Returns (backtest directory, result dict)."""
+    (default: cfg.cell); with --intervals, `methods` adds interval methods scored beside
+    cfg.interval_method on the same forecasts. Returns (backtest directory, result dict)."""
     from tqdm import tqdm
 
     validate(folds, fold_size, cfg.horizon)
@@ -152,7 +156,7 @@ def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: i
                                                    p.test))
                 obj.net.load_state_dict(first.net.state_dict())
             obj.label = label
-            rep = obj.test_report()
+            rep = obj.test_report(methods=methods)
             f = per_fold[k]
             f.setdefault("actual", rep["actual"])
             f.setdefault("starts", rep["starts"])
@@ -160,13 +164,15 @@ def run_backtest(cfg, folds: int, retrain: bool = True, cells=None, fold_size: i
             f.setdefault("forecasts", {}).update(
                 {name: v for name, v in rep["forecasts"].items() if name == label or name not in LABELS.values()})
             f.setdefault("bounds", {}).update(rep["bounds"])
+            for m, b in rep["interval_bounds"].items():     # {method: {model or naive: {level: (lo, hi)}}}
+                f.setdefault("interval_bounds", {}).setdefault(m, {}).update(b)
             bar.update(1)
     bar.close()
     result = summarize(per_fold, labels, cfg, parts)
     result["dir"] = str(out.path)
     (out.path / "backtest.json").write_text(json.dumps({k: v for k, v in result.items() if k != "text"}, indent=2))
     result["per_fold"] = per_fold       # raw arrays (actual, forecasts, bounds) for callers; not in the JSON
-    plot_folds(per_fold, labels, series, out.path / "backtest.png")
+    plot_folds(per_fold, labels, series, out.path / "backtest.png", cfg.interval_method)
     out.close()
     return out.path, result
 
@@ -201,11 +207,25 @@ def summarize(per_fold: list[dict], labels: list[str], cfg, parts) -> dict:
     text.append("per fold MAE: " + "; ".join(
         f"{n} " + " ".join(f"{r[n]['mae']:.3f}" for r in fold_rows) for n in names))
     text.append(rep["verdict"])
-    if rep["coverage"]:
-        text.append(R.coverage_lines(rep["coverage"]))
+    by_method = {m: {n: I.quality(y, pool_bounds(per_fold, m, n)) for n in sorted(b, key=lambda n: n == "naive")}
+                 for m, b in per_fold[0].get("interval_bounds", {}).items()}
+    quality = by_method.get(cfg.interval_method, {})
+    if quality:
+        text.append(R.interval_lines(quality, cfg.interval_method))
+    fold_quality = [{n: I.quality(f["actual"], b) for n, b in f.get("interval_bounds", {}).get(cfg.interval_method,
+                                                                                               {}).items()}
+                    for f in per_fold]
     return {"folds": [{"test_rows": [p.test.start, p.test.stop], "train_rows": [0, p.train.stop],
-                       "val_rows": [p.val.start, p.val.stop], **r} for p, r in zip(parts, fold_rows)],
+                       "val_rows": [p.val.start, p.val.stop], **r, **({"intervals": q} if q else {})}
+                      for p, r, q in zip(parts, fold_rows, fold_quality)],
             "mean": mean, "std": std, "pooled": rep["rows"], "dm_tests": rep["tests"], "verdict": rep["verdict"],
-            "coverage": rep["coverage"], "text": "\n".join(text)}
+            "coverage": rep["coverage"], "interval_method": cfg.interval_method if quality else None,
+            "intervals": quality, **({"intervals_by_method": by_method} if len(by_method) > 1 else {}),
+            "text": "\n".join(text)}
 
 
+def pool_bounds(per_fold: list[dict], method: str, name: str) -> dict:
+    """{level: (lower, upper)} of one model's `method` intervals, concatenated over folds."""
+    first = per_fold[0]["interval_bounds"][method][name]
+    return {lvl: tuple(np.concatenate([f["interval_bounds"][method][name][lvl][i] for f in per_fold]) for i in (0, 1))
+            for lvl in first}

@@ -25,6 +25,7 @@ from ..config.forecaster import parse_levels
 from ..errors import UserError
 from ..nn import eval_mode
 from ..metrics import forecast as M
+from ..metrics import intervals as I
 from ..metrics import report as R
 from ..metrics import significance as G
 from ..data.calendar import data_columns, with_calendar
@@ -89,7 +90,8 @@ class ForecasterObjective(Objective):
             self.series = with_calendar(self.series, cfg.horizon)
         # a backtest fold passes its own parts (the series then ends with the fold's test rows)
         self.parts = parts or S.split(len(self.series), cfg.window, cfg.horizon, cfg.val_frac, cfg.test_frac)
-        self.conformal = None   # {level: half-widths per horizon step}, from the validation residuals
+        self.conformal = None   # {level: split-conformal half-widths per horizon step}, for the report
+        self.calib = None       # validation errors and local scales that every --interval-method starts from
         self.label = "LSTM" if cfg.cell == "lstm" else "GRU"
         # Differencing: a window's inputs start diff.lag rows later, so every input has its past.
         self.diff = Differencer(cfg.difference, cfg.difference_season)
@@ -141,28 +143,52 @@ class ForecasterObjective(Objective):
                 "epoch": step / self.steps_per_epoch}
 
     def calibrate(self) -> None:
-        """Split-conformal half-widths from the current net's validation residuals (--intervals)."""
+        """The current net's validation errors (M, H), those of the naive forecast and the windows'
+        local scales (M,) (--intervals): what every --interval-method calibrates on."""
         if self.cfg.intervals:
-            val = self.test_report("val")
-            self.conformal = G.conformal_quantiles(val["actual"] - val["forecast"], parse_levels(self.cfg.intervals))
+            val, target = self.test_report("val"), self.series.target
+            err = val["actual"] - val["forecast"]
+            self.conformal = G.conformal_quantiles(err, parse_levels(self.cfg.intervals))
+            last = self.parts.val.stop - 1
+            self.calib = {"levels": parse_levels(self.cfg.intervals), "err": err,
+                          "naive_err": val["actual"] - M.naive(target, val["starts"], self.cfg.horizon),
+                          "scale": I.local_scale(target, val["starts"], self.cfg.window), "end_row": last + 1,
+                          "end_date": None if self.series.dates is None else str(self.series.dates[last])}
 
-    def test_report(self, part: str = "test") -> dict:
-        """Test scores in original units of the GRU and each baseline, on the same windows."""
+    def interval_bounds(self, y: np.ndarray, starts: np.ndarray, preds: dict, method: str) -> dict:
+        """{name: {level: (lower, upper)}} of forecasts {name: (M, H)} by `method`, each calibrated on
+        its own validation errors (the GRU's, the naive forecast's); the adaptive methods update
+        online from the errors of earlier windows whose actual values are known."""
+        c = self.calib
+        scale = I.local_scale(self.series.target, starts, self.cfg.window)
+        return {name: I.bounds(p, I.half_widths(method, c["levels"], c["err" if name == self.label else "naive_err"],
+                                                c["scale"], starts, scale, y - p, self.cfg.interval_gamma))
+                for name, p in preds.items()}
+
+    def test_report(self, part: str = "test", methods=()) -> dict:
+        """Test scores in original units of the GRU and each baseline, on the same windows; with
+        --intervals the bounds and their quality of --interval-method and of each of `methods`,
+        for the GRU and the naive forecast."""
         cfg, target, starts = self.cfg, self.series.target, self.starts[part].numpy()
         y = M.actual(target, starts, cfg.horizon)
         gru = self.scaler.inverse(self._predict(part).double().numpy())
         if self.diff:   # forecast differences -> levels, from the observed past of each window
             gru = self.diff.integrate(target[starts[:, None] - np.arange(self.diff.lag, 0, -1)], gru)
         if part != "test":
-            return {"actual": y, "forecast": gru}
+            return {"actual": y, "forecast": gru, "starts": starts}
         scale = M.mase_scale(target[:self.parts.train.stop])
         s = self.series
         forecasts = {self.label: gru, **R.all_baselines(target, starts, cfg.horizon, cfg.window, self.period,
                                                         self.parts.train.stop, s.dates, s.freq)}
         self.calibrate()
-        bounds = {self.label: R.interval_bounds(gru, self.conformal)} if self.conformal else {}
+        preds = {self.label: gru, "naive": forecasts["naive"]}
+        by_method = {m: self.interval_bounds(y, starts, preds, m)
+                     for m in dict.fromkeys([cfg.interval_method, *methods])} if self.calib else {}
+        bounds = {self.label: by_method[cfg.interval_method][self.label]} if by_method else {}
         rep = R.build(y, forecasts, [self.label], scale, cfg.horizon, cfg.alpha, bounds)
-        return {**rep, "forecasts": forecasts, "actual": y, "starts": starts, "bounds": bounds}
+        quality = {n: I.quality(y, b) for n, b in by_method.get(cfg.interval_method, {}).items()}
+        return {**rep, "forecasts": forecasts, "actual": y, "starts": starts, "bounds": bounds,
+                "interval_bounds": by_method, "intervals": quality}
 
     def finish(self, run: RunDir) -> dict:
         best = run.path / "best.pt"
@@ -173,15 +199,17 @@ class ForecasterObjective(Objective):
         (run.path / "test_metrics.json").write_text(json.dumps({
             "verdict": rep["verdict"], "period": self.period, "windows": len(rep["starts"]), "alpha": self.cfg.alpha,
             "dm_tests": rep["tests"][self.label], "coverage": rep["coverage"].get(self.label, {}),
+            "interval_method": self.cfg.interval_method if rep["intervals"] else None, "intervals": rep["intervals"],
             "conformal_half_widths": self.conformal or {}, **rows}, indent=2))
         self._plots(run, rep)
-        cover = R.coverage_lines(rep["coverage"])
+        cover = R.interval_lines(rep["intervals"], self.cfg.interval_method)
         print(f"test part: {len(rep['starts'])} windows of {self.series.columns[0]!r} "
               f"(horizon {self.cfg.horizon}), original units; p: one-sided Diebold-Mariano (HLN) p-values of the "
               f"{self.label} against each baseline\n{R.table(rows, rep['tests'], self.label)}\n{rep['verdict']}\n"
               + (cover + "\n" if cover else "") + f"test predictions plotted in {run.path / 'test_forecast.png'}")
         summary = {f"test_{k}": v for k, v in rows[self.label].items()}
         summary.update({f"coverage_{lvl}": v for lvl, v in rep["coverage"].get(self.label, {}).items()})
+        summary.update({f"winkler_{lvl}": q["winkler"] for lvl, q in rep["intervals"].get(self.label, {}).items()})
         for name, s in rows.items():
             if name != self.label:
                 key = name.split(" (")[0].replace(" ", "_")
@@ -193,12 +221,14 @@ class ForecasterObjective(Objective):
         from ..viz.plots import plot_epoch_losses, plot_test_part
 
         plot_epoch_losses(run.read_stats(), self.steps_per_epoch, run.path / "losses.png")
-        plot_test_part(rep, self.series, self.label, run.path / "test_forecast.png")
+        plot_test_part(rep, self.series, self.label, self.cfg.interval_method, run.path / "test_forecast.png")
 
     def meta(self) -> dict:
         s = self.series
         return {"columns": s.columns, "date_column": s.date_column, "freq": s.freq, "scaler": self.scaler.to_dict(),
-                "period": self.period, "rows": len(s), "source": s.name, "conformal": self.conformal}
+                "period": self.period, "rows": len(s), "source": s.name, "conformal": self.conformal,
+                "intervals": None if self.calib is None else {
+                    k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.calib.items()}}
 
 
 def build(cfg, rt=None) -> ForecasterObjective:
@@ -263,11 +293,44 @@ class Forecaster(Loaded):
             index = pd.Series(pd.date_range(s.dates[-1], periods=horizon + 1, freq=s.freq)[1:],
                               name=s.date_column)
         table = pd.DataFrame({index.name: index.values, self.column: values})
-        for lvl, q in sorted((self.meta.get("conformal") or {}).items()):   # split-conformal bounds
+        for lvl, q in sorted(self.half_widths(s).items()):
             pct = f"{round(float(lvl) * 100):g}"
             table[f"lower_{pct}"] = values - np.asarray(q[:horizon])
             table[f"upper_{pct}"] = values + np.asarray(q[:horizon])
+        table.attrs["interval_method"] = self.config.interval_method
         return table
+
+    def half_widths(self, s: S.Series) -> dict[str, np.ndarray]:
+        """{level: (H,) half-widths} of the forecast after the last row of `s`, by the checkpoint's
+        --interval-method. The adaptive methods first replay their online updates over the windows
+        of `s` whose targets come after the validation part (by date, else by row), so a forecast
+        from a longer series has seen the errors made since training."""
+        cal = self.meta.get("intervals")
+        if not cal:     # checkpoints before --interval-method stored split-conformal widths only
+            return {lvl: np.asarray(q, float) for lvl, q in (self.meta.get("conformal") or {}).items()}
+        try:
+            levels, err, cal_scale = cal["levels"], np.asarray(cal["err"], float), np.asarray(cal["scale"], float)
+        except (KeyError, TypeError, ValueError):
+            raise UserError(f"{self.path}: the checkpoint's interval calibration is damaged") from None
+        method, target, n, k = self.config.interval_method, s.target, len(s), self.diff.lag
+        starts, errors = np.array([n]), None
+        if method.startswith("adaptive"):
+            first = int(cal.get("end_row") or 0)
+            if s.dates is not None and cal.get("end_date"):
+                first = int(np.searchsorted(s.dates, np.datetime64(cal["end_date"]), side="right"))
+            replay = np.arange(max(first, self.window + k), n - self.horizon + 1)
+            if len(replay):
+                data = torch.tensor(np.nan_to_num(self.scaler.transform(model_values(s.values, self.diff))),
+                                    dtype=torch.float32)
+                pred = self.scaler.inverse(predict(self.net, data, self.window, self.horizon,
+                                                   torch.as_tensor(replay)).double().numpy())
+                if k:
+                    pred = self.diff.integrate(target[replay[:, None] - np.arange(k, 0, -1)], pred)
+                starts = np.append(replay, n)
+                errors = np.vstack([M.actual(target, replay, self.horizon) - pred, np.full((1, self.horizon), np.nan)])
+        widths = I.half_widths(method, levels, err, cal_scale, starts, I.local_scale(target, starts, self.window),
+                               errors, self.config.interval_gamma)
+        return {lvl: w[-1] for lvl, w in widths.items()}
 
 
 def load(ckpt: dict) -> Forecaster:

@@ -9,6 +9,8 @@ import torch
 
 from ..data import series as S
 from ..metrics import forecast as M
+from ..metrics import intervals as I
+from ..metrics import report as R
 
 
 def plot_confusion(cm: torch.Tensor, classes: list[str], path, title: str) -> None:
@@ -43,7 +45,8 @@ def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple 
     ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
     levels = sorted((c[6:] for c in table.columns if c.startswith("lower_")), key=float, reverse=True)
     for i, pct in enumerate(levels):    # widest interval first, lightest; one step: a bar
-        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval (split conformal)")
+        method = table.attrs.get("interval_method", "split")
+        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval ({method} conformal)")
         if len(table) == 1:
             ax.vlines(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=8, **band)
         else:
@@ -63,30 +66,35 @@ def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple 
         plt.close(fig)
 
 
-def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: Path) -> None:
-    """One panel per fold: actual values, each model, and the best baseline of that fold (1 step ahead)."""
+def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: Path, method: str = "") -> None:
+    """One panel per fold: actual values, each model, and the best baseline of that fold (1 step ahead);
+    the first model's intervals with their coverage, mean width and Winkler score, the naive
+    forecast's interval scores in the title."""
     from . import _plt
 
     plt = _plt()
-    fig, axes = plt.subplots(len(per_fold), 1, figsize=(11, 2.4 * len(per_fold)), squeeze=False)
+    fig, axes = plt.subplots(len(per_fold), 1, figsize=(14, 2.4 * len(per_fold)), squeeze=False)
     for k, (f, ax) in enumerate(zip(per_fold, axes[:, 0])):
         x = f["starts"] if series.dates is None else series.dates[f["starts"]]
         y = f["actual"][:, 0]
         ax.plot(x, y, color="black", lw=1, label="actual")
         base = min((n for n in f["forecasts"] if n not in labels),
                    key=lambda n: M.mae(f["actual"], f["forecasts"][n]))
+        ib = f.get("interval_bounds", {}).get(method, {})
+        q = {n: I.quality(f["actual"], b) for n, b in ib.items()}
         for j, (lvl, (lo, hi)) in enumerate(sorted(f["bounds"].get(labels[0], {}).items(), reverse=True)):
             ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.12 + 0.12 * j, lw=0,
-                            label=f"{labels[0]} {float(lvl):.0%} interval")
+                            label=f"{labels[0]} {float(lvl):.0%} interval: " + R.quality_text(q, lvl, labels[0]))
         for i, n in enumerate([*labels, base]):
             ax.plot(x, f["forecasts"][n][:, 0], lw=1, color=f"C{i}",
                     label=f"{n} (MAE {M.mae(f['actual'], f['forecasts'][n]):.3g})")
         span = "" if series.dates is None else f": {str(x[0])[:10]} .. {str(x[-1])[:10]}"
-        ax.set_title(f"fold {k + 1}{span}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
+        naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(q, lvl, "naive") for lvl in q.get("naive", {}))
+        ax.set_title(f"fold {k + 1}{span}" + (f"; naive's {method} intervals: {naive}" if naive else ""), fontsize=9)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
         ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")   # the legends stand right of the panels
     plt.close(fig)
 
 
@@ -111,9 +119,10 @@ def plot_epoch_losses(stats: list[dict], steps_per_epoch: int, path) -> None:
     plt.close(fig)
 
 
-def plot_test_part(rep: dict, series: S.Series, label: str, path) -> None:
-    """The test part, 1 step ahead: actual values, the model `label` with its intervals, and its
-    strongest baseline. rep: metrics.report's evaluation (starts, actual, forecasts, rows, bounds, coverage)."""
+def plot_test_part(rep: dict, series: S.Series, label: str, method: str, path) -> None:
+    """The test part, 1 step ahead: actual values, the model `label` with its `method` intervals and
+    their quality, its strongest baseline, the naive forecast's interval scores in the title. rep:
+    the forecaster's test report (starts, actual, forecasts, rows, bounds, intervals)."""
     from . import _plt
 
     plt = _plt()
@@ -123,10 +132,14 @@ def plot_test_part(rep: dict, series: S.Series, label: str, path) -> None:
     base = min((k for k in rep["rows"] if k != label), key=lambda k: rep["rows"][k]["mae"])
     for i, (lvl, (lo, hi)) in enumerate(sorted(rep["bounds"].get(label, {}).items(), reverse=True)):
         ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.15 + 0.15 * i, lw=0,
-                        label=f"{float(lvl):.0%} interval ({rep['coverage'][label][lvl]:.0%} covered)")
+                        label=f"{float(lvl):.0%} {method} interval: "
+                              + R.quality_text(rep["intervals"], lvl, label))
     for name in (label, base):       # the model and its strongest baseline
         ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
-    ax.set(title=f"test part, 1 step ahead: {series.columns[0]}", ylabel=series.columns[0])
+    naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(rep["intervals"], lvl, "naive")
+                      for lvl in rep["intervals"].get("naive", {}))
+    ax.set(title=f"test part, 1 step ahead: {series.columns[0]}" + (f"\nthe naive forecast's "
+           f"{method} intervals: {naive}" if naive else ""), ylabel=series.columns[0])
     ax.legend()
     fig.autofmt_xdate()
     fig.tight_layout()
