@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ganforge"
 # Lowest first. A module belongs to the first entry that is its name or a package above it;
 # a module may import its own layer or any lower one, never a higher one.
 LAYERS = [
-    ("errors", "files", "optional", "resources", "version", "config"),
+    ("errors", "files", "optional", "resources", "sniff", "version", "config"),
     ("data", "nn", "losses", "augment"),
     ("models",),
     ("metrics", "viz"),

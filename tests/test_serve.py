@@ -71,7 +71,7 @@ def test_gan_functions(models):
     assert a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8
     assert np.array_equal(a, S.gan_generate(dcgan, seed=3, n=4))             # same seed, same grid
     rows, one = S.gan_generate(cgan, 0, 20), S.gan_generate(cgan, 0, 16, label="7")
-    assert rows.shape[1] > 4 * rows.shape[0] and one.shape[0] == one.shape[1]   # a row per class; a square
+    assert rows.shape[0] > 4 * rows.shape[1] and one.shape[0] == one.shape[1]   # 10 rows (a row per class) of 2; a square
     assert not np.array_equal(S.gan_generate(infogan, 0, 4, codes={"cat": "1", "c1": 1, "c2": -1}),
                               S.gan_generate(infogan, 0, 4, codes={"cat": "1", "c1": -1, "c2": 1}))
     strip = S.gan_interpolate(cgan, seed=1, steps=5, label="2")

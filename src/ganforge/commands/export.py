@@ -58,12 +58,12 @@ def _export(args) -> int:
               f"ganforge.load of it: max abs diff {diff:.3g} against the checkpoint")
         return 0
     gr = E.graph(model, args.direction)
-    E.export_graph(gr, out, fmt)
+    opset = E.export_graph(gr, out, fmt)
     diff = E.parity(gr, out, fmt)
     shapes = ", ".join(f"{n} {tuple(x.shape)}" for n, x in zip(gr.input_names, gr.inputs))
     check = ("onnxruntime not installed: not checked" if diff is None else
              f"max abs diff against PyTorch on a random input: {diff:.3g}")
-    print(f"wrote {out} ({fmt}, {ckpt['task']}; inputs like {shapes}{'; ' + gr.note if gr.note else ''}); {check}")
+    print(f"wrote {out} ({fmt}{f' opset {opset}' if opset else ''}, {ckpt['task']}; inputs like {shapes}{'; ' + gr.note if gr.note else ''}); {check}")
     if diff is not None and not diff <= 1e-3:
         raise UserError(f"the {fmt} export of {args.checkpoint} differs from PyTorch by {diff:.3g}")
     return 0

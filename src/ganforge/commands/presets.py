@@ -13,7 +13,9 @@ def register(sub) -> None:
 def _presets(args) -> int:
     from ..config.presets import PRESETS
 
+    a = max(len(name) for name in PRESETS) + 1   # columns as wide as their longest entry
+    b = max(len("/".join(p["models"])) for p in PRESETS.values()) + 1
     for name, p in PRESETS.items():
-        print(f"{name:<14} {'/'.join(p['models']):<12} {p['summary']}")
-        print(" " * 28 + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in p["values"].items()))
+        print(f"{name:<{a}} {'/'.join(p['models']):<{b}} {p['summary']}")
+        print(" " * (a + b + 2) + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in p["values"].items()))
     return 0

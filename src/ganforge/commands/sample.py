@@ -22,7 +22,9 @@ def register(sub) -> None:
                     "ganforge sample runs/lapgan --show-levels -n 8 -o levels.png   # LAPGAN: one row per level\n"
                     "ganforge sample runs/videogan -n 16 -o clips.gif             # video GAN: animated grid")
     p.add_argument("checkpoint", help="a checkpoint file, or a run directory holding checkpoint.pt")
-    p.add_argument("-n", "--num", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("-n", "--num", type=int, default=None,
+                   help="number of images (default 64; a grid with one row per class: 8 per class, and -n is "
+                        "rounded up to a multiple of the classes)")
     p.add_argument("-o", "--output", default="samples.png", help="grid PNG to write (default samples.png)")
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
     p.add_argument("--nrow", type=int, default=None, help="images per grid row (default: square)")
@@ -46,9 +48,9 @@ def _sample(args) -> int:
     from ..use.load import load
     from ..files import output_file
     from ..resources import check_fits
-    from ..viz import save_grid, save_image
+    from ..viz import class_grid, class_grid_note, save_grid, save_image
 
-    if args.num < 1:
+    if args.num is not None and args.num < 1:
         raise UserError(f"-n must be positive, got {args.num}")
     if args.nrow is not None and args.nrow < 1:
         raise UserError(f"--nrow must be positive, got {args.nrow}")
@@ -59,6 +61,10 @@ def _sample(args) -> int:
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"--individual {folder} is a file, not a folder")
     gen = load(args.checkpoint, "gan")
+    asked = args.num   # None: 64 images, or 8 per row of a grid with one row per class (code value)
+    if args.num is None and (args.show_levels or args.traverse or args.interpolate or gen.output == "clips"
+                             or args.label is not None or args.code or not gen.axis[0]):
+        args.num = 64
     if args.show_levels or gen.output == "clips":   # a pyramid's level panel; clips (GIF, MP4, strip)
         from . import sample_media
 
@@ -71,9 +77,12 @@ def _sample(args) -> int:
     codes = parse_codes(args.code, gen) if args.code else None
     c, h, w = gen.image_shape
     in_grid = min(args.num, GRID_MAX) if folder is not None else args.num
-    rows = gen.axis[0] if labels is None and codes is None else 0
-    if rows and args.nrow is None:   # one row per class (code value): labels cycle by row
-        args.nrow = math.ceil(in_grid / rows)
+    rows, what = gen.axis if labels is None and codes is None else (0, "")
+    if rows:   # one row per class (code value), always: -n grows to whole rows
+        args.num, args.nrow, in_grid = class_grid(args.num, rows, args.nrow, GRID_MAX if folder else None)
+        note = class_grid_note(asked, args.num, rows, args.nrow, what)
+        if note:
+            print(note)
     cols = args.nrow or math.ceil(math.sqrt(in_grid))
     up = max(1, 64 // w)
     grid_bytes = math.ceil(in_grid / cols) * cols * (h + 2) * (w + 2) * max(c, 3) * up * up

@@ -23,8 +23,10 @@ def sample_levels(gen, args, out) -> int:
     n = min(args.num, 32)
     levels = gen.view("levels", n, args.seed if args.seed is not None else 0)
     size = gen.image_shape[1:]
-    save_grid(torch.cat([F.interpolate(lv, size=size, mode="nearest") for lv in levels]), out, nrow=n)
-    sides = " -> ".join(str(lv.shape[-1]) for lv in levels)
+    sides = [lv.shape[-1] for lv in levels]   # coarsest first
+    save_grid(torch.cat([F.interpolate(lv, size=size, mode="nearest") for lv in levels]), out, nrow=n,
+              row_labels=[f"{side} px" for side in sides])
+    sides = " -> ".join(map(str, sides))
     print(f"wrote {out} (levels {sides}, one row each, {n} samples; step {gen.step} of {gen.path})")
     return 0
 

@@ -18,6 +18,39 @@ def register(sub) -> None:
         t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint.pt (--steps is the "
                        "new total; --device, --precision and the number of processes may differ)")
         t.set_defaults(func=_train, task_cls=cls)
+        _registry_help(t, task, cls)
+
+
+# The registry kind each task trains, and the flag that picks one of them.
+KINDS = {"gan": ("gan", "--model"), "classifier": ("classifier", "--model"), "sr": ("sr", "--model"),
+         "forecaster": ("forecaster", "--model"), "cyclegan": ("translator", "--generator")}
+
+
+def _registry_help(parser: argparse.ArgumentParser, task: str, cls) -> None:
+    """`train TASK --help` lists the registered models and the datasets the task reads, built from the
+    model registry and data.catalog when the help is printed (so `ganforge --help` imports no torch,
+    and no list can drift from what is registered)."""
+    plain = parser.format_help
+
+    def format_help() -> str:
+        from .. import models
+        from ..data.catalog import names_for
+
+        kind, flag = KINDS.get(task, (task, "--model"))
+        names = [e.name for e in models.entries(kind)]
+        datasets = names_for(task)
+        for action in parser._actions:
+            if flag in action.option_strings and any(n not in action.help for n in names):
+                action.help = f"{action.help.split(' (default')[0]}; registered: {', '.join(names)} " \
+                              f"(default: {action.help.rsplit('(default: ', 1)[-1]}"
+            if "--data" in action.option_strings and datasets:
+                default = action.help.rsplit("(default: ", 1)[-1]
+                action.help = f"dataset: {', '.join(datasets)} (see `ganforge datasets`) (default: {default}"
+        if names:
+            parser.description = f"{cls.help}\n\n{flag} (registered models): {', '.join(names)}"
+        return plain()
+
+    parser.format_help = format_help
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -44,3 +77,5 @@ def _report(path, summary: dict) -> None:
     for k, v in summary.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             print(f"  {k:<16} {v:.4g}")
+    if isinstance(summary.get("verdict"), str):   # the model against its trivial baseline, in words
+        print(f"  {'verdict':<16} " + summary["verdict"].replace("\n", "\n" + " " * 19))

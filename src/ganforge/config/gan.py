@@ -13,11 +13,14 @@ GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
 # name -> models.family.Family, filled in by the GAN families as they register (this package sits
 # below models and never imports it): their flags, the config values they bring, their checks.
 FAMILIES: dict = {}
+# The smallest image side of a family that registers none (Family.min_side): below 8 px there is no
+# picture to learn, and dcgan has no upsampling layer left.
+MIN_SIDE = 8
 
 
 @dataclass
 class GANConfig(ImageRunConfig):
-    help: ClassVar[str] = "train a GAN on an image dataset (the families: `ganforge models --kind gan`)"
+    help: ClassVar[str] = "train a GAN (any family of `ganforge models --kind gan`) on an image or video dataset"
     example: ClassVar[str] = ("ganforge train gan --model dcgan --data mnist5k --steps 2000 --batch-size 64\n"
                               "ganforge train gan --model convgan --data cifar10 --batch-size 32 --precision auto\n"
                               "ganforge train gan --model cgan --cond projection --data mnist5k --steps 3000\n"
@@ -135,6 +138,18 @@ class GANConfig(ImageRunConfig):
             return getattr(family, name)
         raise AttributeError(f"GANConfig has no field {name!r}")
 
+    def min_side(self) -> int:
+        """The smallest image side --model trains on (what its family registered)."""
+        return getattr(FAMILIES.get(self.model), "min_side", MIN_SIDE)
+
+    def check_side(self, shape) -> None:
+        """Refuse data whose (..., H, W) is below --model's smallest side, naming the flag that set it."""
+        side = min(shape[-2:])
+        if side < self.min_side():
+            where = f"--image-size {self.image_size}" if self.image_size else f"--data {self.data} ({side} px images)"
+            raise UserError(f"{where}: --model {self.model} needs images of at least {self.min_side()} px; "
+                            f"pass --image-size {self.min_side()} or more")
+
     def validate(self) -> None:
         super().validate()
         if self.family is not None:
@@ -142,6 +157,8 @@ class GANConfig(ImageRunConfig):
         family = FAMILIES.get(self.model)
         if family is not None:
             family.hooks.check(self)
+        if self.image_size and self.image_size < self.min_side():
+            self.check_side((self.image_size, self.image_size))
         ops = self.augment_op_list()
         if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
             raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")

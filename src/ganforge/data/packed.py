@@ -134,10 +134,31 @@ def open_packed(root: Path, channels: int = 0, size: int = 0) -> ImageData:
 
 # ------------------------------------------------------------------------------ packing
 
-def pack_folder(folder: Path, out: Path, size: int = 256, channels: int = 3, workers: int = 0, strict: bool = False,
-                progress: bool = True, shard_bytes: int = SHARD_BYTES) -> dict:
+def own_size(sizes: list[tuple[int, int]]) -> tuple[int, str]:
+    """(square side, why) a pack keeps when no --size is given: the images' own side when they all share
+    one, else the most common short side (the larger on a tie), within 8..4096; never an upsampling
+    default that multiplies the pack's bytes."""
+    from collections import Counter
+
+    shorts = Counter(min(w, h) for w, h in sizes)
+    side, count = max(shorts.items(), key=lambda kv: (kv[1], kv[0]))
+    size = min(max(side, 8), 4096)
+    if len(set(sizes)) == 1:
+        w, h = sizes[0]
+        why = f"the images' own size, {w}x{h}" + ("" if w == h else ", centre square")
+    else:
+        why = (f"the most common short side, {side} px, of {count:,} of {len(sizes):,} images "
+               f"(short sides {min(shorts)}..{max(shorts)} px)")
+    if size != side:
+        why += ", kept within 8..4096"
+    return size, why
+
+
+def pack_folder(folder: Path, out: Path, size: int | None = None, channels: int = 3, workers: int = 0,
+                strict: bool = False, progress: bool = True, shard_bytes: int = SHARD_BYTES) -> dict:
     """Index `folder`, decode and resize every image once (in `workers` processes), and write the
-    shards, labels and manifest into `out`. Returns the manifest."""
+    shards, labels and manifest into `out`. size None: the folder's own size (own_size), with the
+    reason in the manifest's "size_rule". Returns the manifest."""
     from tqdm import tqdm
 
     from .index import index_folder
@@ -150,6 +171,10 @@ def pack_folder(folder: Path, out: Path, size: int = 256, channels: int = 3, wor
         raise UserError(f"{out} is a folder that holds other files; give a new or empty folder (or a packed "
                         "dataset to replace)")
     index = index_folder(folder, channels, strict=strict, progress=progress)
+    rule = f"--size {size}"
+    if size is None and index.sizes:
+        size, rule = own_size(index.sizes)
+    size = size or 8   # no readable image: refused below
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / MANIFEST).unlink(missing_ok=True)   # the old pack is gone from here on: never half of each
@@ -191,7 +216,7 @@ def pack_folder(folder: Path, out: Path, size: int = 256, channels: int = 3, wor
     manifest = {"format": FORMAT, "version": VERSION, "count": sum(s["count"] for s in shards),
                 "shape": [channels, size, size], "dtype": "uint8", "shards": shards,
                 "labels": "labels.npy" if labels else None, "classes": index.classes if labels else None,
-                "source": str(folder.resolve()), "skipped": index.bad + len(skipped)}
+                "source": str(folder.resolve()), "skipped": index.bad + len(skipped), "size_rule": rule}
     keep = {s["file"] for s in shards} | {"labels.npy", MANIFEST}
     for old in out.glob("images-*.npy"):   # shards of an earlier, larger pack in the same folder
         if old.name not in keep:

@@ -65,13 +65,24 @@ def open_image_source(spec: str, channels: int, size: int, strict: bool = False,
         from .lazy import StreamImages
 
         idx = index_folder(folder, channels, strict=strict, progress=progress, paths=paths)
+        why = _counted(why, len(idx.paths), len(paths), channels * size * size)
         labels = None if idx.labels is None else torch.tensor(idx.labels, dtype=torch.int64)
         return ImageData(name, StreamImages(idx.paths, channels, size), labels, idx.classes, "streaming", why)
     good, arrays = read_folder(folder, lambda p: decode_square(p, channels, size), strict, paths)
+    why = _counted(why, len(good), len(paths), channels * size * size)
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     labels, classes = folder_labels(folder, good)
     labels = None if labels is None else torch.tensor(labels, dtype=torch.int64)
     return ImageData(name, images, labels, classes, "in-memory", why)
+
+
+def _counted(why: str, good: int, listed: int, image_bytes: int) -> str:
+    """The data line counts the images that train: the route was chosen from the files listed, before
+    the unreadable ones were skipped."""
+    if good == listed:
+        return why
+    was, now = (f"{n:,} images take {human(n * image_bytes)}" for n in (listed, good))
+    return f"{why.replace(was, now)}; {listed - good} unreadable file(s) skipped"
 
 
 def take(images, key):

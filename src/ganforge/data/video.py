@@ -26,6 +26,9 @@ from .images import IMAGE_SUFFIXES, ImageData, list_images, read_image, resize_c
 SPRITE = 20                      # MNIST digits fit a 20x20 box inside their 28x28 image
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v"}
 DEFAULT_SIDE = 32
+SPECS = {"moving-mnist": ("generated", "one mnist5k digit bouncing in each clip"),
+         "moving-mnist:2": ("generated", "two mnist5k digits bouncing in each clip"),
+         "videos:PATH": ("local", "a video file or a folder of them (GIF; MP4, WEBM, ... with PyAV; folders of frames)")}
 
 
 def load_clips(spec: str, split: str = "train", frames: int = 16, channels: int = 0, size: int = 0,
@@ -40,7 +43,7 @@ def load_clips(spec: str, split: str = "train", frames: int = 16, channels: int 
         return moving_digits(split, frames, size or DEFAULT_SIDE, int(arg or 1), seed, n)
     if kind == "videos" and arg:
         return load_videos(Path(arg), frames, channels or 3, size or DEFAULT_SIDE, strict)
-    raise UserError(f"videogan trains on clips: --data moving-mnist, moving-mnist:2 or videos:PATH, got {spec!r}")
+    raise UserError(f"videogan trains on clips: --data {', '.join(SPECS)}, got {spec!r}")
 
 
 # ------------------------------------------------------------------------------ moving digits

@@ -57,13 +57,14 @@ class Extractor:
     name: str = "?"
     key: str = "?"
     image_shape: tuple[int, int, int] | None = None
+    flag: str = "--extractor"   # the flag that chose it: `eval --extractor`, `train gan --eval-extractor`
 
     def check(self, image_shape) -> None:
         if self.image_shape is not None and tuple(image_shape) != self.image_shape:
             want, got = ("x".join(map(str, s)) for s in (self.image_shape, image_shape))
             raise UserError(f"{self.name} needs {want} images (CxHxW) but these are {got}; train a classifier on "
-                            f"this data (ganforge train classifier --data ...) and pass --extractor classifier:CKPT, "
-                            "or use --extractor inception")
+                            f"this data (ganforge train classifier --data ...) and pass {self.flag} classifier:CKPT, "
+                            f"or use {self.flag} inception")
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """float (N, C, H, W) in [-1, 1] -> (N, D)."""
@@ -133,9 +134,10 @@ class InceptionExtractor(Extractor):
         return self._run(images, no_output_bias=True).clamp_min(1e-12).log()   # log-probs: softmax gives p back
 
 
-def get_extractor(spec: str, image_shape: tuple[int, int, int], dataset: str | None) -> Extractor:
+def get_extractor(spec: str, image_shape: tuple[int, int, int], dataset: str | None,
+                  flag: str = "--extractor") -> Extractor:
     """The extractor `spec` (auto | inception | classifier | classifier:CKPT) for images of
-    `image_shape` from `dataset`; UserError when it cannot handle them."""
+    `image_shape` from `dataset`; UserError when it cannot handle them, naming `flag`."""
     kind, _, arg = spec.partition(":")
     if kind == "auto" and not arg:
         if inception_path().is_file():
@@ -144,14 +146,19 @@ def get_extractor(spec: str, image_shape: tuple[int, int, int], dataset: str | N
             ext = ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
         else:
             raise UserError(f"no offline feature extractor for {dataset or 'these images'} at "
-                            f"{'x'.join(map(str, image_shape))}: pass --extractor inception (downloads the FID "
-                            f"Inception weights once, about 90 MB, to {inception_path()}) or --extractor classifier:CKPT "
+                            f"{'x'.join(map(str, image_shape))}: pass {flag} inception (downloads the FID "
+                            f"Inception weights once, about 90 MB, to {inception_path()}) or {flag} classifier:CKPT "
                             f"with a classifier trained on this data (ganforge train classifier --data {dataset})")
     elif kind == "inception" and not arg:
         ext = InceptionExtractor()
     elif kind == "classifier":
-        ext = ClassifierExtractor(arg) if arg else ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
+        try:
+            ext = ClassifierExtractor(arg) if arg else ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
+        except UserError as e:
+            raise UserError(f"{flag} {spec}: {e}") from None
     else:
-        raise UserError(f"unknown extractor {spec!r}; choose from: auto, inception, classifier, classifier:CKPT")
+        raise UserError(f"unknown extractor {flag} {spec!r}; choose from: auto, inception, classifier, "
+                        "classifier:CKPT")
+    ext.flag = flag
     ext.check(image_shape)
     return ext

@@ -19,8 +19,9 @@ MAX_REFERENCE = 10_000
 
 
 def reference_features(extractor: Extractor, dataset: str, image_shape, max_images: int = MAX_REFERENCE,
-                       split: str = "train") -> torch.Tensor:
-    """Features (N, D) of up to max_images real images of `dataset` converted to `image_shape`."""
+                       split: str = "train", data=None) -> torch.Tensor:
+    """Features (N, D) of up to max_images real images of `dataset` converted to `image_shape`.
+    data: those images loaded already (a training run's own ImageData), so they are not read again."""
     from ..data import load_images, to_float
 
     c, h, w = image_shape
@@ -32,7 +33,8 @@ def reference_features(extractor: Extractor, dataset: str, image_shape, max_imag
             return torch.load(path, weights_only=True)
         except Exception:   # a corrupt cache file is rebuilt, not fatal
             pass
-    data = load_images(dataset, split, c, h)
+    if data is None or tuple(data.shape) != (c, h, w):
+        data = load_images(dataset, split, c, h)
     images = data.images
     if len(images) > max_images:   # a fixed random subset, the same every time
         images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:max_images]]
@@ -78,11 +80,12 @@ def evaluate_images(images: torch.Tensor, extractor: Extractor, real_feats: torc
 
 def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor = "auto",
                        dataset: str | None = None, seed: int = 0, kid_subsets: int = 50,
-                       full: bool = True) -> dict:
+                       full: bool = True, real: torch.Tensor | None = None) -> dict:
     """Sample `num` images from generator (.sample(n, seed=...), .image_shape, .meta["dataset"])
     and score them against that dataset's training images.
 
-    full=False skips IS and precision/recall (the cheap set for --eval-every).
+    full=False skips IS and precision/recall (the cheap set for --eval-every); real: the reference
+    features computed already (a training run computes them once).
     Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ...}."""
     if num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
@@ -92,7 +95,7 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
         raise UserError(f"this generator was trained on {dataset or 'an unknown dataset'}: there is no real data "
                         "to compare its samples with")
     ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, shape, dataset)
-    real = reference_features(ext, dataset, shape)
+    real = reference_features(ext, dataset, shape) if real is None else real
     labels = None
     num_classes = getattr(generator, "num_classes", 0)
     if num_classes:   # conditional: ask for every class equally often

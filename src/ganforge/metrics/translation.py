@@ -52,3 +52,15 @@ def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 2.0, window: int 
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
     return s.flatten(1).mean(1)
+
+
+def against_baseline(name: str, baseline: str, scores: list[tuple[str, float, float]], advice: str) -> str:
+    """One plain sentence on whether `name` beats its trivial `baseline` on every score of
+    (label, ours, baseline's) (higher is better), naming each loss, as the forecaster's verdict does."""
+    def pair(label, ours, theirs):
+        return f"{label} {ours:.4g} vs {theirs:.4g}"
+
+    lost = [pair(*s) for s in scores if s[1] <= s[2]]
+    if not lost:
+        return f"the {name} beats {baseline} on " + ", ".join(pair(*s) for s in scores)
+    return f"the {name} does NOT beat {baseline}: {'; '.join(lost)}; {advice}"

@@ -35,7 +35,7 @@ class ConvClassifier(nn.Module):
         super().__init__()
         if image_size < 2 ** len(widths):
             raise UserError(f"this classifier pools {len(widths)} times and needs images of at least "
-                            f"{2 ** len(widths)} px, got {image_size}")
+                            f"{2 ** len(widths)} px, got {image_size}; pass --image-size {2 ** len(widths)} or more")
         if num_classes < 2:
             raise UserError(f"a classifier needs at least 2 classes, got {num_classes}")
         self.in_channels, self.image_size, self.num_classes = in_channels, image_size, num_classes

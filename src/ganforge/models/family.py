@@ -12,6 +12,8 @@ hooks     a Hooks subclass (below): extra loss terms, the training view of a bat
           evaluation extras and sample views. Generic code calls these; it never tests a name.
 tiny      `ganforge.train("gan", ...)` fields of a run of a few seconds: the registry tests train
           every family with them (and fail a family without a working tiny run).
+min_side  the smallest image side the family trains on (default 8): a smaller --image-size, or data
+          whose own images are smaller, is refused with one line naming the flag.
 """
 from __future__ import annotations
 
@@ -109,6 +111,7 @@ class Family:
     defaults: dict = field(default_factory=dict)
     hooks: type = Hooks
     tiny: dict = field(default_factory=dict)
+    min_side: int = 8   # the smallest image side it trains on (GANConfig.validate refuses less, naming the flag)
 
     def tiny_run(self) -> dict:
         """The fields of this family's tiny training run (the registry tests use it)."""

@@ -221,7 +221,8 @@ class LAPGANHooks(Hooks):
 
 @register("lapgan", kind="gan", summary="LAPGAN (Denton et al.): a Laplacian pyramid of conditional GANs, "
           "28 -> 14 -> 7 or 32 -> 16 -> 8", example=dict(image_shape=(1, 28, 28)),
-          family=Family(hooks=LAPGANHooks, tiny=dict(data="synthetic:1x28x28:16")))
+          family=Family(hooks=LAPGANHooks, tiny=dict(data="synthetic:1x28x28:16"),
+                        min_side=14))   # halved while even and the half stays >= 7
 def build(image_shape, latent_dim: int = 100, width: int = 64):
     c, h, w = image_shape
     if h != w:

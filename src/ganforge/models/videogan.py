@@ -150,7 +150,7 @@ class VideoHooks(Hooks):
 @register("videogan", kind="gan", summary="video GAN (DVD-GAN style): DCGAN content moved by a GRU, spatial and "
           "temporal discriminators; clips TxCxHxW (--data moving-mnist)", example=dict(image_shape=(16, 1, 32, 32)),
           family=Family(settings=VideoSettings, hooks=VideoHooks, defaults={"data": "moving-mnist"},
-                        tiny=dict(data="moving-mnist", frames=4)))
+                        tiny=dict(data="moving-mnist", frames=4), min_side=16))   # D strides frames 4 times
 def build(image_shape, latent_dim: int = 100, width: int = 64):
     if len(image_shape) != 4:
         raise UserError("videogan trains on clips: use --data moving-mnist or --data videos:PATH")

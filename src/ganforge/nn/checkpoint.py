@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from .. import sniff
 from ..errors import UserError
 from ..files import atomic_write
 
@@ -41,15 +42,18 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
         if path.suffix.lower() == ".safetensors":   # `ganforge export --format safetensors`: the same checks follow
             ckpt = read_safetensors(path)
         else:
+            kind = sniff.kind_of_bytes(path)   # ONNX, CSV, text, images: named before torch tries them
+            if kind is not None:
+                raise UserError(f"{path} is not a readable checkpoint: it is {kind[0]}; {kind[1]}")
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except UserError:
         raise
     except Exception as e:  # torch raises many types for corrupt, truncated or foreign files
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"{path} is not a readable checkpoint (corrupt, truncated or not a ganforge file): "
-                        f"{first[:200]}") from None
+        what, todo = sniff.unreadable(path, e)
+        raise UserError(f"{path} is not a readable checkpoint: it is {what}; {todo}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise UserError(f"{path} is not a ganforge checkpoint")
+        what, todo = sniff.kind_of_contents(ckpt, path)
+        raise UserError(f"{path} is not a ganforge checkpoint: it is {what}; {todo}")
     return _checked(ckpt, path, task)
 
 

@@ -220,6 +220,14 @@ class CycleGANObjective(Objective):
         for name, _, _, test, truth in self._directions():
             if truth is not None:   # the untranslated input, for comparison
                 summary[f"{name}_input_psnr_truth"] = psnr(to_float(test[:n]), to_float(truth[:n])).mean().item()
+        pairs = [(f"{d} PSNR to the truth (dB)", summary[f"{d}_psnr_truth"], summary[f"{d}_input_psnr_truth"])
+                 for d in ("AtoB", "BtoA") if f"{d}_input_psnr_truth" in summary]
+        if pairs:   # the trivial baseline: leave the image as it is
+            from ..metrics.translation import against_baseline
+
+            summary["verdict"] = against_baseline("CycleGAN", "the untranslated input", pairs,
+                                                  "train longer (more --steps); until then the input itself is "
+                                                  "closer to the true translation")
         return summary
 
     def meta(self) -> dict:

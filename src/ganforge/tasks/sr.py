@@ -168,7 +168,10 @@ class SRObjective(Objective):
             keys = [k for k in ("content", "g_adv", "d_loss") if k in stats[0]]
             plot_curves({k: (steps, [s[k] for s in stats]) for k in keys}, run.path / "losses.png",
                         title=f"{self.cfg.model} losses", ylabel="loss")
-        return score(self.upscaler(), self.eval_set) if self.eval_set else {}
+        if not self.eval_set:
+            return {}
+        scores = score(self.upscaler(), self.eval_set)
+        return {**scores, "verdict": sr_verdict(self.cfg.model, scores)}
 
     def meta(self) -> dict:
         return {"dataset": self.data_name, "channels": 3, "scale": self.cfg.scale, "content": self.content.name}
@@ -235,6 +238,16 @@ def score(up: Upscaler, images: list[torch.Tensor], tile: int | None = 128) -> d
         ours.append(sr_scores(up.upscale(lr, tile), hr[None], up.scale))
         base.append(sr_scores(bicubic(lr, up.scale), hr[None], up.scale))
     return {**mean_scores(ours), **{f"bicubic_{k}": v for k, v in mean_scores(base).items()}}
+
+
+def sr_verdict(model: str, scores: dict) -> str:
+    """Whether the net beats bicubic upsampling, its trivial baseline, on held-out PSNR-Y and SSIM-Y."""
+    from ..metrics.translation import against_baseline
+
+    return against_baseline(model, "bicubic on the held-out images",
+                            [(f"{m} (dB)" if m == "PSNR-Y" else m, scores[k], scores[f"bicubic_{k}"])
+                             for m, k in (("PSNR-Y", "psnr_y"), ("SSIM-Y", "ssim_y"))],
+                            "train longer (more --steps); until then bicubic is the better upscaler")
 
 
 def evaluate(ckpt: dict, data: str | None = None, **_) -> dict:

@@ -200,8 +200,53 @@ def graph(model, direction: str = "AtoB", batch: int = 2) -> Graph:
     raise UserError(f"{type(model).__name__} models cannot be exported as a graph yet")
 
 
-def export_graph(gr: Graph, path, fmt: str) -> None:
-    """Write `gr` as ONNX (opset 17, dynamic axes) or TorchScript (traced) to `path` (temp + rename)."""
+OPSETS = (17, 20)   # 17 runs nearly everywhere; 20 adds what some nets need (the video GAN's affine_grid)
+
+
+def _export_onnx(gr: Graph, path) -> int:
+    """torch.onnx.export at the first opset of OPSETS that exports `gr`; returns it. A failed try is
+    quiet: torch's exporter enables its log whatever `verbose` says and prints the whole IR graph
+    ("Torch IR graph at exception", hundreds of lines) on the way to the exception we catch."""
+    from torch import _C
+
+    log = _C._jit_onnx_log
+    _C._jit_onnx_log = lambda *args: None
+    try:
+        for opset in OPSETS:
+            try:
+                torch.onnx.export(gr.module, gr.inputs, str(path), input_names=gr.input_names,
+                                  output_names=gr.output_names, dynamic_axes=gr.dynamic, opset_version=opset,
+                                  dynamo=False)
+                return opset
+            except torch.onnx.errors.UnsupportedOperatorError as e:
+                if opset == OPSETS[-1]:
+                    raise UserError(f"this model cannot be exported as ONNX: {str(e).splitlines()[0]}") from None
+    finally:
+        _C._jit_onnx_log = log
+
+
+def _stamp_opset(path, opset: int) -> None:
+    """Record the opset in the ONNX file's own metadata (metadata_props "ganforge_opset"), beside the
+    opset_import every runtime reads."""
+    import onnx
+
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "ganforge_opset", str(opset)
+    onnx.save(model, str(path))
+
+
+def onnx_opset(path) -> int:
+    """The default-domain opset of an ONNX file."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def export_graph(gr: Graph, path, fmt: str) -> int | None:
+    """Write `gr` as ONNX (opset 17, or 20 where 17 lacks an operator; dynamic axes) or TorchScript
+    (traced) to `path` (temp + rename). Returns the ONNX opset (None for TorchScript)."""
     import tempfile
     import warnings
     from pathlib import Path
@@ -216,21 +261,15 @@ def export_graph(gr: Graph, path, fmt: str) -> None:
         warnings.simplefilter("ignore")   # tracer and exporter warnings about python values and norms' modes
         tmp_path = Path(tmp) / f"model.{fmt}"
         if fmt == "onnx":
-            for opset in (17, 20):   # 17 runs nearly everywhere; 20 adds what some nets need (affine_grid)
-                try:
-                    torch.onnx.export(gr.module, gr.inputs, str(tmp_path), input_names=gr.input_names,
-                                      output_names=gr.output_names, dynamic_axes=gr.dynamic, opset_version=opset,
-                                      dynamo=False)
-                    break
-                except torch.onnx.errors.UnsupportedOperatorError as e:
-                    if opset == 20:
-                        raise UserError(f"this model cannot be exported as ONNX: {str(e).splitlines()[0]}") from None
+            opset = _export_onnx(gr, tmp_path)
+            _stamp_opset(tmp_path, opset)
         elif fmt == "torchscript":
             torch.jit.save(torch.jit.trace(gr.module, gr.inputs, check_trace=False), str(tmp_path))
         else:
             raise UserError(f"unknown graph format {fmt!r}")
         data = tmp_path.read_bytes()
     write_output(path, lambda f: f.write(data))
+    return opset if fmt == "onnx" else None
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .. import sniff
 from ..errors import UserError
 
 _NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -35,10 +36,18 @@ def read_reference(path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"generator file {path} does not exist")
+    wanted = "import cyclegan reads a generator file of the CycleGAN reference code (latest_net_G_A.pth)"
+    kind = sniff.kind_of_bytes(path)   # ONNX, CSV, text, images: named before torch tries them
+    if kind is not None:
+        raise UserError(f"{path} is not a readable PyTorch file: it is {kind[0]}; {wanted}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:   # torch raises many types for corrupt or foreign files
-        raise UserError(f"{path} is not a readable PyTorch file: {str(e).strip()[:200]}") from None
+    except Exception as e:   # torch raises many types for corrupt or foreign files; its advice is not passed on
+        raise UserError(f"{path} is not a readable PyTorch file: it is {sniff.unreadable(path, e)[0]}; {wanted}") \
+            from None
+    if isinstance(state, dict) and state.get("format") == "ganforge-checkpoint":
+        raise UserError(f"{path} is not a state dict of tensors: it is a ganforge checkpoint already; use it as it is "
+                        f"(ganforge translate / serve / eval {path})")
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):

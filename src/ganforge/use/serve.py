@@ -73,7 +73,9 @@ def _gan_tab(gr, gen, slug, safe, out_dir, max_mb):
     gr.Markdown(f"**{gen.config.model}** GAN, {c}x{h}x{w} images, step {gen.step} ({gen.path})")
     with gr.Row():
         seed = gr.Number(0, label="seed", precision=0)
-        n = gr.Slider(1, 64, 16 if not gen.num_classes else 2 * gen.num_classes, step=1, label="number of images")
+        n = gr.Slider(1, 64, 16 if not gen.num_classes else 2 * gen.num_classes, step=1, label="number of images",
+                      info=None if not gen.num_classes else f"one row per class: rounded up to a multiple of "
+                                                            f"{gen.num_classes}")
     inputs = [seed, n]
     if gen.num_classes:
         inputs.append(gr.Dropdown(["one row per class", *gen.classes], value="one row per class", label="label"))

@@ -105,9 +105,13 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, code
     'one row per class': every class in turn); codes: the page's code fields by name (gen.code_spec:
     a value, or None/''/'random' for a random one)."""
     n, seed = _number(n, "number of images", 1, 256), _number(seed, "seed", 0, 2 ** 63 - 1)
-    labels = None
+    labels = rows = None
     if gen.num_classes and label not in (None, "", "one row per class"):
         labels = gen.label_index(label)
+    elif gen.num_classes:   # one row per class, always: n grows to whole rows
+        from ..viz import class_grid
+
+        n, rows, _ = class_grid(n, gen.num_classes)
     request = None
     if gen.code_spec:
         request = {}
@@ -116,9 +120,8 @@ def gan_generate(gen, seed: int = 0, n: int = 16, label: str | None = None, code
             if value in (None, "", "random"):
                 continue
             request[name] = float(value) if isinstance(spec, tuple) else _index(value, spec, f"code {name}")
-    images = gen.sample(n, seed=seed, labels=labels, codes=request)
-    cols = gen.num_classes if gen.num_classes and labels is None and n % gen.num_classes == 0 else None
-    return _rgb(images, cols, clips=gen.output == "clips")
+    images = gen.sample(n, seed=seed, labels=labels, codes=request, rows=rows)
+    return _rgb(images, rows, clips=gen.output == "clips")
 
 
 def _number(value, what: str, lo: int, hi: int) -> int:

@@ -26,8 +26,54 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2, upsca
     return grid
 
 
-def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int | None = None) -> Path:
-    """Save a grid PNG; small images are upscaled (nearest) so a 28 px digit stays visible."""
+def class_grid(n: int | None, classes: int, nrow: int | None = None, cap: int | None = None,
+               default_cols: int = 8) -> tuple[int, int, int]:
+    """(images to draw, columns, images in the grid) for a grid with one row per class (or code value).
+
+    Rows are classes, so the columns are --nrow, else ceil(n / classes) (default_cols when n is None),
+    and n is rounded up to a multiple of the classes. cap (with --individual): the grid shows about
+    this many of n images, whole rows only, while all n are drawn."""
+    shown = n if cap is None or n is None else min(n, cap)
+    cols = nrow or (default_cols if n is None else max(1, math.ceil(shown / classes)))
+    if cap is not None and n is not None and nrow is None and classes * cols > cap:
+        cols = max(1, cap // classes)
+    grid = classes * cols
+    total = grid if n is None or cap is None else max(math.ceil(n / classes) * classes, grid)
+    return total, cols, grid
+
+
+def class_grid_note(asked: int | None, total: int, classes: int, cols: int, what: str = "class") -> str | None:
+    """The line that says how -n changed for a one-row-per-class grid (None when it did not)."""
+    if asked == total:
+        return None
+    was = "no -n" if asked is None else f"-n {asked}"
+    return f"one row per {what}: {classes} rows of {cols} = {total} images ({was})"
+
+
+def label_rows(grid: np.ndarray, labels: list[str], row_height: int, top: int = 0) -> np.ndarray:
+    """A white margin left of `grid` (H, W, C) uint8 with labels[r] beside row r (rows of row_height
+    pixels from `top`), in PIL's default font."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    boxes = [probe.textbbox((0, 0), text, font=font) for text in labels]
+    margin = max(b[2] - b[0] for b in boxes) + 8
+    canvas = Image.new("L" if grid.shape[2] == 1 else "RGB", (margin + grid.shape[1], grid.shape[0]),
+                       255 if grid.shape[2] == 1 else (255, 255, 255))
+    canvas.paste(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid), (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for r, (text, box) in enumerate(zip(labels, boxes)):
+        y = top + r * row_height + (row_height - (box[3] - box[1])) // 2 - box[1]
+        draw.text((4, y), text, fill=0, font=font)
+    out = np.asarray(canvas)
+    return out[..., None] if out.ndim == 2 else out
+
+
+def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int | None = None,
+              row_labels: list[str] | None = None) -> Path:
+    """Save a grid PNG; small images are upscaled (nearest) so a 28 px digit stays visible.
+    row_labels: a text beside each row (e.g. LAPGAN's level sides)."""
     from PIL import Image
 
     if upscale is None:
@@ -35,6 +81,8 @@ def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int 
     from ..files import save_pil
 
     grid = make_grid(images, nrow, upscale=upscale)
+    if row_labels:
+        grid = label_rows(grid, row_labels, (images.shape[-2] + 2) * upscale, 2 * upscale)
     return save_pil(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid), path)
 
 

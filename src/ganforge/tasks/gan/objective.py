@@ -48,6 +48,7 @@ class GANObjective(Objective):
         self.data = data if data is not None else load_images(cfg.data, "train", cfg.channels, cfg.image_size,
                                                               strict=cfg.strict, progress=rt.is_main,
                                                               memory=cfg.data_memory, stream=cfg.stream)
+        cfg.check_side(self.data.shape)   # the data's own size (--image-size 0) may be too small for --model
         self.data_info = announce(self.data, cfg.workers, rt.is_main)
         self.sampler = BatchSampler(len(self.data), self.local_batch(), cfg.seed, rt.rank, rt.world)
         self.images = rt.place(self.data.images)
@@ -89,7 +90,7 @@ class GANObjective(Objective):
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ...metrics.extractors import get_extractor
 
-            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name)
+            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor")
 
     def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(what D sees of a real batch, its condition): the images (N, C, H, W) in [-1, 1] and their
@@ -234,13 +235,16 @@ class GANObjective(Objective):
     def evaluate(self, step: int) -> dict[str, float]:
         """FID and KID of --eval-num samples against the training data (the cheap subset of `ganforge eval`)."""
         from ...metrics.extractors import get_extractor
-        from ...metrics.generative import evaluate_generator
+        from ...metrics.generative import evaluate_generator, reference_features
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
-            self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name)
+            self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name,
+                                            "--eval-extractor")
+        if not hasattr(self, "_real"):   # from the images in training: not read (nor warned about) again
+            self._real = reference_features(self._extractor, self.data.name, self.image_shape, data=self.data)
         gen = Generator(nets={"G": self.sampler_net}, config=self.cfg, meta=self.meta())
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
-                               full=False)
+                               full=False, real=self._real)
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
