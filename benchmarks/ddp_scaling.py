@@ -1,8 +1,7 @@
-"""Throughput of `ganforge train` in one process and under torchrun, side by side; on a GPU also
-DCGAN at 32x32 in fp32 / bf16 / --compile and CycleGAN at 256x256 (the paper setting).
+"""Throughput of `ganforge train` in one process and under torchrun, side by side, on the CPU.
+The GPU figures (DCGAN, CycleGAN, SRResNet, GRU) are benchmarks/gpu_table.py.
 
     .venv/bin/python benchmarks/ddp_scaling.py [--steps 60] [--rounds 3]          # CPU: 1 vs 2 processes
-    .venv/bin/python benchmarks/ddp_scaling.py --gpu                               # on a CUDA machine
 
 Each variant is a real `ganforge train gan` run (DCGAN, synthetic 3x32x32 data, global batch 64);
 its throughput is the median of the per-step images/s that the run logs in stats.jsonl, after a
@@ -22,8 +21,6 @@ from pathlib import Path
 
 GAN = ["train", "gan", "--model", "dcgan", "--data", "synthetic:3x32x32:4096", "--batch-size", "64",
        "--sample-every", "0", "--ckpt-every", "100000", "--no-progress"]
-CYCLEGAN = ["train", "cyclegan", "--generator", "resnet-9", "--width", "64", "--load-size", "286", "--crop-size",
-            "256", "--batch-size", "1", "--sample-every", "0", "--ckpt-every", "100000", "--no-progress"]
 
 
 def run(args: list[str], nproc: int, threads: int, steps: int, warmup: int, key: str) -> float:
@@ -53,26 +50,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--gpu", action="store_true", help="the GPU figures (needs CUDA)")
     args = p.parse_args()
     import torch
 
-    if args.gpu:
-        if not torch.cuda.is_available():
-            sys.exit("--gpu: no CUDA device here")
-        print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-        gan = {f"DCGAN 32x32 batch 64 {name}": (GAN + ["--device", "cuda", *flags], 1, 4)
-               for name, flags in (("fp32", ["--precision", "fp32"]), ("bf16", ["--precision", "bf16"]),
-                                   ("bf16 --compile", ["--precision", "bf16", "--compile"]))}
-        res = interleaved(gan, args.rounds, steps=max(args.steps, 200), warmup=50, key="images_per_s")
-        for name, v in res.items():
-            print(f"{name:<40} {v / 64:8.1f} steps/s  {v:9.0f} images/s")
-        cyc = {"CycleGAN resnet-9 256x256 batch 1 bf16": (CYCLEGAN + ["--device", "cuda", "--precision", "bf16"], 1, 4),
-               "CycleGAN resnet-9 256x256 batch 1 fp32": (CYCLEGAN + ["--device", "cuda", "--precision", "fp32"], 1, 4)}
-        res = interleaved(cyc, 1, steps=60, warmup=20, key="images_per_s")
-        for name, v in res.items():
-            print(f"{name:<40} {1 / v:8.3f} s/iteration (reference implementation: 0.35-0.53 s on a GTX 1080 Ti)")
-        return
     cpu = {"1 process, 1 thread": (GAN + ["--device", "cpu", "--width", "32"], 1, 1),
            "1 process, 2 threads": (GAN + ["--device", "cpu", "--width", "32"], 1, 2),
            "2 processes (torchrun, gloo), 1 thread each": (GAN + ["--device", "cpu", "--width", "32"], 2, 1)}

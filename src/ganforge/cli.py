@@ -60,6 +60,18 @@ def add_threads(parser: argparse.ArgumentParser, name: str = "") -> None:
     parser.add_argument("--threads", type=int, default=0, metavar="N", help=f"{THREADS_HELP} (default: 0)")
 
 
+DEVICE_HELP = ("where the model computes: auto (CUDA when present, else the CPU), cpu, cuda or cuda:N "
+               "(default: auto; results come back on the CPU either way)")
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """--device of the commands that use a checkpoint (sample, translate, upscale, eval, forecast,
+    serve); main() turns it into a torch.device before the command runs, so a missing GPU is one
+    line and exit 2 wherever the flag is (training has its own --device, a config field)."""
+    p.add_argument("--device", default="auto", metavar="DEVICE", help=DEVICE_HELP)
+    p.set_defaults(inference_device=True)
+
+
 def add_command(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
     """A sub-command parser whose --help ends with an example."""
     return sub.add_parser(name, help=help, description=help, formatter_class=HelpFormatter,
@@ -90,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "threads", None) is not None:   # training flags are applied again, with the run
             _threads(args.threads)
+        if getattr(args, "inference_device", False):
+            from .use.load import inference_device
+
+            args.device = inference_device(args.device)
         return args.func(args) or 0
     except UserError as e:
         if not (e.every_rank and os.environ.get("RANK", "0") != "0"):   # one message per run under torchrun

@@ -9,13 +9,13 @@ from ..metrics.labels import LABELS
 
 
 def register(sub) -> None:
-    from ..cli import add_command
+    from ..cli import add_command, add_device
 
     p = add_command(sub, "eval", "evaluate a checkpoint: FID, KID, IS and precision/recall for generators; "
                                  "accuracy for classifiers; PSNR/SSIM (Y and RGB) next to bicubic for super-resolution",
                     "ganforge eval runs/gan-0001/checkpoint.pt --num 2000\n"
                     "ganforge eval runs/sr-0001 --data folder:held-out/   # sr: held-out HR images\n"
-                    "ganforge eval runs/gan-0001/best.pt --extractor inception\n"
+                    "ganforge eval runs/gan-0001/best.pt --extractor inception --device cuda\n"
                     "ganforge eval runs/classifier-0001 --data mnist5k\n"
                     "ganforge eval --images mnist5k    # real held-out vs real train: the near-zero floor")
     p.add_argument("checkpoint", nargs="?", help="a checkpoint file or run directory")
@@ -26,6 +26,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="noise seed for the samples (default 0)")
     p.add_argument("--images", metavar="DATASET", default=None,
                    help="instead of a checkpoint, score DATASET's held-out images against its training images")
+    add_device(p)   # the generator (or classifier, translator, upscaler) and the feature extractor alike
     p.set_defaults(func=_eval)
 
 
@@ -61,7 +62,7 @@ def _eval(args) -> int:
             raise UserError("give a CHECKPOINT or --images DATASET, not both")
         from ..metrics.generative import evaluate_real
 
-        _print(evaluate_real(args.images, args.extractor or "auto", args.num))
+        _print(evaluate_real(args.images, args.extractor or "auto", args.num, args.device))
         return 0
     if not args.checkpoint:
         raise UserError("which checkpoint? e.g. ganforge eval runs/gan-0001/checkpoint.pt")
@@ -76,8 +77,8 @@ def _eval(args) -> int:
         raise UserError(f"--num must be at least 2, got {args.num}")
     from ..use.load import rebuild
 
-    rebuild(ckpt)   # a damaged payload is one error line here, not a traceback inside the evaluation
+    rebuild(ckpt, args.device)   # a damaged payload is one error line here, not a traceback inside the evaluation
     options = {k: v for k, v in (("num", args.num), ("extractor", args.extractor), ("data", args.data),
                                  ("seed", args.seed)) if v is not None}
-    _print(dict(module.evaluate(ckpt, **options)))
+    _print(dict(module.evaluate(ckpt, device=args.device, **options)))
     return 0

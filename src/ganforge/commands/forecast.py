@@ -7,7 +7,7 @@ from ..errors import UserError
 
 
 def register(sub) -> None:
-    from ..cli import add_command
+    from ..cli import add_command, add_device
 
     p = add_command(sub, "forecast", "continue a time series with a trained forecaster; writes dated forecasts "
                     "in original units (columns, dates and scaler come from the checkpoint)",
@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--plot", metavar="PNG", help="also plot the recent history and the forecast")
     p.add_argument("--history", type=int, default=0,
                    help="rows of history in the plot (default: the model's window)")
+    add_device(p)
     p.set_defaults(func=_forecast)
 
 
@@ -36,7 +37,7 @@ def _forecast(args) -> int:
     out = output_file(args.output)
     if args.plot:
         output_file(args.plot)
-    model = load(_best(args.checkpoint), "forecaster")
+    model = load(_best(args.checkpoint), "forecaster", args.device)
     source = args.csv or model.config.csv or None
     series = model.read(source)
     from ..data.series import report

@@ -10,10 +10,11 @@ GRID_MAX = 1024   # with --individual, the grid shows the first this many images
 
 
 def register(sub) -> None:
-    from ..cli import add_command
+    from ..cli import add_command, add_device
 
     p = add_command(sub, "sample", "generate an image grid (and optionally single images) from a GAN checkpoint",
                     "ganforge sample runs/gan-0001/checkpoint.pt -n 64 -o grid.png --seed 1\n"
+                    "ganforge sample runs/gan-0001 -n 10000 -o grid.png --individual samples/ --device cuda\n"
                     "ganforge sample runs/gan-0001 -n 100000 -o grid.png --individual samples/   # streamed in chunks\n"
                     "ganforge sample runs/cgan --label 3 -n 16      # conditional: one class (or --label Sneaker)\n"
                     "ganforge sample runs/infogan --traverse c1     # InfoGAN: code values x a continuous code\n"
@@ -41,6 +42,7 @@ def register(sub) -> None:
                         f"any size (the grid then shows the first {GRID_MAX})")
     p.add_argument("--show-levels", action="store_true", help="models with a levels view (LAPGAN): a panel with one "
                                                                "row per pyramid level, coarsest first (-n columns)")
+    add_device(p)
     p.set_defaults(func=_sample)
 
 
@@ -60,7 +62,7 @@ def _sample(args) -> int:
     folder = Path(args.individual) if args.individual else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"--individual {folder} is a file, not a folder")
-    gen = load(args.checkpoint, "gan")
+    gen = load(args.checkpoint, "gan", args.device)
     asked = args.num   # None: 64 images, or 8 per row of a grid with one row per class (code value)
     if args.num is None and (args.show_levels or args.traverse or args.interpolate or gen.output == "clips"
                              or args.label is not None or args.code or not gen.axis[0]):

@@ -8,11 +8,12 @@ from ..errors import UserError
 
 
 def register(sub) -> None:
-    from ..cli import add_command, add_file_or_folder_io
+    from ..cli import add_command, add_device, add_file_or_folder_io
 
     p = add_command(sub, "translate", "translate one image or every image of a folder with a CycleGAN checkpoint",
                     "ganforge translate runs/cyclegan-0001/checkpoint.pt photos/ -o vintage/\n"
-                    "ganforge translate runs/cyclegan-0001 zebra.jpg -o horse.jpg --direction BtoA --size 256")
+                    "ganforge translate runs/cyclegan-0001 zebra.jpg -o horse.jpg --direction BtoA --size 256\n"
+                    "ganforge translate runs/cyclegan-0001 photos/ -o vintage/ --device cuda --batch-size 32")
     add_file_or_folder_io(p, "a cyclegan checkpoint file, or a run directory holding checkpoint.pt")
     p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"], help="AtoB uses G, BtoA uses F "
                                                                                 "(default AtoB)")
@@ -24,6 +25,7 @@ def register(sub) -> None:
                    help="translate in TILE x TILE parts (a multiple of 4) with overlap and whole-image "
                         "statistics, for images too large for memory in one pass (default: whole image)")
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image (exit 2)")
+    add_device(p)
     p.set_defaults(func=_translate)
 
 
@@ -38,7 +40,7 @@ def _translate(args) -> int:
     written, failed = translate(args.checkpoint, args.input, args.output, direction=args.direction,
                                 batch_size=args.batch_size, size=args.size, strict=args.strict,
                                 log=lambda msg: print(msg, file=sys.stderr) if Path(args.input).is_dir() else None,
-                                tile=args.tile)
+                                tile=args.tile, device=args.device)
     if failed and not Path(args.input).is_dir():   # the one image given could not be translated: an error
         raise UserError(failed[0][1])
     print(f"translated {len(written)} image(s) {args.direction} into {args.output}"

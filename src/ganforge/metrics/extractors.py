@@ -76,9 +76,9 @@ class Extractor:
 
 
 class ClassifierExtractor(Extractor):
-    def __init__(self, path: str | Path, label: str | None = None):
+    def __init__(self, path: str | Path, label: str | None = None, device=None):
         path = Path(path)
-        self.clf = Classifier(checkpoint.load(path, "classifier"))
+        self.clf = Classifier(checkpoint.load(path, "classifier"), device=device)   # features come back on the CPU
         self.image_shape = self.clf.image_shape
         self.classes = self.clf.classes
         self.name = f"classifier-FID ({label or self.clf.name})"
@@ -101,7 +101,7 @@ class InceptionExtractor(Extractor):
     name = "FID (Inception-v3)"
     key = "inception-2015-12-05"
 
-    def __init__(self, download: bool = True, batch_size: int = 100):
+    def __init__(self, download: bool = True, batch_size: int = 100, device=None):
         path = inception_path()
         if not path.is_file():
             if not download:
@@ -109,7 +109,8 @@ class InceptionExtractor(Extractor):
             fetch(INCEPTION_URL, path, None)
         _verify_inception(path)
         try:
-            self.net = torch.jit.load(str(path), map_location="cpu").eval()
+            self.device = torch.device(device or "cpu")
+            self.net = torch.jit.load(str(path), map_location=self.device).eval()
         except Exception as e:   # a truncated or foreign file
             raise UserError(f"{path} is not the FID Inception TorchScript file ({str(e)[:120]}); delete it and "
                             f"download {INCEPTION_URL} again") from None
@@ -121,10 +122,10 @@ class InceptionExtractor(Extractor):
         out = []
         with torch.no_grad():
             for chunk in images.split(self.batch_size):
-                x = to_uint8(chunk)
+                x = to_uint8(chunk).to(self.device)   # uint8 crosses to the GPU: a quarter of the float bytes
                 if x.shape[1] == 1:
                     x = x.expand(-1, 3, -1, -1)
-                out.append(self.net(x, **kw).float())
+                out.append(self.net(x, **kw).float().cpu())
         return torch.cat(out)
 
     def features(self, images):
@@ -135,25 +136,28 @@ class InceptionExtractor(Extractor):
 
 
 def get_extractor(spec: str, image_shape: tuple[int, int, int], dataset: str | None,
-                  flag: str = "--extractor") -> Extractor:
+                  flag: str = "--extractor", device=None) -> Extractor:
     """The extractor `spec` (auto | inception | classifier | classifier:CKPT) for images of
-    `image_shape` from `dataset`; UserError when it cannot handle them, naming `flag`."""
+    `image_shape` from `dataset`, computing on `device` (None: the CPU; evaluation passes the
+    generator's); its features and logits come back on the CPU. UserError when it cannot handle
+    them, naming `flag`."""
     kind, _, arg = spec.partition(":")
     if kind == "auto" and not arg:
         if inception_path().is_file():
-            ext = InceptionExtractor(download=False)
+            ext = InceptionExtractor(download=False, device=device)
         elif dataset in MNIST_LIKE and tuple(image_shape) == (1, 28, 28):
-            ext = ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
+            ext = ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k", device=device)
         else:
             raise UserError(f"no offline feature extractor for {dataset or 'these images'} at "
                             f"{'x'.join(map(str, image_shape))}: pass {flag} inception (downloads the FID "
                             f"Inception weights once, about 90 MB, to {inception_path()}) or {flag} classifier:CKPT "
                             f"with a classifier trained on this data (ganforge train classifier --data {dataset})")
     elif kind == "inception" and not arg:
-        ext = InceptionExtractor()
+        ext = InceptionExtractor(device=device)
     elif kind == "classifier":
         try:
-            ext = ClassifierExtractor(arg) if arg else ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k")
+            ext = (ClassifierExtractor(arg, device=device) if arg
+                   else ClassifierExtractor(EMBEDDED, "cnn-small@mnist5k", device=device))
         except UserError as e:
             raise UserError(f"{flag} {spec}: {e}") from None
     else:

@@ -94,7 +94,8 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
     if not dataset or dataset.startswith("synthetic:"):
         raise UserError(f"this generator was trained on {dataset or 'an unknown dataset'}: there is no real data "
                         "to compare its samples with")
-    ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, shape, dataset)
+    ext = (extractor if isinstance(extractor, Extractor)   # on the generator's device, like its sampling
+           else get_extractor(extractor, shape, dataset, device=getattr(generator, "device", None)))
     real = reference_features(ext, dataset, shape) if real is None else real
     labels = None
     num_classes = getattr(generator, "num_classes", 0)
@@ -136,7 +137,7 @@ def per_class_fid(ext: Extractor, images: torch.Tensor, labels: torch.Tensor, da
     return out
 
 
-def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | None = None) -> dict:
+def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | None = None, device=None) -> dict:
     """The floor of every metric: the dataset's held-out split scored like a generator's samples
     against its training split. FID near 0, label accuracy = the classifier's test accuracy."""
     from ..data import load_images, to_float
@@ -149,7 +150,8 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
             raise UserError(f"--num must be at least 2, got {num}")
         keep = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:num]   # test sets may be sorted
         test = type(test)(test.name, test.images[keep], test.labels[keep], test.classes)
-    ext = extractor if isinstance(extractor, Extractor) else get_extractor(extractor, test.shape, dataset)
+    ext = (extractor if isinstance(extractor, Extractor)
+           else get_extractor(extractor, test.shape, dataset, device=device))
     real = reference_features(ext, dataset, test.shape)
     labels = test.labels if getattr(ext, "classes", None) == test.classes else None
     metrics = evaluate_images(to_float(test.images), ext, real, labels)

@@ -57,7 +57,7 @@ class Classifier(Loaded):
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, K)."""
         self.check(images)
-        return predict_logits(self.net, images)
+        return predict_logits(self.net, images)   # on the net's device, logits back on the CPU
 
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> predicted class indices (N,)."""
@@ -68,13 +68,14 @@ class Classifier(Loaded):
         """(N, C, H, W) -> the hidden layer before the softmax head (N, D): the FID embedding."""
         self.check(images)
         x = [to_float(b) if b.dtype == torch.uint8 else b for b in images.split(EVAL_BATCH)]
-        return torch.cat([self.net.forward_head(self.net.forward_features(b), pre_logits=True) for b in x])
+        heads = (self.net.forward_head(self.net.forward_features(self.to_device(b)), pre_logits=True) for b in x)
+        return torch.cat([h.float().cpu() for h in heads])
 
     @torch.no_grad()
     def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
         """One image (C, H, W) -> the output map of each conv stage [(C_i, H_i, W_i)]."""
         self.check(image[None])
-        return [m[0] for m in self.net.forward_stages(image[None])]
+        return [m[0].float().cpu() for m in self.net.forward_stages(self.to_device(image[None]))]
 
     def read(self, path) -> torch.Tensor:
         """An image file -> (C, H, W) in [-1, 1] at this classifier's size (centre-cropped)."""

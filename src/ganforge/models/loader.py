@@ -2,7 +2,11 @@
 
     Classifier(ckpt)                                  # from a checkpoint dict (checkpoint.load)
     Upscaler(nets={"G": net}, config=cfg, meta=meta)  # around nets in training (evaluation, snapshots)
+    Classifier(ckpt, device="cuda")                   # the nets on that device (torch.device or name)
 
+The device is settled here, once for every task: the nets move to it before setup(), and a loaded
+model's methods take inputs on any device and return their tensors on the CPU (`self.device` says
+where the computation runs; to_device(x) moves an input there).
 A task's loader subclasses Loaded and says only what is its own: its config class, how its nets are
 built (the objective's own builder, so a checkpoint rebuilds exactly what trained), which checkpoint
 entry holds each net's weights, and what it keeps of them (setup)."""
@@ -19,7 +23,8 @@ class Loaded:
     config_class: ClassVar[type]
 
     def __init__(self, ckpt: dict | None = None, *, nets: dict[str, torch.nn.Module] | None = None, config=None,
-                 meta: dict | None = None, step: int | None = None, path: str = "the run in training"):
+                 meta: dict | None = None, step: int | None = None, path: str = "the run in training",
+                 device: torch.device | str | None = None):
         if ckpt is not None:
             from ..config import from_dict
 
@@ -33,8 +38,16 @@ class Loaded:
                     nets[name] = checkpoint.load_module(net, ckpt, key).eval()
         elif nets is None or config is None or meta is None:
             raise TypeError(f"{type(self).__name__} needs a checkpoint, or nets, config and meta")
+        if device is not None:   # None: where the nets are (a checkpoint's are on the CPU)
+            device = torch.device(device)
+            nets = {name: net.to(device) for name, net in nets.items()}
+        self.device = device if device is not None else _device_of(nets)
         self.config, self.meta, self.step, self.path = config, meta, step, path
         self.setup(nets)
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        """An input tensor on the device the nets compute on (a copy only where it is elsewhere)."""
+        return x.to(self.device, non_blocking=self.device.type == "cuda" and x.is_pinned())
 
     def build_nets(self, config, meta: dict) -> dict[str, torch.nn.Module]:
         """The nets a checkpoint of this task holds weights for, built from its config and meta."""
@@ -47,3 +60,10 @@ class Loaded:
     def setup(self, nets: dict[str, torch.nn.Module]) -> None:
         """Keep what the loaded model needs of its nets (and its config and meta)."""
         raise NotImplementedError
+
+
+def _device_of(nets: dict[str, torch.nn.Module]) -> torch.device:
+    for net in nets.values():
+        for p in net.parameters():
+            return p.device
+    return torch.device("cpu")

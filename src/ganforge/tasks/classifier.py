@@ -145,17 +145,17 @@ def build(cfg, rt=None) -> ClassifierObjective:
     return ClassifierObjective(cfg, rt)
 
 
-def load(ckpt: dict) -> Classifier:
-    return Classifier(ckpt)
+def load(ckpt: dict, device=None) -> Classifier:
+    return Classifier(ckpt, device=device)
 
 
 def evaluate(ckpt: dict, data: str | None = None, num: int | None = None, extractor: str | None = None,
-             **_ignored) -> dict:
+             device=None, **_ignored) -> dict:
     """Accuracy, loss and per-class accuracy on the held-out split of `data` (default: the
     training dataset); num limits the number of images."""
     if extractor is not None:
         raise UserError("--extractor applies to generators; a classifier is evaluated by its accuracy")
-    clf = Classifier(ckpt)
+    clf = Classifier(ckpt, device=device)
     spec = data or clf.dataset
     c, size, _ = clf.image_shape
     test = load_images(spec, "test" if spec.partition(":")[0] not in ONE_SPLIT else "train", c, size)

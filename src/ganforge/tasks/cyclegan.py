@@ -288,17 +288,18 @@ class Translator(Loaded):
         ph, pw = -h % 4, -w % 4
         out = []
         for chunk in images.split(batch_size):
-            x = nnf.pad(chunk.float(), (0, pw, 0, ph), mode="reflect") if ph or pw else chunk.float()
+            x = self.to_device(chunk).float()
+            x = nnf.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
             y = tiled_forward(net, x, tile, net.context) if tile and tile < max(x.shape[-2:]) else net(x)
-            out.append(y[..., :h, :w])
+            out.append(y[..., :h, :w].float().cpu())
         return torch.cat(out)
 
 
-def load(ckpt: dict) -> Translator:
-    return Translator(ckpt)
+def load(ckpt: dict, device=None) -> Translator:
+    return Translator(ckpt, device=device)
 
 
-def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -> dict[str, float]:
+def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", device=None, **_) -> dict[str, float]:
     """Per direction: cycle-reconstruction PSNR/SSIM on the test split; on the embedded set the
     PSNR/SSIM of the translation (and of the untranslated input) against the known truth; and
     FID of translated test images against the real target-domain test images when an extractor
@@ -307,7 +308,7 @@ def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -
     from ..data.unpaired import EMBEDDED
     from ..metrics.translation import psnr, ssim
 
-    tr = Translator(ckpt)
+    tr = Translator(ckpt, device=device)
     cfg = tr.config
     data = load_unpaired(cfg.data, cfg.load_size, cfg.crop_size, cfg.strict)
     want_fid = not (cfg.data == EMBEDDED and extractor == "auto")
@@ -329,15 +330,15 @@ def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", **_) -
             out[f"{direction}_input_ssim_truth"] = ssim(x, t).mean().item()
         if want_fid:
             out[f"{direction}_fid"], out["fid_features"] = _fid(y, to_float(dst[:num or len(dst)]), extractor,
-                                                                data.name)
+                                                                data.name, tr.device)
     return out
 
 
-def _fid(fake: torch.Tensor, real: torch.Tensor, extractor: str, dataset: str) -> tuple[float, str]:
+def _fid(fake: torch.Tensor, real: torch.Tensor, extractor: str, dataset: str, device=None) -> tuple[float, str]:
     try:
         from ..metrics.extractors import get_extractor
         from ..metrics.image import frechet_distance
     except ImportError:
         raise UserError("FID needs ganforge.metrics.extractors, which this install lacks") from None
-    ex = get_extractor(extractor, tuple(real.shape[1:]), dataset)
+    ex = get_extractor(extractor, tuple(real.shape[1:]), dataset, device=device)
     return float(frechet_distance(ex.features(fake), ex.features(real))), ex.name

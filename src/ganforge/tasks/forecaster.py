@@ -69,9 +69,12 @@ def model_values(values: np.ndarray, diff: Differencer) -> np.ndarray:
 
 @torch.no_grad()
 def predict(net: torch.nn.Module, data: torch.Tensor, window: int, horizon: int, starts: torch.Tensor) -> torch.Tensor:
-    """Scaled forecasts (M, H) of the windows starting at `starts` (eval mode, in chunks)."""
+    """Scaled forecasts (M, H), on the CPU, of the windows starting at `starts` (eval mode, in chunks;
+    each chunk goes to the net's device: a loaded model's data stay on the CPU)."""
+    device = next(net.parameters()).device
     with eval_mode(net):
-        out = [net(S.windows(data, window, horizon, chunk)[0]).float().cpu() for chunk in starts.split(EVAL_BATCH)]
+        out = [net(S.windows(data, window, horizon, chunk)[0].to(device)).float().cpu()
+               for chunk in starts.split(EVAL_BATCH)]
     return torch.cat(out) if out else torch.empty(0, horizon)
 
 
@@ -284,7 +287,7 @@ class Forecaster(Loaded):
         rows = model_values(s.values[len(s) - self.window - k:], self.diff)[k:]
         x = torch.tensor(self.scaler.transform(rows), dtype=torch.float32)[None]
         with torch.no_grad():
-            values = self.scaler.inverse(self.net(x)[0, :horizon].double().numpy())
+            values = self.scaler.inverse(self.net(self.to_device(x))[0, :horizon].double().cpu().numpy())
         if k:           # differences -> levels, continuing from the series' last observed values
             values = self.diff.integrate(s.target[len(s) - k:], values)
         if s.dates is None:
@@ -333,5 +336,5 @@ class Forecaster(Loaded):
         return {lvl: w[-1] for lvl, w in widths.items()}
 
 
-def load(ckpt: dict) -> Forecaster:
-    return Forecaster(ckpt)
+def load(ckpt: dict, device=None) -> Forecaster:
+    return Forecaster(ckpt, device=device)

@@ -109,14 +109,13 @@ class Generator(Loaded):
         if labels is not None and torch.as_tensor(labels).ndim == 1 and len(labels) != n:
             raise UserError(f"{len(labels)} labels for {n} images")
         g = torch.Generator().manual_seed(seed) if seed is not None else None   # on the CPU: same seed, same images
-        device = next(self.net.parameters()).device
         request = {"labels": labels, "codes": codes, "rows": rows}
         with eval_mode(self.net):
             for start in range(0, n, batch_size):
                 b = min(batch_size, n - start)
                 z = torch.randn(b, self.latent_dim, generator=g)
                 c = self.conditions(b, request, start, g)
-                yield self.net(z.to(device), None if c is None else c.to(device)).float().cpu()
+                yield self.net(self.to_device(z), None if c is None else self.to_device(c)).float().cpu()
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256, labels=None, codes=None,
                rows: int | None = None) -> torch.Tensor:
@@ -125,9 +124,8 @@ class Generator(Loaded):
     @torch.no_grad()
     def render(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Images for given noise (N, latent_dim) and conditions, on the CPU."""
-        device = next(self.net.parameters()).device
         with eval_mode(self.net):
-            return self.net(z.to(device), None if c is None else c.to(device)).float().cpu()
+            return self.net(self.to_device(z), None if c is None else self.to_device(c)).float().cpu()
 
     @torch.no_grad()
     def view(self, name: str, n: int = 8, seed: int = 0) -> list[torch.Tensor]:
@@ -138,7 +136,7 @@ class Generator(Loaded):
                             + (f" (its views: {', '.join(views)})" if views else ""))
         z = torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
         with eval_mode(self.net):
-            return [v.float().cpu() for v in views[name](self.net, z.to(next(self.net.parameters()).device))]
+            return [v.float().cpu() for v in views[name](self.net, self.to_device(z))]
 
     def interpolate(self, steps: int = 8, seed: int = 0, label=None) -> torch.Tensor:
         """A strip of `steps` images from the noise of `seed` to that of seed + 1 (spherical

@@ -54,7 +54,7 @@ def evaluate_clips(gen, num: int | None = None, extractor: str = "auto", data: s
         from ..metrics.extractors import get_extractor
 
         spec = "classifier" if extractor in (None, "auto") else extractor
-        classifier = get_extractor(spec, (1, 28, 28), "mnist5k").logits
+        classifier = get_extractor(spec, (1, 28, 28), "mnist5k", device=gen.device).logits
     from ..data import to_float
 
     g, r = clip_scores(fake, classifier), clip_scores(to_float(real), classifier)

@@ -245,8 +245,9 @@ def check_port(host: str, port: int) -> None:
 
 
 def serve(checkpoints=(), host: str = "127.0.0.1", port: int = 7860, runs: str | Path | None = "runs",
-          max_mb: float = 10.0) -> None:
-    """Check everything (port, upload limit, every checkpoint loads and has a page), then serve until Ctrl-C."""
+          max_mb: float = 10.0, device="cpu") -> None:
+    """Check everything (port, upload limit, every checkpoint loads and has a page), then serve until Ctrl-C.
+    device: where every tab's model computes (auto | cpu | cuda | cuda:N)."""
     import math
     import sys
 
@@ -262,7 +263,7 @@ def serve(checkpoints=(), host: str = "127.0.0.1", port: int = 7860, runs: str |
     for path in checkpoints:
         p = Path(path)
         name = p.name if p.is_dir() else (f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem)
-        model = load(p)
+        model = load(p, device=device)
         S.kind_of(model)   # a model with no page is refused before the server starts
         models[name if name not in models else f"{name} ({len(models) + 1})"] = model
     S.analytics_off()

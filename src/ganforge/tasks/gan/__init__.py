@@ -12,14 +12,16 @@ def build(cfg, rt=None) -> GANObjective:
     return GANObjective(cfg, rt)
 
 
-def load(ckpt: dict) -> Generator:
-    return Generator(ckpt)
+def load(ckpt: dict, device=None) -> Generator:
+    return Generator(ckpt, device=device)
 
 
-def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0) -> dict:
+def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0,
+             device=None) -> dict:
     """`ganforge eval` of a GAN checkpoint: images on FID, KID, IS, precision/recall and the family's
-    extras (default 10,000 images); clips on identity and motion (default 100 clips)."""
-    gen = Generator(ckpt)
+    extras (default 10,000 images); clips on identity and motion (default 100 clips). The generator
+    and the feature extractor compute on `device` (None: the CPU)."""
+    gen = Generator(ckpt, device=device)
     if gen.output == "clips":
         from ..video import evaluate_clips
 

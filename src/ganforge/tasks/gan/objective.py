@@ -90,7 +90,8 @@ class GANObjective(Objective):
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
             from ...metrics.extractors import get_extractor
 
-            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor")
+            self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor",
+                                            device=rt.device)
 
     def real_batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(what D sees of a real batch, its condition): the images (N, C, H, W) in [-1, 1] and their
@@ -239,7 +240,7 @@ class GANObjective(Objective):
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name,
-                                            "--eval-extractor")
+                                            "--eval-extractor", device=self.rt.device)
         if not hasattr(self, "_real"):   # from the images in training: not read (nor warned about) again
             self._real = reference_features(self._extractor, self.data.name, self.image_shape, data=self.data)
         gen = Generator(nets={"G": self.sampler_net}, config=self.cfg, meta=self.meta())
