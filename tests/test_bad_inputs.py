@@ -226,6 +226,14 @@ BATTERY = [
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "videos:bad.gif"], "bad.gif"),
     ("train gan", ["train", "gan", "--model", "videogan", "--data", "mnist5k"], "trains on clips"),
     ("sample", ["sample", R("gan"), "--show-levels"], "has no levels view"),
+    *[("sweep", ["sweep", "gan", *a], m) for a, m in (
+        (["--grid", "seed=0"], "--out DIR is required"), (["--out", "sw"], "--grid KEY=V1,V2 is required"),
+        (["--grid", "nosuch=1", "--out", "sw"], "unknown key 'nosuch'"),
+        (["--grid", "seed=0,x", "--out", "sw"], "seed"), (["--grid", "seed=0", "--out", "sw", "--jobs", "0"], "--jobs"),
+        (["--grid", "seed=0", "--out", "afile"], "afile"),
+        (["--grid", "seed=0", "--out", "sw", "--bogus"], "unknown train flag '--bogus'"),
+        (["--grid", "seed=0", "--out", "sw", "--jobs", "x"], "--jobs"),
+        (["--grid", "width=0", "--out", "sw"], "--width"))],
     # issue 26: dates, delimiters and fills of a user's CSV (training, forecast and backtest read alike)
     *[(cmd, [*argv, *extra], msg)
       for cmd, argv in (("train forecaster", ["train", "forecaster", *TRAIN_FLAGS["forecaster"][2:]]),

@@ -176,3 +176,14 @@ def test_ema_checkpoint_carries_its_own_batch_norm_statistics(tmp_path):
     bn = [k for k in g if k.endswith("running_mean")]
     assert bn and all(not torch.equal(g[k], e[k]) for k in bn)   # not G's stats copied over
     assert ganforge.load(run / "checkpoint.pt").sample(4, seed=0).isfinite().all()
+
+
+def test_every_preset_sets_its_own_steps():
+    """A preset without steps would silently train the default 1,000 steps, not what its summary measured."""
+    from ganforge.config.presets import PRESETS
+
+    missing = [name for name, p in PRESETS.items() if not isinstance(p["values"].get("steps"), int)]
+    assert not missing, f"presets without steps: {missing}"
+    for name, p in PRESETS.items():
+        cfg = C.resolve(C.TASKS["gan"], preset=name, model=p["models"][0])
+        assert cfg.steps == p["values"]["steps"] != C.TASKS["gan"].steps

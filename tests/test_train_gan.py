@@ -190,3 +190,32 @@ def test_precision_auto_resolves_to_what_the_cpu_runs_natively(capsys, monkeypat
         assert f"precision auto: {expected}" in capsys.readouterr().err
     # asked for explicitly: kept, with a warning
     assert runtime.resolve_precision("bf16", cpu) == "bf16" and "emulated" in capsys.readouterr().err
+
+
+def test_precision_auto_picks_bf16_for_a_family_only_where_measured_no_worse(capsys, monkeypatch):
+    import torch
+
+    from ganforge.config import precision as P
+    from ganforge.engine import runtime
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(runtime, "native_bf16", lambda: True)
+    ok, collapsed = {"fp32": [50, 60], "bf16": [55, 58, 60]}, {"fp32": [50, 60], "bf16": [40, 41, 147]}
+    monkeypatch.setitem(P.MEASURED, "fam", {"amx": [ok], "neon": [ok, collapsed],
+                                            "avx512_bf16": [{"fp32": [57], "bf16": [240, 140, 116]}]})
+    for path, expected in (("amx", "bf16"), ("avx512_bf16", "fp32"), ("neon", "fp32"), (None, "fp32")):
+        monkeypatch.setattr(runtime, "cpu_bf16_path", lambda path=path: path)
+        rule = lambda p: P.cpu_bf16_allowed("fam", p)   # noqa: E731
+        assert runtime.resolve_precision("auto", cpu, cpu_rule=rule) == expected
+        assert f"precision auto: {expected}" in capsys.readouterr().err
+    monkeypatch.setattr(runtime, "cpu_bf16_path", lambda: "amx")
+    assert P.cpu_bf16_allowed("unmeasured-family", "amx") == (
+        False, "no sweep has compared bf16 with fp32 for unmeasured-family on AMX CPUs yet")
+    # a GAN config carries its family's rule; an explicit --precision is kept
+    from ganforge import config as C
+
+    cfg = C.resolve(C.TASKS["gan"], model="mlp")
+    assert cfg.cpu_bf16_allowed("avx512_bf16")[0] is False   # issue 25's EPYC: bf16 116-244 vs fp32 57
+    assert cfg.cpu_bf16_allowed("amx")[0] is False   # this branch's sweep: one bf16 seed of three at 147
+    assert C.resolve(C.TASKS["gan"], model="dcgan").cpu_bf16_allowed("amx")[0] is True   # 100-117 vs 103-118
+    assert runtime.resolve_precision("bf16", cpu, cpu_rule=rule) == "bf16"

@@ -14,7 +14,7 @@ from .errors import UserError
 
 # One module per command, named after it (`import` is a keyword: import_); --help lists them in this order.
 COMMAND_MODULES = ("train", "sample", "models", "datasets", "presets", "forecast", "backtest", "translate", "conv",
-                   "features", "eval", "export", "import_", "serve", "upscale")
+                   "features", "eval", "export", "import_", "serve", "upscale", "sweep")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -31,6 +31,7 @@ def register(sub) -> None:
 
 
 def _print(metrics: dict) -> None:
+    metrics.pop("protocol", None)
     label = metrics.pop("extractor", None)
     head = {k: metrics.pop(k) for k in ("num", "num_real", "dataset", "classifier", "images", "real_vs_real")
             if k in metrics}
@@ -80,5 +81,37 @@ def _eval(args) -> int:
     rebuild(ckpt, args.device)   # a damaged payload is one error line here, not a traceback inside the evaluation
     options = {k: v for k, v in (("num", args.num), ("extractor", args.extractor), ("data", args.data),
                                  ("seed", args.seed)) if v is not None}
-    _print(dict(module.evaluate(ckpt, device=args.device, **options)))
+    metrics = dict(module.evaluate(ckpt, device=args.device, **options))
+    path = _write_record(ckpt, metrics, options)
+    _print(metrics)
+    if path is not None:
+        print(f"  (written to {path})")
     return 0
+
+
+def _write_record(ckpt: dict, metrics: dict, options: dict):
+    """eval.json beside the checkpoint: how the scores were measured (metrics.protocol) and the scores.
+    Tasks without a generative protocol record what they were given (data, count, seed)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from ..files import atomic_write
+    from ..metrics import protocol as P
+
+    proto = metrics.get("protocol") or {
+        "extractor": metrics.get("extractor"), "dataset": options.get("data") or metrics.get("dataset"),
+        "num_generated": options.get("num"), "seed": options.get("seed", 0), "precision": "fp32"}
+    record = {"checkpoint": str(ckpt["path"]), "task": ckpt["task"], "step": ckpt.get("step"),
+              "train_precision": (ckpt.get("runtime") or {}).get("precision"), "protocol": proto,
+              "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}}
+    path = P.eval_path(ckpt["path"])
+    if Path(path).resolve().is_relative_to(Path(__file__).resolve().parents[1]):
+        return None   # a checkpoint that ships inside ganforge (the embedded classifier): its folder is not ours
+    try:
+        atomic_write(path, lambda f: f.write(json.dumps(record, indent=2).encode() + b"\n"))
+    except OSError as e:   # the scores are printed all the same; only the record is missing
+        print(f"warning: cannot write {path} ({e.strerror}); the scores above have no eval.json record",
+              file=sys.stderr)
+        return None
+    return path

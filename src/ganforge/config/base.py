@@ -66,7 +66,7 @@ class RunConfig:
     # often to log, and where / how the run computes.
     RESUMABLE: typing.ClassVar[frozenset] = frozenset({
         "steps", "progress", "log_every", "sample_every", "ckpt_every", "eval_every", "patience",
-        "device", "precision", "compile", "threads"})
+        "device", "precision", "compile", "threads", "diverge_bound", "diverge_window"})
     # Values of fields that checkpoints written before the field existed lack, where they differ
     # from today's default (a checkpoint's config missing the key resolves to this, not the default).
     CHECKPOINT_DEFAULTS: typing.ClassVar[dict] = {}
@@ -90,6 +90,9 @@ class RunConfig:
     progress: bool = opt(True, "show a progress bar")
     eval_every: int = opt(0, "evaluate every N steps and keep the best checkpoint as best.pt (0: off)", ge=0)
     patience: int = opt(0, "stop after this many evaluations without improvement (0: never)", ge=0)
+    diverge_bound: float = opt(1e4, "stop the run (exit 2, keeping the last checkpoint written before) when a loss "
+                               "stays larger than this in magnitude for --diverge-window steps (0: never)", ge=0)
+    diverge_window: int = opt(20, "consecutive steps a loss must stay past --diverge-bound to stop the run", gt=0)
     threads: int = opt(0, THREADS_HELP, ge=0, le=256)
 
     @classmethod

@@ -138,6 +138,12 @@ class GANConfig(ImageRunConfig):
             return getattr(family, name)
         raise AttributeError(f"GANConfig has no field {name!r}")
 
+    def cpu_bf16_allowed(self, path: str | None) -> tuple[bool, str]:
+        """Whether --precision auto may train this family in bf16 on a CPU with this bf16 path (measured)."""
+        from .precision import cpu_bf16_allowed
+
+        return cpu_bf16_allowed(self.model, path)
+
     def min_side(self) -> int:
         """The smallest image side --model trains on (what its family registered)."""
         return getattr(FAMILIES.get(self.model), "min_side", MIN_SIDE)

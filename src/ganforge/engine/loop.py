@@ -19,6 +19,7 @@ import torch
 from .. import config as C
 from ..errors import RunStopped, TrainingDiverged, UserError
 from ..files import DiskFull
+from ..metrics.protocol import check_same
 from ..nn import checkpoint
 from .rundir import RunDir
 from .runtime import Runtime
@@ -155,15 +156,49 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
-def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | None = None) -> dict:
-    """Train obj from start_step to cfg.steps on every rank. Returns the summary dict."""
+class _DivergenceGuard:
+    """Counts consecutive steps in which some loss (a stat whose name contains "loss") is larger in
+    magnitude than `bound`; update() is True once that has lasted `window` steps. A lone spike (a
+    bf16 MLP GAN's D loss reaches ~540) passes; --lr 1e9, which drives losses to 1e18, does not."""
+
+    def __init__(self, bound: float, window: int):
+        self.bound, self.window = bound, max(1, window)
+        self.count, self.since, self.deferred, self.worst = 0, None, False, None
+
+    def update(self, step: int, stats: dict) -> bool:
+        if not self.bound:
+            return False
+        over = [(k, v) for k, v in stats.items() if "loss" in k and abs(v) > self.bound]
+        if not over:
+            self.count, self.since = 0, None
+            return False
+        if self.count == 0:
+            self.since = step
+        self.count += 1
+        self.worst = max(over, key=lambda kv: abs(kv[1]))
+        return self.count >= self.window
+
+    def describe(self, step: int) -> str:
+        name, value = self.worst
+        return (f"{name} stayed above {self.bound:g} in magnitude for {self.count} steps (steps {self.since}-{step}; "
+                f"{value:.3g} at step {step})")
+
+
+def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | None = None,
+        best_info: dict | None = None) -> dict:
+    """Train obj from start_step to cfg.steps on every rank. Returns the summary dict.
+
+    best_info: on resume, the checkpoint's record of best.pt ({"best_step", "protocol"})."""
     cfg, rt = obj.cfg, obj.rt
     write = rt.is_main
     best_name, best_mode = obj.best or (None, None)
     eval_every = getattr(cfg, "eval_every", 0)
     patience = getattr(cfg, "patience", 0)
     since_best = 0
+    best_step, best_protocol = (best_info or {}).get("best_step"), (best_info or {}).get("protocol")
+    last_eval: tuple[int, dict] | None = None
     last_good = start_step if run.checkpoint.exists() else None
+    guard = _DivergenceGuard(getattr(cfg, "diverge_bound", 0.0), getattr(cfg, "diverge_window", 0))
 
     def save(step, path=None, metrics=None):
         nonlocal last_good
@@ -201,6 +236,13 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
                          else "no checkpoint was written yet")
                 raise TrainingDiverged(f"{bad[0]} became {stats[bad[0]]} at step {step}; training stopped and "
                                        f"{where}. Try a lower --lr, another --loss, or --precision fp32.")
+            if guard.update(step, stats):   # a loss past the bound for the whole window: as bad as a NaN
+                bar.close()
+                where = (f"the last good checkpoint is {run.checkpoint} (step {last_good}, written before the loss "
+                         "left the bound)" if last_good is not None else
+                         f"no checkpoint was written before step {guard.since}, so none is kept")
+                raise TrainingDiverged(f"{guard.describe(step)}; training stopped and {where}. Try a lower --lr, "
+                                       "another --loss, or --precision fp32 (--diverge-bound 0 turns this check off).")
             inst = cfg.batch_size / max(dt, 1e-9)
             rate = inst if rate is None else 0.9 * rate + 0.1 * inst
             stats[f"{obj.unit}_per_s"] = rate
@@ -211,22 +253,36 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
             bar.update(1)
             if write and cfg.sample_every and step % cfg.sample_every == 0:
                 obj.snapshot(run, step)
-            if eval_every and step % eval_every == 0:
+            if eval_every and (step % eval_every == 0 or step == cfg.steps):   # the last checkpoint has a score too
                 metrics = rt.broadcast(obj.evaluate(step) if write else None)
                 run.log(step, metrics)
+                last_eval = (step, metrics)
+                protocol = getattr(obj, "eval_protocol", None)
+                if best_value is not None and protocol is not None and best_protocol is not None:
+                    check_same([(f"best.pt (step {best_step})", best_protocol), (f"step {step}", protocol)],
+                               f"{best_name} scores")
                 value = metrics.get(best_name)
                 if value is not None and (best_value is None or (value < best_value if best_mode == "min"
                                                                   else value > best_value)):
-                    best_value, since_best = value, 0
-                    save(step, run.path / "best.pt", metrics)
+                    best_value, best_step, best_protocol, since_best = value, step, protocol, 0
+                    save(step, run.path / "best.pt", {**metrics, "best": value, "best_step": step,
+                                                       "protocol": protocol})
                 else:
                     since_best += 1
                 bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())) if write else None
                 if patience and since_best >= patience:
                     stopped_early = True
             stopping = rt.any(stop.set or request is not None)
-            if step % cfg.ckpt_every == 0 or step == cfg.steps or stopped_early or stopping:
-                save(step, metrics={"best": best_value} if best_value is not None else None)
+            best_record = ({"best": best_value, "best_step": best_step, "protocol": best_protocol}
+                           if best_value is not None else None)
+            if step == cfg.steps or stopped_early or stopping:
+                save(step, metrics=best_record)
+            elif step % cfg.ckpt_every == 0 or guard.deferred:
+                # While a loss is past the bound, the periodic checkpoint waits until it comes back, so
+                # the checkpoint a divergence leaves behind is one written before the window began.
+                guard.deferred = guard.count > 0
+                if not guard.deferred:
+                    save(step, metrics=best_record)
             if stopped_early or stopping:
                 interrupted = stopping
                 break
@@ -238,8 +294,12 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
                         f"ganforge train {obj.task} --resume {run.path}")
     summary = {"step": step, "stopped_early": stopped_early,
                "train_wall_s": round(_earlier_wall(run, start_step) + time.perf_counter() - t_fit, 3)}
-    if best_value is not None:
+    if best_value is not None:   # best.pt beside the last checkpoint: GAN runs often get worse late
         summary[f"best_{best_name}"] = best_value
+        if best_step is not None:
+            summary["best_step"] = best_step
+        if last_eval is not None and last_eval[1].get(best_name) is not None:
+            summary[f"last_eval_{best_name}"], summary["last_eval_step"] = last_eval[1][best_name], last_eval[0]
     if write:
         if cfg.sample_every == 0 or step % cfg.sample_every:
             obj.snapshot(run, step)

@@ -70,9 +70,20 @@ def resolve_device(name: str, local_rank: int = 0, distributed: bool = False) ->
     return torch.device(name)
 
 
-def resolve_precision(precision: str, device: torch.device, log=None) -> str:
+def cpu_bf16_path() -> str | None:
+    """How this CPU computes bf16: "amx" (AMX tiles), "avx512_bf16" (the vector instructions alone)
+    or None (emulated). The two native paths round differently (see config.precision)."""
+    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        return "amx"
+    return "avx512_bf16" if native_bf16() else None
+
+
+def resolve_precision(precision: str, device: torch.device, log=None, cpu_rule=None) -> str:
     """--precision auto to what `device` runs best (bf16 where native, fp16 on older GPUs, else
-    fp32); warns when bf16 would be emulated on this CPU."""
+    fp32); warns when bf16 would be emulated on this CPU.
+
+    cpu_rule: path -> (allowed, why), a family's measured verdict (config.precision): on a CPU,
+    auto picks bf16 only where it allows it."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     if device.type == "cuda":
         if precision == "auto":
@@ -81,7 +92,11 @@ def resolve_precision(precision: str, device: torch.device, log=None) -> str:
         return precision
     if device.type == "mps":
         return "fp16" if precision == "auto" else precision
-    if precision == "auto":
+    if precision == "auto" and cpu_rule is not None and native_bf16():
+        ok, why = cpu_rule(cpu_bf16_path())
+        precision = "bf16" if ok else "fp32"
+        log(f"precision auto: {precision} ({why})")
+    elif precision == "auto":
         precision = "bf16" if native_bf16() else "fp32"
         log(f"precision auto: {precision} ({'' if precision == 'bf16' else 'no '}native bf16 on this CPU)")
     elif precision == "bf16" and not native_bf16():
@@ -103,7 +118,7 @@ class Runtime:
     # ------------------------------------------------------------------ construction
     @classmethod
     def create(cls, device: str = "auto", precision: str = "auto", compile: bool = False, sync_bn: bool = False,
-               env=None) -> "Runtime":
+               env=None, cpu_rule=None) -> "Runtime":
         """From flags and the torchrun environment; joins the process group when WORLD_SIZE > 1."""
         env = os.environ if env is None else env
         world = int(env.get("WORLD_SIZE", "1"))
@@ -118,12 +133,13 @@ class Runtime:
         if sync_bn and world > 1 and dev.type != "cuda":
             raise UserError("--sync-bn needs CUDA devices (torch's SyncBatchNorm does not run on the CPU)")
         log = (lambda msg: print(msg, file=sys.stderr)) if rank == 0 else (lambda msg: None)
-        return cls(dev, resolve_precision(precision, dev, log), rank, local_rank, world, compile, sync_bn)
+        return cls(dev, resolve_precision(precision, dev, log, cpu_rule), rank, local_rank, world, compile, sync_bn)
 
     @classmethod
     def from_config(cls, cfg) -> "Runtime":
         use_threads(cfg.threads)
-        return cls.create(cfg.device, cfg.precision, cfg.compile, cfg.sync_bn)
+        return cls.create(cfg.device, cfg.precision, cfg.compile, cfg.sync_bn,
+                          cpu_rule=getattr(cfg, "cpu_bf16_allowed", None))
 
     @property
     def distributed(self) -> bool:

@@ -48,14 +48,15 @@ def run(build, task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dic
             run_dir = RunDir(Path(ckpt["path"]).parent, write=rt.is_main)
             run_dir.truncate_stats(ckpt["step"])
             start, best = ckpt["step"], ckpt.get("metrics", {}).get("best")
+            best_info = ckpt.get("metrics", {})
         else:
             run_dir = RunDir.create(cfg.out, task, write=rt.is_main)
             run_dir.save_config(cfg)
-            start, best = 0, None
+            start, best, best_info = 0, None, None
         run_dir = RunDir(Path(rt.broadcast(str(run_dir.path))), write=rt.is_main)
         run_dir.record_session({"started_at_step": start, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                 **rt.describe(), **getattr(obj, "data_info", {})})
-        summary = fit(obj, run_dir, start, best)
+        summary = fit(obj, run_dir, start, best, best_info)
         ok = True
     finally:
         # Let the DDP wrappers (and the gloo work they hold) go while the interpreter is whole, so the

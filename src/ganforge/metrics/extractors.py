@@ -57,6 +57,9 @@ class Extractor:
     name: str = "?"
     key: str = "?"
     image_shape: tuple[int, int, int] | None = None
+    layer: str = "?"             # which activations are the features (for eval.json)
+    resize: str = "none"         # how images reach the net's input size
+    sha256: str | None = None    # of the weights file, so two scores name exactly what measured them
     flag: str = "--extractor"   # the flag that chose it: `eval --extractor`, `train gan --eval-extractor`
 
     def check(self, image_shape) -> None:
@@ -82,7 +85,11 @@ class ClassifierExtractor(Extractor):
         self.image_shape = self.clf.image_shape
         self.classes = self.clf.classes
         self.name = f"classifier-FID ({label or self.clf.name})"
-        self.key = f"{self.clf.config.model}-{hashlib.sha1(Path(self.clf.path).read_bytes()).hexdigest()[:12]}"
+        weights = Path(self.clf.path).read_bytes()
+        self.key = f"{self.clf.config.model}-{hashlib.sha1(weights).hexdigest()[:12]}"
+        self.sha256 = hashlib.sha256(weights).hexdigest()
+        self.layer = "forward_features (the classifier's hidden layer)"
+        self.resize = "none (images must be the classifier's size)"
 
     def features(self, images):
         self.check(images.shape[1:])
@@ -100,6 +107,8 @@ class InceptionExtractor(Extractor):
 
     name = "FID (Inception-v3)"
     key = "inception-2015-12-05"
+    layer = "pool3 (2048)"
+    resize = "bilinear to 299x299 inside the TorchScript net (uint8 input)"
 
     def __init__(self, download: bool = True, batch_size: int = 100, device=None):
         path = inception_path()
@@ -115,6 +124,9 @@ class InceptionExtractor(Extractor):
             raise UserError(f"{path} is not the FID Inception TorchScript file ({str(e)[:120]}); delete it and "
                             f"download {INCEPTION_URL} again") from None
         self.batch_size = batch_size
+        from ..data.download import sha256sum
+
+        self.sha256 = INCEPTION_SHA256 or sha256sum(path)
 
     def _run(self, images, **kw):
         from ..data import to_uint8

@@ -13,6 +13,7 @@ from ..files import atomic_write, cache_dir
 from ..data.datasets import NAMED, ONE_SPLIT
 from ..errors import UserError
 from . import image as M
+from . import protocol as P
 from .extractors import Extractor, get_extractor
 
 MAX_REFERENCE = 10_000
@@ -80,15 +81,19 @@ def evaluate_images(images: torch.Tensor, extractor: Extractor, real_feats: torc
 
 def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor = "auto",
                        dataset: str | None = None, seed: int = 0, kid_subsets: int = 50,
-                       full: bool = True, real: torch.Tensor | None = None) -> dict:
+                       full: bool = True, real: torch.Tensor | None = None, warn: bool = True) -> dict:
     """Sample `num` images from generator (.sample(n, seed=...), .image_shape, .meta["dataset"])
     and score them against that dataset's training images.
 
     full=False skips IS and precision/recall (the cheap set for --eval-every); real: the reference
-    features computed already (a training run computes them once).
-    Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ...}."""
+    features computed already (a training run computes them once); warn=False leaves out the
+    small-sample warning (a run in training says it once).
+    Returns {"extractor": label, "num": n, "num_real": m, "fid", "kid", "kid_std", ..., "protocol":
+    how it was measured (metrics.protocol)}."""
     if num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
+    if warn:
+        P.warn_small(num)
     shape = tuple(generator.image_shape)
     dataset = dataset or generator.meta.get("dataset")
     if not dataset or dataset.startswith("synthetic:"):
@@ -111,7 +116,9 @@ def evaluate_generator(generator, num: int = 10_000, extractor: str | Extractor 
         metrics.update(per_class_fid(ext, images, labels, dataset, shape, getattr(generator, "classes", None)))
     if full and hasattr(generator, "hooks"):   # the family's own figures (InfoGAN: code purity)
         metrics.update(generator.hooks.eval_extras(generator, ext, seed=seed))
-    return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics}
+    protocol = P.generative(ext, num, len(real), dataset, seed, weights=getattr(generator, "weights", None))
+    return {"extractor": ext.name, "num": num, "num_real": len(real), "dataset": dataset, **metrics,
+            "protocol": protocol}
 
 
 def per_class_fid(ext: Extractor, images: torch.Tensor, labels: torch.Tensor, dataset: str, shape,
@@ -154,6 +161,8 @@ def evaluate_real(dataset: str, extractor: str | Extractor = "auto", num: int | 
            else get_extractor(extractor, test.shape, dataset, device=device))
     real = reference_features(ext, dataset, test.shape)
     labels = test.labels if getattr(ext, "classes", None) == test.classes else None
+    P.warn_small(len(test))
     metrics = evaluate_images(to_float(test.images), ext, real, labels)
+    protocol = {**P.generative(ext, len(test), len(real), dataset, 0, weights="held-out real images")}
     return {"extractor": ext.name, "num": len(test), "num_real": len(real), "dataset": dataset,
-            "real_vs_real": 1, **metrics}
+            "real_vs_real": 1, **metrics, "protocol": protocol}

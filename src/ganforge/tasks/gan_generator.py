@@ -52,7 +52,9 @@ class Generator(Loaded):
         return {"G": build_nets(config, meta["image_shape"], len(meta.get("classes") or []))[0]}
 
     def weight_key(self, name, ckpt):
-        return "G_ema" if "G_ema" in ckpt["modules"] else "G"
+        key = "G_ema" if "G_ema" in ckpt["modules"] else "G"
+        self.weights = "EMA of G" if key == "G_ema" else "raw G"   # recorded in eval.json's protocol
+        return key
 
     def setup(self, nets) -> None:
         self.net = nets["G"]

@@ -261,17 +261,39 @@ def list_runs(root) -> list[list]:
     root = Path(root)
     if not root.is_dir():
         return []
-    rows = []
-    for d in [*root.glob("*/config.yaml"), *root.glob("*/*/config.yaml")]:   # runs/x-0001 or runs/experiment/x-0001
+    rows, reference = [], {}
+    for d in sorted([*root.glob("*/config.yaml"), *root.glob("*/*/config.yaml")],   # runs/x-0001 or runs/exp/x-0001
+                    key=lambda p: -p.parent.stat().st_mtime):
         d = d.parent
         last = _last_line(d / "stats.jsonl")
-        metrics = _metrics(d)
+        scores: dict = {}
+        _eval_scores(d, scores, reference)
+        metrics = {**scores, **_metrics(d)}
         rows.append([d.relative_to(root).as_posix(), d.name.rsplit("-", 1)[0], last.get("step", ""), d.stat().st_mtime,
                      json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in list(metrics.items())[:6]})])
     rows.sort(key=lambda r: -r[3])
     for r in rows:
         r[3] = time.strftime("%Y-%m-%d %H:%M", time.localtime(r[3]))
     return rows
+
+
+def _eval_scores(run: Path, scores: dict, reference: dict) -> None:
+    """Put the scores of the run's eval.json in `scores` ("eval_fid", ...) when they were measured like
+    those of the newest run of its task with an eval.json (`reference`: task -> (run, protocol));
+    else one line naming the difference: scores measured differently never stand side by side."""
+    from ..metrics.protocol import difference, read_eval
+
+    record = read_eval(run)
+    if record is None:
+        return
+    proto = record.get("protocol") or {}
+    name, first = reference.setdefault(record.get("task"), (run.name, proto))
+    diff = difference(first, proto)
+    if diff:
+        scores["eval"] = f"not comparable with {name}'s scores ({diff})"
+    else:
+        scores.update({f"eval_{k}": v for k, v in (record.get("metrics") or {}).items()
+                       if k in ("fid", "kid", "accuracy", "psnr_y", "ssim_y")})
 
 
 def _last_line(path: Path) -> dict:

@@ -244,8 +244,11 @@ class GANObjective(Objective):
         if not hasattr(self, "_real"):   # from the images in training: not read (nor warned about) again
             self._real = reference_features(self._extractor, self.data.name, self.image_shape, data=self.data)
         gen = Generator(nets={"G": self.sampler_net}, config=self.cfg, meta=self.meta())
+        gen.weights = "EMA of G" if self.cfg.ema else "raw G"
         m = evaluate_generator(gen, self.cfg.eval_num, self._extractor, seed=self.cfg.seed, kid_subsets=20,
-                               full=False, real=self._real)
+                               full=False, real=self._real, warn=not getattr(self, "_warned_small", False))
+        self._warned_small = True   # the small-sample warning: once per run
+        self.eval_protocol = m["protocol"]   # best.pt keeps it: a resumed run must score the same way
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
