@@ -168,7 +168,7 @@ def test_eval_fid_on_a_folder_dataset(tmp_path, monkeypatch):
         def features(self, x):
             return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)
 
-    monkeypatch.setattr(extractors, "get_extractor", lambda spec, shape, dataset: Stats())
+    monkeypatch.setattr(extractors, "get_extractor", lambda spec, shape, dataset, **_: Stats())   # device=...
     m = evaluate(checkpoint.load(tmp_path / "c.pt"), extractor="inception")
     assert np.isfinite(m["AtoB_fid"]) and np.isfinite(m["BtoA_fid"]) and m["fid_features"] == "channel-stats"
     assert "AtoB_psnr_truth" not in m   # no known truth for folder data
