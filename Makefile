@@ -1,11 +1,12 @@
-# Two commands: `make demo` and `make test`. Both create .venv on first use.
+# `make demo` and `make test` (the full suite, what CI runs); `make test-fast` leaves out the tests marked
+# slow (torchrun, browser, kill -9). All create .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-out
 
-.PHONY: install demo cyclegan-demo test bench clean
+.PHONY: install demo cyclegan-demo test test-fast bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ cyclegan-demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Two pytest workers (pytest-xdist), one per core, each test file on one worker so its fixtures are built once.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python benchmarks/gan_step.py

@@ -35,6 +35,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganforge import config as C
+from ganforge import models  # noqa: F401  (GAN families register their flags before a GANConfig resolves)
 from ganforge.engine.runtime import Runtime
 from ganforge.tasks import task_module
 

@@ -18,7 +18,7 @@ import torch
 
 from ganforge import api
 from ganforge.data.paired import bicubic, downscale, load_sr_images, mod_crop
-from ganforge.tasks.srgan import score
+from ganforge.tasks.sr import score
 
 HERE = Path(__file__).parent
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")

@@ -5,7 +5,7 @@ import pytest
 import ganforge
 from ganforge.cli import main
 from ganforge.metrics.translation import against_baseline
-from ganforge.tasks.srgan import sr_verdict
+from ganforge.tasks.sr import sr_verdict
 
 
 def test_against_baseline_names_each_loss():

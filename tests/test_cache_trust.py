@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ganforge.data import download
-from ganforge.data.images import read_cifar_batch
+from ganforge.data.datasets import read_cifar_batch
 from ganforge.errors import UserError
 
 

@@ -8,7 +8,7 @@ from ganforge import models
 from ganforge.api import load
 from ganforge.cli import main
 from ganforge.data import ImageData
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.tasks.classifier import ClassifierObjective, accuracy_report, confusion
 from ganforge.engine.loop import RunDir, fit
 
@@ -84,6 +84,8 @@ def test_embedded_evaluator_accuracy_and_cli_features_eval(capsys):
     from PIL import Image
     Image.fromarray(np.zeros((40, 30), np.uint8)).save("digit.png")
     assert main(["features", str(EMBEDDED), "digit.png", "-o", "maps2.png"]) == 0
+    assert main(["features", str(EMBEDDED), "--index", "3", "-o", "one.png", "--maps", "1"]) == 0   # one column
+    assert Image.open("one.png").size[0] > 0
 
 
 def test_cli_train_classifier_on_folder(tmp_path, capsys):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge import conv
+from ganforge.viz import conv
 from ganforge.cli import main
 from ganforge.errors import UserError
 
@@ -111,6 +111,6 @@ def test_cli_conv_bad_input(argv, msg, capsys):
 
 
 def test_cli_choices_match_conv_module():
-    from ganforge.commands import cnn
-    assert cnn.KERNELS == tuple(conv.KERNELS) and cnn.ACTIVATIONS == tuple(conv.ACTIVATIONS)
-    assert cnn.POOLS == conv.POOLS and cnn.PADDINGS == conv.PADDINGS
+    from ganforge.commands import conv as command
+    assert command.KERNELS == tuple(conv.KERNELS) and command.ACTIVATIONS == tuple(conv.ACTIVATIONS)
+    assert command.POOLS == conv.POOLS and command.PADDINGS == conv.PADDINGS

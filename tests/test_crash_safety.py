@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.errors import UserError
 from ganforge.files import DiskFull, atomic_write
 
@@ -163,6 +163,7 @@ def _check_resume(run: Path, capsys) -> None:
     assert checkpoint.load(run)["step"] == step + 3
 
 
+@pytest.mark.slow
 def test_kill_9_at_a_random_moment_then_resume(tmp_path, capsys):
     proc = _start(tmp_path, TRAIN)
     run = tmp_path / "r" / "gan-0001"
@@ -173,6 +174,7 @@ def test_kill_9_at_a_random_moment_then_resume(tmp_path, capsys):
     _check_resume(run, capsys)
 
 
+@pytest.mark.slow
 def test_kill_9_in_the_middle_of_a_checkpoint_write_leaves_a_temp_file_the_next_start_removes(tmp_path, capsys):
     # The third checkpoint write stops half way (as if the process were killed right then).
     code = ("import time, torch\n"

@@ -12,7 +12,7 @@ from ganforge.data import to_float
 from ganforge.data.unpaired import embedded, load_unpaired, random_crop_flip, vintage
 from ganforge.errors import UserError
 from ganforge.metrics.translation import psnr, ssim
-from ganforge.losses import d_loss, g_loss
+from ganforge.nn.losses import d_loss, g_loss
 from ganforge.tasks.cyclegan import ImagePool, l1, lr_factor
 
 

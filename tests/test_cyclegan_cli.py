@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 
 TINY = ["--crop-size", "32", "--load-size", "36", "--width", "4", "--no-progress"]
 
@@ -22,7 +22,7 @@ def run_dir(tmp_path_factory):
 def test_training_writes_a_usable_run(run_dir):
     for name in ("checkpoint.pt", "samples.png", "samples/step_000002.png", "losses.png", "config.yaml", "photos.png"):
         assert (run_dir / name).is_file(), name
-    from ganforge.tasks.cyclegan import held_out_photos
+    from ganforge.data.unpaired import held_out_photos
 
     strips = held_out_photos().values()   # full resolution: 2 x 6 strips side by side, the tallest photo's height
     with Image.open(run_dir / "photos.png") as panel:
@@ -168,7 +168,7 @@ def test_eval_fid_on_a_folder_dataset(tmp_path, monkeypatch):
         def features(self, x):
             return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)
 
-    monkeypatch.setattr(extractors, "get_extractor", lambda spec, shape, dataset: Stats())
+    monkeypatch.setattr(extractors, "get_extractor", lambda spec, shape, dataset, **_: Stats())   # device=...
     m = evaluate(checkpoint.load(tmp_path / "c.pt"), extractor="inception")
     assert np.isfinite(m["AtoB_fid"]) and np.isfinite(m["BtoA_fid"]) and m["fid_features"] == "channel-stats"
     assert "AtoB_psnr_truth" not in m   # no known truth for folder data

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganforge.data import BatchSampler, download, images, load_images, to_float, to_uint8
+from ganforge.data import BatchSampler, datasets, download, images, load_images, to_float, to_uint8
 from ganforge.errors import UserError
 
 
@@ -47,17 +47,17 @@ def test_read_idx_plain_and_gzip(tmp_path):
     arr = np.arange(2 * 3 * 4).reshape(2, 3, 4)
     for name in ("a-idx3-ubyte", "a-idx3-ubyte.gz"):
         write_idx(tmp_path / name, arr)
-        assert np.array_equal(images.read_idx(tmp_path / name), arr)
+        assert np.array_equal(datasets.read_idx(tmp_path / name), arr)
 
 
 def test_read_idx_rejects_truncated_and_foreign(tmp_path):
     write_idx(tmp_path / "x", np.zeros((4, 5), np.uint8))
     (tmp_path / "x").write_bytes((tmp_path / "x").read_bytes()[:-3])
     with pytest.raises(UserError, match="truncated"):
-        images.read_idx(tmp_path / "x")
+        datasets.read_idx(tmp_path / "x")
     (tmp_path / "y").write_bytes(b"hello world")
     with pytest.raises(UserError, match="not an IDX"):
-        images.read_idx(tmp_path / "y")
+        datasets.read_idx(tmp_path / "y")
 
 
 def test_mnist_download_from_mirror_then_cached(tmp_path, monkeypatch):
@@ -71,13 +71,13 @@ def test_mnist_download_from_mirror_then_cached(tmp_path, monkeypatch):
         for kind in ("images-idx3", "labels-idx1"):
             f = src / f"{split}-{kind}-ubyte.gz"
             remote[f.name] = (["file:///nonexistent/" + f.name, f.as_uri()], md5(f))
-    monkeypatch.setitem(images.REMOTE, "mnist", remote)
-    assert images.status("mnist") == "not downloaded"
+    monkeypatch.setitem(datasets.REMOTE, "mnist", remote)
+    assert datasets.status("mnist") == "not downloaded"
     data = load_images("mnist", "train", progress=False)
     assert data.images.shape == (6, 1, 28, 28) and data.labels.tolist() == list(range(6))
-    assert images.status("mnist") == "partly cached"
+    assert datasets.status("mnist") == "partly cached"
     assert len(load_images("mnist", "all", progress=False)) == 10
-    assert images.status("mnist") == "cached"
+    assert datasets.status("mnist") == "cached"
 
 
 def test_checksum_mismatch_is_rejected_and_not_kept(tmp_path):
@@ -105,7 +105,7 @@ def test_cifar10_archive_parsed_after_checksum(tmp_path, monkeypatch):
     archive = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname="cifar-10-batches-py")
-    monkeypatch.setitem(images.REMOTE, "cifar10", {archive.name: ([archive.as_uri()], md5(archive))})
+    monkeypatch.setitem(datasets.REMOTE, "cifar10", {archive.name: ([archive.as_uri()], md5(archive))})
     train = load_images("cifar10", "train", progress=False)
     test = load_images("cifar10", "test", progress=False)
     assert train.images.shape == (10, 3, 32, 32) and test.images.shape == (2, 3, 32, 32)

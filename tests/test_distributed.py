@@ -14,7 +14,7 @@ import torch
 
 import ganforge
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.engine.runtime import Runtime
 
 TASK_FLAGS = {
@@ -47,6 +47,7 @@ def stats(run_dir):
     return [json.loads(ln) for ln in (run_dir / "stats.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", list(TASK_FLAGS))
 def test_every_task_trains_under_two_processes(task, tmp_path):
     flags = list(TASK_FLAGS[task])
@@ -65,6 +66,7 @@ def test_every_task_trains_under_two_processes(task, tmp_path):
     assert r.stdout.count("run directory:") == 1                  # rank 0 alone reports
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", [["acgan"], ["infogan", "--info-warp", "1", "--info-real", "1"]])
 def test_conditional_gan_under_two_processes(model, tmp_path):
     r = torchrun(["train", "gan", "--model", *model, "--data", "mnist5k", "--width", "4", "--latent-dim", "8",
@@ -77,6 +79,7 @@ def test_conditional_gan_under_two_processes(model, tmp_path):
         assert gen.axis[0] == 10 and gen.traverse("c1", steps=3).shape == (30, 1, 28, 28)
 
 
+@pytest.mark.slow
 def test_resume_from_one_to_two_processes_and_back(tmp_path):
     csv = str(write_series(tmp_path / "s.csv"))
     base = ["train", "forecaster", "--csv", csv, "--column", "y", "--window", "8", "--hidden", "4",
@@ -92,6 +95,7 @@ def test_resume_from_one_to_two_processes_and_back(tmp_path):
     assert sessions[1]["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)   # --threads 0: CPUs / processes
 
 
+@pytest.mark.slow
 def test_two_processes_with_half_batches_equal_one_process(tmp_path):
     """DDP averages gradients, the sampler gives rank r every r-th half of the global batch: a net
     without batch statistics (the GRU forecaster) must end with the same weights."""
@@ -126,6 +130,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_nan_on_one_rank_stops_every_rank(tmp_path):
     script = tmp_path / "nan.py"
     script.write_text(NAN_SCRIPT)
@@ -158,6 +163,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_process_group_is_left_after_the_ddp_wrappers_are_gone(tmp_path):
     """The wrappers hold gloo work; torn down during interpreter exit instead, it can abort a rank."""
     script = tmp_path / "ddp.py"
@@ -175,6 +181,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_machines_simulated_on_one_host(tmp_path):
     csv = str(write_series(tmp_path / "s.csv"))
     args = ["train", "forecaster", "--csv", csv, "--column", "y", "--window", "8", "--hidden", "4",

@@ -5,7 +5,7 @@ import torch
 
 from ganforge import config as C
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.engine.loop import Objective, fit
 from ganforge.engine.rundir import RunDir
 from ganforge.errors import TrainingDiverged

@@ -7,10 +7,10 @@ import torch
 
 from ganforge.api import train
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.errors import UserError
 from ganforge.metrics import protocol as P
-from ganforge.sweep_report import rows
+from ganforge.metrics.sweep_report import rows
 
 FIELDS = ("extractor", "extractor_sha256", "layer", "resize", "num_generated", "num_reference", "reference_split",
           "seed", "weights", "precision", "dataset")

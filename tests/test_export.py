@@ -60,7 +60,7 @@ def test_safetensors_round_trip(task, model, runs, tmp_path, capsys):
 
 
 def ckpt_task(run) -> str:
-    from ganforge.engine import checkpoint
+    from ganforge.nn import checkpoint
 
     return checkpoint.load(run)["task"]
 

@@ -10,6 +10,7 @@ import pytest
 import ganforge
 from ganforge import config as C
 from ganforge.cli import main
+from ganforge.config.forecaster import parse_levels
 from ganforge.data import calendar as CAL
 from ganforge.data import series as S
 from ganforge.errors import UserError
@@ -78,7 +79,7 @@ def test_conformal_bounds_cover_the_right_share():
     assert G.coverage(y, np.zeros_like(y), q["0.95"]) == pytest.approx(0.95, abs=0.01)
     assert G.conformal_quantiles(cal[:5], [0.95])["0.95"][0] == math.inf      # too few points for 95 %
     with pytest.raises(ValueError, match="outside"):
-        G.parse_levels("0.8,1.2")
+        parse_levels("0.8,1.2")
 
 
 # --------------------------------------------------------------------------- baselines and calendar

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 import ganforge
-from ganforge import losses, models
+from ganforge.nn import losses
+from ganforge import models
 from ganforge.cli import main
 from ganforge.models.conditional import make_codes
 
@@ -173,7 +174,7 @@ def test_cgan_on_a_folder_with_one_sub_folder_per_class(tmp_path):
 
 
 def test_warp_turns_moves_and_repeats():
-    from ganforge.augment import random_warp, warp
+    from ganforge.nn.augment import random_warp, warp
 
     x = torch.full((1, 1, 5, 5), -1.0)
     x[0, 0, 0, 1] = 1
@@ -201,7 +202,7 @@ def test_cluster_info_and_consistency_by_hand():
 
 
 def test_infogan_warp_and_real_terms_train_q_and_resume_exactly(tmp_path):
-    from ganforge.engine import checkpoint
+    from ganforge.nn import checkpoint
 
     opts = dict(model="infogan", data="mnist5k", width=4, latent_dim=8, batch_size=8, progress=False, sample_every=0,
                 info_warp=2.0, info_real=1.0, precision="fp32", out=str(tmp_path))

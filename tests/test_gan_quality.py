@@ -5,10 +5,10 @@ import torch
 import ganforge
 from ganforge import config as C
 from ganforge import models  # noqa: F401  (the GAN families register their flags before C.resolve)
-from ganforge import losses
-from ganforge.augment import FUNCS, AdaptiveP, augment
+from ganforge.nn import losses
+from ganforge.nn.augment import FUNCS, AdaptiveP, augment
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 
 TINY = dict(data="synthetic:1x16x16:32", model="dcgan", width=4, latent_dim=8, batch_size=8, progress=False,
             sample_every=0, precision="fp32")

@@ -7,10 +7,10 @@ from PIL import Image
 from ganforge import config as C, models
 from ganforge.cli import main
 from ganforge.commands.train import KINDS
-from ganforge.data import images, paired, unpaired, video
+from ganforge.data import datasets, paired, unpaired, video
 from ganforge.data.catalog import names_for
 
-EVERY_DATASET = [*images.NAMED, paired.PHOTOS, *video.SPECS, unpaired.EMBEDDED, *unpaired.REMOTE, "folder:PATH",
+EVERY_DATASET = [*datasets.NAMED, paired.PHOTOS, *video.SPECS, unpaired.EMBEDDED, *unpaired.REMOTE, "folder:PATH",
                  "packed:DIR", "synthetic:CxHxW", "PATH_A,PATH_B"]
 
 

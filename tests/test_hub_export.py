@@ -10,7 +10,7 @@ import torch
 
 import ganforge
 from ganforge.cli import main
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.errors import UserError
 
 from tiny_models import train_tiny

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ganforge import losses
+from ganforge.nn import losses
 from ganforge.errors import UserError
 
 R = torch.tensor([2.0, -1.0])     # real logits

@@ -11,7 +11,7 @@ from ganforge.cli import main
 from ganforge.data import load_images, to_float
 from ganforge.metrics.extractors import EMBEDDED, get_extractor
 from ganforge.metrics.generative import evaluate_images, evaluate_real, reference_features
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 
 
 @pytest.fixture(scope="module")

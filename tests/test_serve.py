@@ -190,6 +190,7 @@ def _size(path) -> tuple:
     return Image.open(path).size
 
 
+@pytest.mark.slow   # a gradio server in its own process
 def test_every_tab_through_gradio_client(server, root):
     c = client(server, root)
     grid, download = c.predict(1, 8, "one row per class", api_name="/gan_0001_generate")
@@ -220,6 +221,7 @@ def test_every_tab_through_gradio_client(server, root):
     assert images and "last logged" in metrics
 
 
+@pytest.mark.slow   # a gradio server in its own process
 def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, root):
     from gradio_client import handle_file
 
@@ -250,6 +252,7 @@ def test_bad_uploads_answer_with_a_message_and_the_server_keeps_serving(server, 
     assert urllib.request.urlopen(server, timeout=5).status == 200
 
 
+@pytest.mark.slow
 def test_a_real_browser_clicks_generate_and_translate(server, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

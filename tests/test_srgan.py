@@ -89,7 +89,7 @@ def test_paired_data_and_metrics():
 
 def test_content_loss_falls_back_without_vgg_weights_and_checks_the_file():
     from ganforge.errors import UserError
-    from ganforge.nn.perceptual import content_loss, load_vgg19, vgg19_features, vgg19_path
+    from ganforge.models.perceptual import content_loss, load_vgg19, vgg19_features, vgg19_path
 
     said = []
     loss = content_loss("auto", log=said.append)   # the cache is empty in tests: no download is tried

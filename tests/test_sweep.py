@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ganforge.cli import main
-from ganforge.sweep import cell_name, cells, parse_grid
+from ganforge.tasks.sweep import cell_name, cells, parse_grid
 from ganforge import config as C
 from ganforge.errors import UserError
 
@@ -87,7 +87,7 @@ def test_forecaster_sweep_scores_from_its_test_part_mase_included(tmp_path, caps
 
 
 def test_jobs_split_the_threads():
-    from ganforge.sweep import Sweep
+    from ganforge.tasks.sweep import Sweep
 
     assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=2, threads=4).threads == 2
     assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=3, threads=2).threads == 1
@@ -108,7 +108,7 @@ def test_a_cell_whose_evaluation_was_cut_off_is_evaluated_without_training_again
 
 
 def test_which_way_is_better():
-    from ganforge.sweep_report import higher_is_better
+    from ganforge.metrics.sweep_report import higher_is_better
 
     for name in ("fid", "kid", "test_mase", "test_rmse", "loss", "AtoB_fid"):
         assert not higher_is_better(name), name

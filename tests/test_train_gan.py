@@ -8,7 +8,7 @@ import ganforge
 from ganforge.cli import main
 from ganforge.config import GANConfig
 from ganforge.errors import TrainingDiverged, UserError
-from ganforge.engine import checkpoint
+from ganforge.nn import checkpoint
 from ganforge.tasks.gan import GANObjective
 
 TINY = dict(data="synthetic:1x28x28:64", width=8, latent_dim=8, batch_size=8, progress=False)

@@ -114,7 +114,7 @@ def test_cli_train_sample_gif_and_eval(tmp_path, capsys):
 
 def test_mp4_written_and_read_back_with_pyav(tmp_path):
     pytest.importorskip("av")
-    from ganforge.tasks.video import save_mp4
+    from ganforge.viz.media import save_mp4
 
     clips = to_float(moving_digits("test", frames=6, seed=0, n=1).images)
     save_mp4(clips, tmp_path / "v" / "a.mp4", nrow=1)

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ganforge import config as C  # noqa: E402
-from ganforge.engine import checkpoint  # noqa: E402
-from ganforge.engine.trainer import run  # noqa: E402
+from ganforge.nn import checkpoint  # noqa: E402
+from ganforge.tasks import train  # noqa: E402
 
 DEST = ROOT / "src/ganforge/data/builtin/cnn-small-mnist5k.pt"
 
@@ -29,7 +29,7 @@ def main() -> None:
     torch.set_num_threads(1)   # bit-for-bit the same weights on every machine is not promised, but close
     with tempfile.TemporaryDirectory() as tmp:
         cfg = C.resolve(C.ClassifierConfig, model="cnn-small", data="mnist5k", seed=0, out=tmp, progress=False)
-        path, summary = run("classifier", cfg)
+        path, summary = train("classifier", cfg)
         ckpt = checkpoint.load(path / "checkpoint.pt", "classifier")
     slim = {k: ckpt[k] for k in ("task", "config", "step", "meta", "modules")}
     slim["config"] = {**slim["config"], "out": "runs"}

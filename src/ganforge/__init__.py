@@ -5,9 +5,8 @@
     gen = ganforge.load(run / "checkpoint.pt")
     images = gen.sample(16)          # (16, 1, 28, 28) floats in [-1, 1]
 """
-__version__ = "0.1.0"
-
-from .errors import UserError  # noqa: E402  (light; everything heavy is imported lazily)
+from .errors import UserError  # noqa: F401  (light; everything heavy is imported lazily)
+from .version import __version__  # noqa: F401
 
 
 def __getattr__(name):

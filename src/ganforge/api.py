@@ -19,7 +19,8 @@ def train(task: str = "gan", resume: str | Path | None = None, config_file: str 
     With resume=RUN_DIR it continues that run (fields may then change steps, logging, device
     and precision)."""
     from . import models  # noqa: F401  (GAN families register their flags and defaults)
-    from .engine.trainer import resume_config, run
+    from .engine.trainer import resume_config
+    from .tasks import train as run_task
 
     if task not in C.TASKS:
         raise UserError(f"unknown task {task!r}; choose from: {', '.join(C.TASKS)}")
@@ -27,7 +28,7 @@ def train(task: str = "gan", resume: str | Path | None = None, config_file: str 
         cfg, ckpt = resume_config(task, resume, config_file=config_file, **fields)
     else:
         cfg, ckpt = C.resolve(C.TASKS[task], config_file=config_file, **fields), None
-    return run(task, cfg, ckpt)[0]
+    return run_task(task, cfg, ckpt)[0]
 
 
 def sample(checkpoint: str | Path, n: int = 64, seed: int | None = None, device="cpu"):

@@ -12,8 +12,9 @@ import sys
 
 from .errors import UserError
 
-COMMAND_MODULES = ("train", "sample", "info", "forecast", "backtest", "cyclegan", "cnn", "eval", "export", "importer",
-                   "serve", "upscale", "sweep")
+# One module per command, named after it (`import` is a keyword: import_); --help lists them in this order.
+COMMAND_MODULES = ("train", "sample", "models", "datasets", "presets", "forecast", "backtest", "translate", "conv",
+                   "features", "eval", "export", "import_", "serve", "upscale", "sweep")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and use GANs, CycleGAN, CNN classifiers and GRU forecasters.",
         epilog="example:\n  ganforge train gan --model dcgan --data mnist5k --steps 2000\n"
                "  ganforge sample runs/gan-0001/checkpoint.pt -n 64 -o grid.png")
-    from . import __version__
+    from .version import __version__
 
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
     parser.add_argument("--max-image-pixels", type=int, metavar="N",

@@ -4,15 +4,8 @@ Only options the user gave are passed, so each task takes the ones that make sen
 from __future__ import annotations
 
 from ..errors import UserError
+from ..metrics.labels import LABELS
 
-LABELS = {"kid": "KID", "is": "IS", "precision": "precision (k=3)", "recall": "recall (k=3)",
-          "label_acc": "label accuracy", "accuracy": "accuracy", "loss": "loss", "fid_class_mean": "per-class FID (mean)",
-          "code_purity": "code purity", "code_classes": "classes the codes cover",
-          "identity": "identity (frames, generated)", "identity_real": "identity (frames, real)",
-          "motion": "motion (generated)", "motion_real": "motion (real)", "motion_ratio": "motion ratio (gen / real)",
-          "clip_fd_net": "clip-FD features", "clip_fd": "clip-FD (generated)", "clip_fd_real": "clip-FD (held-out real)",
-          "clip_fd_static": "clip-FD (static: first frame repeated)",
-          "clip_fd_shuffled": "clip-FD (shuffled frames)"}
 
 
 def register(sub) -> None:
@@ -64,7 +57,7 @@ def _print(metrics: dict) -> None:
 
 
 def _eval(args) -> int:
-    from ..engine import checkpoint
+    from ..nn import checkpoint
     from ..tasks import task_module
 
     if args.images:
@@ -79,9 +72,9 @@ def _eval(args) -> int:
     ckpt = checkpoint.load(args.checkpoint)
     module = task_module(ckpt["task"])
     if not hasattr(module, "evaluate"):
-        from ..tasks import TASK_MODULES
+        from ..config import TASKS
 
-        able = [t for t in TASK_MODULES if hasattr(task_module(t), "evaluate")]
+        able = [t for t in TASKS if hasattr(task_module(t), "evaluate")]
         raise UserError(f"{ckpt['path']} is a {ckpt['task']} checkpoint; ganforge eval can evaluate: {', '.join(able)}")
     if args.num is not None and args.num < 2:
         raise UserError(f"--num must be at least 2, got {args.num}")

@@ -37,7 +37,7 @@ def _export(args) -> int:
 
     from ..use import export as E
     from ..use.load import rebuild
-    from ..engine import checkpoint
+    from ..nn import checkpoint
     from ..files import output_file
 
     if args.format in FOLDERS:
@@ -75,7 +75,7 @@ def _export_folder(args) -> int:
     import sys
     from pathlib import Path
 
-    from ..engine import checkpoint
+    from ..nn import checkpoint
     from ..use import hub
     from ..use.load import rebuild
 

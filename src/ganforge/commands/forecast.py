@@ -28,7 +28,7 @@ def register(sub) -> None:
 
 def _forecast(args) -> int:
     from ..use.load import load
-    from ..tasks.forecaster import plot_forecast
+    from ..viz.plots import plot_forecast
 
     from ..files import output_file, write_text_output
 

@@ -33,7 +33,7 @@ def sample_levels(gen, args, out) -> int:
 
 def sample_clips(gen, args, out) -> int:
     """-n clips as an animated GIF grid (.gif), an MP4 (.mp4, PyAV) or a frame strip (.png / .jpg)."""
-    from ..tasks.video import save_gif, save_mp4, save_strip
+    from ..viz.media import save_gif, save_mp4, save_strip
 
     if args.num > CLIPS_MAX:
         raise UserError(f"-n: at most {CLIPS_MAX} clips in one file, got {args.num}")

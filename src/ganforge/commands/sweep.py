@@ -1,5 +1,5 @@
 """ganforge sweep TASK [train flags...] --grid KEY=V1,V2 ... --out DIR: a training recipe over a grid
-of settings and seeds (ganforge.sweep runs the cells, ganforge.sweep_report tabulates them)."""
+of settings and seeds (ganforge.tasks.sweep runs the cells, ganforge.metrics.sweep_report tabulates them)."""
 from __future__ import annotations
 
 import argparse
@@ -42,8 +42,8 @@ def _sweep(args) -> int:
     import signal
 
     from .. import models  # noqa: F401  (the families register their config groups, which resolve() needs)
-    from ..sweep import Sweep, cells, parse_grid
-    from ..sweep_report import write
+    from ..tasks.sweep import Sweep, cells, parse_grid
+    from ..metrics.sweep_report import write
 
     if "-h" in args.rest or "--help" in args.rest:   # REMAINDER keeps them from argparse
         args.sweep_parser.print_help()
@@ -96,7 +96,7 @@ def _check_cells(task: str, cls, train_args: list[str], grid: dict) -> None:
         raise UserError(f"train flag: {e}") from None
     if unknown:
         raise UserError(f"unknown train flag {unknown[0]!r} for ganforge train {task}")
-    from ..sweep import cells
+    from ..tasks.sweep import cells
 
     C.resolve(cls, parsed, parsed.config, parsed.overrides)   # the train flags alone, named as such
     for setting in cells(grid):

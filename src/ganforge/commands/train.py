@@ -54,13 +54,14 @@ def _registry_help(parser: argparse.ArgumentParser, task: str, cls) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..engine.trainer import resume_config, run
+    from ..engine.trainer import resume_config
+    from ..tasks import train
 
     if args.resume:
         cfg, ckpt = resume_config(args.task, args.resume, args, args.config, args.overrides)
     else:
         cfg, ckpt = C.resolve(args.task_cls, args, args.config, args.overrides), None
-    path, summary = run(args.task, cfg, ckpt)
+    path, summary = train(args.task, cfg, ckpt)
     if os.environ.get("RANK", "0") == "0":
         _report(path, summary)
     return 0

@@ -7,7 +7,8 @@ from .forecaster import ForecasterConfig
 from .gan import GAN_LOSSES, GANConfig  # noqa: F401
 from .sr import SRConfig
 
-# Task name -> config class; `ganforge train TASK` is built from this table.
+# The one task table: task name -> config class. `ganforge train TASK` is built from it, and the task's
+# code is ganforge.tasks.<name> (tasks.task_module).
 TASKS: dict[str, type] = {"gan": GANConfig, "classifier": ClassifierConfig, "cyclegan": CycleGANConfig,
                           "forecaster": ForecasterConfig}
 TASKS["sr"] = SRConfig

@@ -106,7 +106,6 @@ class ForecasterConfig(RunConfig):
         if self.val_frac + self.test_frac >= 1:
             raise UserError(f"--val-frac and --test-frac must sum to less than 1, got {self.val_frac} and {self.test_frac}")
         if self.intervals:
-            from ..metrics.significance import parse_levels
             try:
                 parse_levels(self.intervals)
             except ValueError as e:
@@ -114,3 +113,19 @@ class ForecasterConfig(RunConfig):
         if self.cell != "ganforge" and not self.reset_after:
             raise UserError("--no-reset-after (the article's equations) needs --cell ganforge: "
                             f"--cell {self.cell} only computes the reset-after variant")
+
+
+def parse_levels(text: str) -> list[float]:
+    """'0.8,0.95' -> [0.8, 0.95]; raises ValueError naming the bad entry."""
+    levels = []
+    for part in (t.strip() for t in str(text).split(",")):
+        if not part:
+            continue
+        try:
+            v = float(part)
+        except ValueError:
+            raise ValueError(f"{part!r} is not a number") from None
+        if not 0 < v < 1:
+            raise ValueError(f"{part} is outside (0, 1)")
+        levels.append(v)
+    return sorted(set(levels))

@@ -1,4 +1,4 @@
-"""Every dataset a `--data` flag accepts, gathered from the loaders' own tables (images.DESCRIPTIONS,
+"""Every dataset a `--data` flag accepts, gathered from the loaders' own tables (datasets.DESCRIPTIONS,
 video.SPECS, unpaired.EMBEDDED / REMOTE, paired.PHOTOS) so that `ganforge datasets` and the help of
 `train TASK --data` cannot leave one out."""
 from __future__ import annotations
@@ -25,9 +25,9 @@ FORMS = {   # spec -> (tasks, status, description): data the user brings, or gen
 
 
 def catalog() -> list[Dataset]:
-    from . import download, images, paired, unpaired, video
+    from . import datasets, download, paired, unpaired, video
 
-    rows = [Dataset(n, ("gan", "classifier", "sr"), images.status(n), images.DESCRIPTIONS[n]) for n in images.NAMED]
+    rows = [Dataset(n, ("gan", "classifier", "sr"), datasets.status(n), datasets.DESCRIPTIONS[n]) for n in datasets.NAMED]
     rows.append(Dataset(paired.PHOTOS, ("sr",), "embedded", "the shipped CC0 photos at their own sizes "
                                                             "(train: left three quarters; held out: the rest)"))
     rows += [Dataset(spec, ("gan",), status, f"videogan: {desc}") for spec, (status, desc) in video.SPECS.items()]

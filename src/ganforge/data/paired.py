@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
-from .images import ImageData, builtin_photos, load_images, read_folder, read_image
+from .datasets import load_images
+from .images import ImageData, builtin_photos, read_folder, read_image
 
 PHOTOS = "photos"
 

@@ -264,3 +264,13 @@ def random_crop_flip(x: torch.Tensor, size: int, flip: bool, g: torch.Generator)
     idx = torch.arange(n)[:, None, None]
     out = x.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]]   # (n, size, size, C)
     return out.permute(0, 3, 1, 2).contiguous()
+
+
+def held_out_photos() -> dict[str, torch.Tensor]:
+    """The right 25% of each shipped photo at full resolution, the part photo2vintage tests on
+    (never cropped for training): name -> (1, 3, H, W) uint8."""
+    out = {}
+    for name, path in builtin_photos().items():
+        img = torch.from_numpy(np.array(read_image(path, 3))).permute(2, 0, 1)[None]
+        out[name] = img[..., int(0.75 * img.shape[-1]):].contiguous()
+    return out

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from .images import IMAGE_SUFFIXES, ImageData, list_images, load_images, read_image, resize_center_crop
+from .datasets import load_images
+from .images import IMAGE_SUFFIXES, ImageData, list_images, read_image, resize_center_crop
 
 SPRITE = 20                      # MNIST digits fit a 20x20 box inside their 28x28 image
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v"}

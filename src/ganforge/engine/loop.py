@@ -20,7 +20,7 @@ from .. import config as C
 from ..errors import RunStopped, TrainingDiverged, UserError
 from ..files import DiskFull
 from ..metrics.protocol import check_same
-from . import checkpoint
+from ..nn import checkpoint
 from .rundir import RunDir
 from .runtime import Runtime
 

@@ -1,4 +1,5 @@
-"""Start or resume a training run of any task, in one process or under torchrun."""
+"""Start or resume a training run of any task, in one process or under torchrun. The engine knows no
+task: run() is handed the task's build(cfg, rt) -> Objective (ganforge.tasks.train looks it up)."""
 from __future__ import annotations
 
 import gc
@@ -7,8 +8,7 @@ from pathlib import Path
 
 from .. import config as C
 from ..errors import UserError
-from ..tasks import task_module
-from . import checkpoint
+from ..nn import checkpoint
 from .loop import fit
 from .rundir import RunDir
 from .runtime import Runtime
@@ -34,15 +34,15 @@ def resume_config(task: str, resume, args=None, config_file=None, overrides=(), 
     return cfg, ckpt
 
 
-def run(task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dict]:
-    """Train `task` with `cfg` (a config dataclass) from scratch, or from the checkpoint `ckpt`
-    (see resume_config). Every rank under torchrun calls this; returns (run directory, summary)."""
-    module = task_module(task)
+def run(build, task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dict]:
+    """Train with `cfg` (a config dataclass) the objective build(cfg, rt) makes, from scratch or from the
+    checkpoint `ckpt` (see resume_config); `task` names the run directory (runs/<task>-NNNN). Every rank
+    under torchrun calls this; returns (run directory, summary)."""
     rt = Runtime.from_config(cfg)
     ok, obj = False, None
     try:
         rt.seed_rank(cfg.seed)
-        obj = module.build(cfg, rt)
+        obj = build(cfg, rt)
         if ckpt is not None:
             obj.load_state(ckpt)
             run_dir = RunDir(Path(ckpt["path"]).parent, write=rt.is_main)

@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 
 from ..data.download import cache_dir, fetch
-from ..data.images import BUILTIN
 from ..errors import UserError
+from ..models.evaluators import EMBEDDED, Classifier
+from ..nn import checkpoint
 
 INCEPTION_URL = ("https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
                  "inception-2015-12-05.pt")
-EMBEDDED = BUILTIN / "cnn-small-mnist5k.pt"
 MNIST_LIKE = ("mnist5k", "mnist")
 
 
@@ -80,9 +80,6 @@ class Extractor:
 
 class ClassifierExtractor(Extractor):
     def __init__(self, path: str | Path, label: str | None = None, device=None):
-        from ..engine import checkpoint
-        from ..tasks.classifier import Classifier
-
         path = Path(path)
         self.clf = Classifier(checkpoint.load(path, "classifier"), device=device)   # features come back on the CPU
         self.image_shape = self.clf.image_shape

@@ -10,7 +10,7 @@ import re
 import torch
 
 from ..files import atomic_write, cache_dir
-from ..data.images import NAMED, ONE_SPLIT
+from ..data.datasets import NAMED, ONE_SPLIT
 from ..errors import UserError
 from . import image as M
 from . import protocol as P

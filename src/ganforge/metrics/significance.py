@@ -137,19 +137,3 @@ def coverage(y: np.ndarray, pred: np.ndarray, half_width) -> float:
     """Share of actual values inside pred ± half_width (half_width broadcast over windows)."""
     q = np.asarray(half_width, float)[None, :]
     return float(np.mean(np.abs(np.asarray(y) - np.asarray(pred)) <= q))
-
-
-def parse_levels(text: str) -> list[float]:
-    """'0.8,0.95' -> [0.8, 0.95]; raises ValueError naming the bad entry."""
-    levels = []
-    for part in (t.strip() for t in str(text).split(",")):
-        if not part:
-            continue
-        try:
-            v = float(part)
-        except ValueError:
-            raise ValueError(f"{part!r} is not a number") from None
-        if not 0 < v < 1:
-            raise ValueError(f"{part} is outside (0, 1)")
-        levels.append(v)
-    return sorted(set(levels))

@@ -9,7 +9,7 @@ import pkgutil
 from .registry import count_params, create, entries, get, register  # noqa: F401
 
 ENTRY_POINT_GROUP = "ganforge.families"
-_SKIP = {"registry", "family"}
+_SKIP = {"registry", "family", "loader", "evaluators", "perceptual"}   # helpers, not families
 
 
 def _discover() -> None:

@@ -26,10 +26,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import losses
-from ..augment import random_warp
 from ..config.base import opt
 from ..errors import UserError
+from ..nn import losses
+from ..nn.augment import random_warp
 from . import dcgan, mlp_gan
 from .family import Family, Hooks
 from .registry import register

@@ -19,8 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import warp
 from ..config.base import opt
+from ..nn.augment import warp
 from ..errors import UserError
 from ..nn import init_normal
 from .dcgan import DCDiscriminator, DCGenerator

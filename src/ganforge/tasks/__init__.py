@@ -1,18 +1,23 @@
-"""One module per task: its objective (build(cfg, rt) -> Objective) and its loader
-(load(ckpt) -> a usable model), both building their nets through the same function."""
+"""One module per task, named after it (tasks/<task>.py, or a package): its objective
+(build(cfg, rt) -> Objective), its loader (load(ckpt) -> a usable model) and usually
+evaluate(ckpt, ...). The one task table is ganforge.config.TASKS (task -> config class)."""
 from __future__ import annotations
 
 import importlib
 
 from ..errors import did_you_mean
 
-# task -> module; each has build(cfg, rt), load(ckpt) and usually evaluate(ckpt, ...)
-TASK_MODULES = {"gan": "ganforge.tasks.gan", "classifier": "ganforge.tasks.classifier",
-                "cyclegan": "ganforge.tasks.cyclegan", "forecaster": "ganforge.tasks.forecaster"}
-TASK_MODULES["sr"] = "ganforge.tasks.srgan"
-
 
 def task_module(task: str):
-    if task not in TASK_MODULES:
-        raise did_you_mean("task", task, TASK_MODULES)
-    return importlib.import_module(TASK_MODULES[task])
+    from ..config import TASKS
+
+    if task not in TASKS:
+        raise did_you_mean("task", task, TASKS)
+    return importlib.import_module(f"{__name__}.{task}")
+
+
+def train(task: str, cfg, ckpt: dict | None = None):
+    """Train `task` with `cfg` (see engine.trainer.run); returns (run directory, summary)."""
+    from ..engine.trainer import run
+
+    return run(task_module(task).build, task, cfg, ckpt)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data import series as S
 from ..data.calendar import with_calendar
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..engine.loop import fit
 from ..engine.rundir import RunDir
 from ..engine.runtime import Runtime, use_threads
@@ -32,6 +32,7 @@ from ..errors import UserError
 from ..metrics import forecast as M
 from ..metrics import intervals as I
 from ..metrics import report as R
+from ..viz.plots import plot_folds
 from .forecaster import ForecasterObjective, read_training_series
 
 LABELS = {"ganforge": "GRU", "torch": "GRU (torch)", "lstm": "LSTM"}
@@ -228,35 +229,3 @@ def pool_bounds(per_fold: list[dict], method: str, name: str) -> dict:
     first = per_fold[0]["interval_bounds"][method][name]
     return {lvl: tuple(np.concatenate([f["interval_bounds"][method][name][lvl][i] for f in per_fold]) for i in (0, 1))
             for lvl in first}
-
-
-def plot_folds(per_fold: list[dict], labels: list[str], series: S.Series, path: Path, method: str = "") -> None:
-    """One panel per fold: actual values, each model, and the best baseline of that fold (1 step ahead);
-    the first model's intervals with their coverage, mean width and Winkler score, the naive
-    forecast's interval scores in the title."""
-    from ..viz import _plt
-
-    plt = _plt()
-    fig, axes = plt.subplots(len(per_fold), 1, figsize=(14, 2.4 * len(per_fold)), squeeze=False)
-    for k, (f, ax) in enumerate(zip(per_fold, axes[:, 0])):
-        x = f["starts"] if series.dates is None else series.dates[f["starts"]]
-        y = f["actual"][:, 0]
-        ax.plot(x, y, color="black", lw=1, label="actual")
-        base = min((n for n in f["forecasts"] if n not in labels),
-                   key=lambda n: M.mae(f["actual"], f["forecasts"][n]))
-        ib = f.get("interval_bounds", {}).get(method, {})
-        q = {n: I.quality(f["actual"], b) for n, b in ib.items()}
-        for j, (lvl, (lo, hi)) in enumerate(sorted(f["bounds"].get(labels[0], {}).items(), reverse=True)):
-            ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.12 + 0.12 * j, lw=0,
-                            label=f"{labels[0]} {float(lvl):.0%} interval: " + R.quality_text(q, lvl, labels[0]))
-        for i, n in enumerate([*labels, base]):
-            ax.plot(x, f["forecasts"][n][:, 0], lw=1, color=f"C{i}",
-                    label=f"{n} (MAE {M.mae(f['actual'], f['forecasts'][n]):.3g})")
-        span = "" if series.dates is None else f": {str(x[0])[:10]} .. {str(x[-1])[:10]}"
-        naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(q, lvl, "naive") for lvl in q.get("naive", {}))
-        ax.set_title(f"fold {k + 1}{span}" + (f"; naive's {method} intervals: {naive}" if naive else ""), fontsize=9)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
-        ax.tick_params(axis="x", labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90, bbox_inches="tight")   # the legends stand right of the panels
-    plt.close(fig)

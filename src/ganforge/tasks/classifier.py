@@ -13,15 +13,11 @@ import torch.nn.functional as F
 
 from .. import models
 from ..data import BatchSampler, Batches, ImageData, announce, load_images, to_float
-from ..data.images import ONE_SPLIT
+from ..data.datasets import ONE_SPLIT
 from ..data.source import take
 from ..errors import UserError
-from ..nn import eval_mode
 from ..engine.loop import Objective, RunDir, adam
-from ..config import ClassifierConfig
-from .loader import Loaded
-
-EVAL_BATCH = 500
+from ..models.evaluators import Classifier, build_net, predict_logits  # noqa: F401  (Classifier: this task's loader)
 
 
 def split_data(cfg) -> tuple[ImageData, ImageData]:
@@ -63,15 +59,6 @@ def shift_flip(x: torch.Tensor, pad: int = 2, flip: bool = False, generator=None
     return out
 
 
-@torch.no_grad()
-def predict_logits(net: torch.nn.Module, images: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
-    """uint8 or float [-1, 1] images (N, C, H, W) -> logits (N, K), in eval mode."""
-    device = next(net.parameters()).device
-    with eval_mode(net):
-        out = [net((to_float(x) if x.dtype == torch.uint8 else x).to(device)).float().cpu() for x in images.split(batch)]
-    return torch.cat(out)
-
-
 def confusion(pred: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """(K, K) counts: row = true class, column = predicted class."""
     return torch.bincount(labels * k + pred, minlength=k * k).view(k, k)
@@ -86,26 +73,6 @@ def accuracy_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[st
     out.update({f"acc/{c}": v.item() for c, v in zip(classes, per_class)})
     out["confusion"] = cm
     return out
-
-
-def plot_confusion(cm: torch.Tensor, classes: list[str], path, title: str) -> None:
-    from ..viz import _plt
-
-    plt = _plt()
-    k = len(classes)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * k, 1.0 + 0.5 * k))
-    ax.imshow(cm.numpy(), cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            v = int(cm[i, j])
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
-                    color="white" if v > cm.max().item() / 2 else "black")
-    ax.set_xticks(range(k), classes, rotation=45, ha="right")
-    ax.set_yticks(range(k), classes)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 class ClassifierObjective(Objective):
@@ -154,6 +121,7 @@ class ClassifierObjective(Objective):
 
     def finish(self, run: RunDir) -> dict:
         from ..viz import plot_curves, smooth
+        from ..viz.plots import plot_confusion
 
         r = accuracy_report(predict_logits(self.net, self.val_data.images), self.val_data.labels, self.classes)
         plot_confusion(r.pop("confusion"), self.classes, run.path / "confusion.png",
@@ -173,70 +141,8 @@ class ClassifierObjective(Objective):
         return {"image_shape": list(self.image_shape), "dataset": self.train_data.name, "classes": self.classes}
 
 
-def build_net(model: str, image_shape, num_classes: int, width: int = 0) -> torch.nn.Module:
-    kw = {"width": width} if width else {}
-    return models.create(model, kind="classifier", in_channels=image_shape[0], image_size=image_shape[1],
-                         num_classes=num_classes, **kw)
-
-
 def build(cfg, rt=None) -> ClassifierObjective:
     return ClassifierObjective(cfg, rt)
-
-
-class Classifier(Loaded):
-    """A trained classifier rebuilt from its checkpoint. Images are float (N, C, H, W) in [-1, 1]
-    (or uint8) at the training shape `image_shape`."""
-
-    config_class = ClassifierConfig
-
-    def build_nets(self, config, meta):
-        return {"net": build_net(config.model, tuple(meta["image_shape"]), len(meta["classes"]), config.width)}
-
-    def setup(self, nets) -> None:
-        self.net = nets["net"]
-        self.image_shape = tuple(self.meta["image_shape"])
-        self.classes = list(self.meta["classes"])
-        self.dataset = self.meta["dataset"]
-        self.name = f"{self.config.model}@{self.dataset}"
-
-    def check(self, images: torch.Tensor) -> None:
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
-            got = "x".join(map(str, images.shape[1:])) if images.ndim == 4 else str(tuple(images.shape))
-            raise UserError(f"classifier {self.name} expects images of {'x'.join(map(str, self.image_shape))} "
-                            f"(CxHxW), got {got}")
-
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, K)."""
-        self.check(images)
-        return predict_logits(self.net, images)   # on the net's device, logits back on the CPU
-
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> predicted class indices (N,)."""
-        return self.logits(images).argmax(1)
-
-    @torch.no_grad()
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> the hidden layer before the softmax head (N, D): the FID embedding."""
-        self.check(images)
-        x = [to_float(b) if b.dtype == torch.uint8 else b for b in images.split(EVAL_BATCH)]
-        heads = (self.net.forward_head(self.net.forward_features(self.to_device(b)), pre_logits=True) for b in x)
-        return torch.cat([h.float().cpu() for h in heads])
-
-    @torch.no_grad()
-    def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
-        """One image (C, H, W) -> the output map of each conv stage [(C_i, H_i, W_i)]."""
-        self.check(image[None])
-        return [m[0].float().cpu() for m in self.net.forward_stages(self.to_device(image[None]))]
-
-    def read(self, path) -> torch.Tensor:
-        """An image file -> (C, H, W) in [-1, 1] at this classifier's size (centre-cropped)."""
-        import numpy as np
-
-        from ..data.images import read_image, resize_center_crop
-
-        c, size, _ = self.image_shape
-        img = resize_center_crop(read_image(path, c), size)
-        return to_float(torch.from_numpy(np.array(img, np.uint8).reshape(size, size, c)).permute(2, 0, 1))
 
 
 def load(ckpt: dict, device=None) -> Classifier:

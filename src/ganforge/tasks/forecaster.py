@@ -21,6 +21,7 @@ from .. import models
 from ..data import BatchSampler
 from ..data import series as S
 from ..data.transforms import Differencer
+from ..config.forecaster import parse_levels
 from ..errors import UserError
 from ..nn import eval_mode
 from ..metrics import forecast as M
@@ -28,10 +29,10 @@ from ..metrics import intervals as I
 from ..metrics import report as R
 from ..metrics import significance as G
 from ..data.calendar import data_columns, with_calendar
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..engine.loop import Objective, RunDir, adam
 from ..config import ForecasterConfig
-from .loader import Loaded
+from ..models.loader import Loaded
 
 EVAL_BATCH = 1024
 
@@ -150,9 +151,9 @@ class ForecasterObjective(Objective):
         if self.cfg.intervals:
             val, target = self.test_report("val"), self.series.target
             err = val["actual"] - val["forecast"]
-            self.conformal = G.conformal_quantiles(err, G.parse_levels(self.cfg.intervals))
+            self.conformal = G.conformal_quantiles(err, parse_levels(self.cfg.intervals))
             last = self.parts.val.stop - 1
-            self.calib = {"levels": G.parse_levels(self.cfg.intervals), "err": err,
+            self.calib = {"levels": parse_levels(self.cfg.intervals), "err": err,
                           "naive_err": val["actual"] - M.naive(target, val["starts"], self.cfg.horizon),
                           "scale": I.local_scale(target, val["starts"], self.cfg.window), "end_row": last + 1,
                           "end_date": None if self.series.dates is None else str(self.series.dates[last])}
@@ -220,44 +221,10 @@ class ForecasterObjective(Objective):
         return summary
 
     def _plots(self, run: RunDir, rep: dict) -> None:
-        from ..viz import _plt, smooth
+        from ..viz.plots import plot_epoch_losses, plot_test_part
 
-        plt = _plt()
-        stats = run.read_stats()
-        train = [(s["step"] / self.steps_per_epoch, s["loss"]) for s in stats if "loss" in s]
-        val = [(s["epoch"], s["val_loss"]) for s in stats if "val_loss" in s]
-        fig, ax = plt.subplots(figsize=(7, 4))
-        if train:
-            x, v = zip(*train)
-            ax.plot(x, v, alpha=0.2, color="C0")
-            ax.plot(x, smooth(v, max(1, self.steps_per_epoch // 4)), color="C0", label="train (MSE, scaled)")
-        if val:
-            ax.plot(*zip(*val), "o-", color="C1", label="validation")
-        ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="forecaster losses")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(run.path / "losses.png", dpi=100)
-        plt.close(fig)
-
-        x = rep["starts"] if self.series.dates is None else self.series.dates[rep["starts"]]
-        fig, ax = plt.subplots(figsize=(11, 4))
-        ax.plot(x, rep["actual"][:, 0], color="black", lw=1, label="actual")
-        base = min((k for k in rep["rows"] if k != self.label), key=lambda k: rep["rows"][k]["mae"])
-        for i, (lvl, (lo, hi)) in enumerate(sorted(rep["bounds"].get(self.label, {}).items(), reverse=True)):
-            ax.fill_between(x, lo[:, 0], hi[:, 0], color="C0", alpha=0.15 + 0.15 * i, lw=0,
-                            label=f"{float(lvl):.0%} {self.cfg.interval_method} interval: "
-                                  + R.quality_text(rep["intervals"], lvl, self.label))
-        for name in (self.label, base):       # the model and its strongest baseline
-            ax.plot(x, rep["forecasts"][name][:, 0], lw=1, label=f"{name} (MAE {rep['rows'][name]['mae']:.3g})")
-        naive = "; ".join(f"{float(lvl):.0%} " + R.quality_text(rep["intervals"], lvl, "naive")
-                          for lvl in rep["intervals"].get("naive", {}))
-        ax.set(title=f"test part, 1 step ahead: {self.series.columns[0]}" + (f"\nthe naive forecast's "
-               f"{self.cfg.interval_method} intervals: {naive}" if naive else ""), ylabel=self.series.columns[0])
-        ax.legend()
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(run.path / "test_forecast.png", dpi=100)
-        plt.close(fig)
+        plot_epoch_losses(run.read_stats(), self.steps_per_epoch, run.path / "losses.png")
+        plot_test_part(rep, self.series, self.label, self.cfg.interval_method, run.path / "test_forecast.png")
 
     def meta(self) -> dict:
         s = self.series
@@ -367,39 +334,6 @@ class Forecaster(Loaded):
         widths = I.half_widths(method, levels, err, cal_scale, starts, I.local_scale(target, starts, self.window),
                                errors, self.config.interval_gamma)
         return {lvl: w[-1] for lvl, w in widths.items()}
-
-
-def plot_forecast(series: S.Series, table, history: int, path, baselines: tuple = ()) -> None:
-    """The last `history` rows of the series and the forecast after them, to a PNG; `baselines`:
-    further columns of `table` drawn as dashed lines (ganforge serve's naive, window mean, ...)."""
-    from ..viz import _plt
-
-    plt = _plt()
-    n = min(history, len(series))
-    x = np.arange(len(series) - n, len(series)) if series.dates is None else series.dates[-n:]
-    fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(x, series.target[-n:], color="black", lw=1, label="history")
-    levels = sorted((c[6:] for c in table.columns if c.startswith("lower_")), key=float, reverse=True)
-    for i, pct in enumerate(levels):    # widest interval first, lightest; one step: a bar
-        method = table.attrs.get("interval_method", "split")
-        band = dict(color="C3", alpha=0.15 + 0.15 * i, label=f"{pct}% interval ({method} conformal)")
-        if len(table) == 1:
-            ax.vlines(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=8, **band)
-        else:
-            ax.fill_between(table.iloc[:, 0], table[f"lower_{pct}"], table[f"upper_{pct}"], lw=0, **band)
-    ax.plot(table.iloc[:, 0], table.iloc[:, 1], "o-", color="C3", ms=3, label="forecast")
-    for i, col in enumerate(baselines):
-        ax.plot(table.iloc[:, 0], table[col], "x--", color=f"C{i + 4}", ms=4, lw=1, label=col.replace("_", " "))
-    ax.set(title=f"forecast of {series.columns[0]}", ylabel=series.columns[0])
-    ax.legend()
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    from ..files import save_figure
-
-    try:
-        save_figure(fig, path, dpi=100)   # a user's path: temp file + rename, one error line
-    finally:
-        plt.close(fig)
 
 
 def load(ckpt: dict, device=None) -> Forecaster:

@@ -7,10 +7,10 @@ import torch
 
 from .. import models
 from ..config import GANConfig
-from ..engine import checkpoint
+from ..nn import checkpoint
 from ..errors import UserError
 from ..nn import eval_mode
-from .loader import Loaded
+from ..models.loader import Loaded
 
 
 def build_nets(cfg, image_shape, num_classes: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:

@@ -40,7 +40,7 @@ def data_spec(task: str, cfg: dict) -> str:
 
 
 def data_prose(task: str, cfg: dict) -> str:
-    from ..data.images import DESCRIPTIONS
+    from ..data.datasets import DESCRIPTIONS
 
     spec = data_spec(task, cfg)
     base = spec.split(":", 1)[0]
@@ -84,7 +84,7 @@ def _series(cfg: dict, series: str | None) -> str:
 
 
 def label(key: str, protocol: dict) -> str:
-    from ..commands.eval import LABELS
+    from ..metrics.labels import LABELS
 
     if key.startswith("coverage_"):
         return f"{float(key[9:]) * 100:g}% interval coverage"
@@ -101,7 +101,7 @@ def render(ckpt: dict, results, images: list[str], summary: dict, sessions: list
     the forecaster's training series inside the folder (None: it did not travel); `model`: the loaded export."""
     import yaml
 
-    from .. import __version__
+    from ..version import __version__
 
     task, cfg, meta = ckpt["task"], ckpt["config"], ckpt["meta"]
     arch = cfg.get("model") or cfg.get("generator") or task

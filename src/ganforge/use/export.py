@@ -20,11 +20,11 @@ import torch
 import torch.nn as nn
 
 from ..errors import UserError
+from ..nn.checkpoint import ST_FORMAT
 
 FORMATS = ("safetensors", "onnx", "torchscript")
 SUFFIXES = {".safetensors": "safetensors", ".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript",
             ".torchscript": "torchscript"}
-ST_FORMAT = "ganforge-safetensors"
 
 
 def format_for(path, fmt: str | None) -> str:
@@ -57,7 +57,7 @@ def inference_modules(ckpt: dict) -> list[str]:
 def model_card(ckpt: dict) -> dict:
     """What a person (or another program) needs to use the weights: architecture, config,
     input/output shapes and value ranges, classes, the ganforge version that wrote them."""
-    from .. import __version__
+    from ..version import __version__
 
     cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
     arch = cfg.get("model") or cfg.get("generator") or task
@@ -106,33 +106,6 @@ def write_safetensors(ckpt: dict, path) -> None:
                                                                                                   "model card")}
     data = st.torch.save(tensors, metadata=metadata)
     write_output(path, lambda f: f.write(data))
-
-
-def read_safetensors(path) -> dict:
-    """A checkpoint dict (format, task, config, meta, step, modules) from a file write_safetensors made."""
-    from ..engine.checkpoint import FORMAT, VERSION
-    from ..optional import require
-
-    st = require("safetensors", "reading a .safetensors file")
-    import safetensors.torch  # noqa: F401
-
-    try:
-        with st.safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:   # safetensors raises its own error types for foreign or truncated files
-        raise UserError(f"{path} is not a readable safetensors file: {str(e)[:200]}") from None
-    if metadata.get("format") != ST_FORMAT:
-        raise UserError(f"{path} is a safetensors file without a ganforge model card (not exported by ganforge)")
-    try:
-        header = json.loads(metadata["checkpoint"])
-    except (KeyError, ValueError) as e:
-        raise UserError(f"{path} is damaged: its ganforge metadata is unreadable ({e})") from None
-    modules: dict[str, dict] = {}
-    for key, value in tensors.items():
-        name, _, param = key.partition(".")
-        modules.setdefault(name, {})[param] = value
-    return {"format": FORMAT, "version": VERSION, **header, "modules": modules}
 
 
 # ----------------------------------------------------------------------------- ONNX / TorchScript

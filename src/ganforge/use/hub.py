@@ -1,7 +1,7 @@
 """A trained model as a Hugging Face model folder, and reading one back.
 
     write_model_folder(ckpt, "dcgan-mnist/")    # README.md (card), config.json, model.safetensors, images/
-    ckpt = read_export("dcgan-mnist/")          # what engine.checkpoint.load returns for such a folder
+    ckpt = nn.checkpoint.read_export("dcgan-mnist/")   # what checkpoint.load returns for such a folder
 
 config.json is what rebuilds the model (task, config, meta, step); model.safetensors holds the
 inference nets with string-only metadata (JSON inside), so the file alone also loads. The card's
@@ -15,40 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from ..nn.checkpoint import CONFIG, EXPORT_FORMAT, SERIES, WEIGHTS
 
-CONFIG, WEIGHTS, EXPORT_FORMAT = "config.json", "model.safetensors", "ganforge-export"
-SERIES = "series.csv"          # a forecaster's training series travels inside the folder
 MAX_SERIES_MB = 50
 COUNTS = ("step", "num", "num_real")   # how many images were scored: protocol, not a figure of the model
 RUN_PLOTS = ("samples.png", "photos.png", "confusion.png", "test_forecast.png", "losses.png")
 
 
 # ----------------------------------------------------------------------------- reading
-
-def read_export(folder) -> dict:
-    """A checkpoint dict from a folder `ganforge export --format hf` wrote; anything else is one UserError."""
-    from .export import read_safetensors
-
-    folder = Path(folder)
-    if not ((folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()):
-        raise UserError(f"{folder} is neither a ganforge run nor a ganforge export: {folder / 'checkpoint.pt'} "
-                        f"does not exist, nor do {CONFIG} + {WEIGHTS}")
-    try:
-        header = json.loads((folder / CONFIG).read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"{folder / CONFIG} is not readable JSON ({str(e)[:120]}): not a ganforge export") from None
-    if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
-        raise UserError(f"{folder} is not a ganforge export: its {CONFIG} lacks \"format\": \"{EXPORT_FORMAT}\" "
-                        "(a model folder of another library?)")
-    ckpt = read_safetensors(folder / WEIGHTS)
-    for key in ("task", "config", "meta", "step"):   # config.json is the documented source; the weights' copy agrees
-        if key in header:
-            ckpt[key] = header[key]
-    cfg = ckpt.get("config")
-    if isinstance(cfg, dict) and cfg.get("csv") == SERIES and (folder / SERIES).is_file():
-        ckpt["config"] = {**cfg, "csv": str(folder / SERIES)}   # relative to the folder, wherever it was moved
-    return ckpt
-
 
 @dataclass
 class Results:
@@ -149,7 +123,7 @@ def run_folder(ckpt: dict) -> Path:
 
 def write_model_folder(ckpt: dict, out: Path, license: str = "mit", repo_id: str | None = None) -> Results:
     """README.md (model card), config.json, model.safetensors, images/ and the evaluation records into `out`."""
-    from ..engine import checkpoint
+    from ..nn import checkpoint
     from .card import render
     from .export import model_card, write_safetensors
     from .load import rebuild

@@ -114,7 +114,7 @@ def import_cyclegan(g_a, g_b=None, out="imported", generator: str | None = None,
     """Write RUN_DIR/checkpoint.pt (task cyclegan: G from g_a, F from g_b when given) that translate,
     export, eval and serve use. `size`: the training crop size it records (the reference's 256)."""
     from .. import config as C
-    from ..engine import checkpoint
+    from ..nn import checkpoint
 
     sd_a, settings = convert(read_reference(g_a), g_a, generator)
     modules = {"G": sd_a}

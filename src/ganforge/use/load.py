@@ -10,7 +10,7 @@ def load(path: str | Path, task: str | tuple[str, ...] | None = None, device="cp
     """Rebuild whatever a checkpoint holds (a GAN Generator, ...) from the checkpoint alone (a file,
     a run directory or an exported model folder). device: auto | cpu | cuda | cuda:N (or a
     torch.device): where its nets live and compute; results still come back on the CPU."""
-    from ..engine import checkpoint
+    from ..nn import checkpoint
 
     device = inference_device(device)   # a missing GPU is refused before the file is read
     return rebuild(checkpoint.load(path, task), device)

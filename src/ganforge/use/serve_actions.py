@@ -195,7 +195,7 @@ def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
     if upload not in (None, ""):
         return clf.read(check_upload(upload, max_mb))
     from ..data import to_float
-    from ..data.images import load_images
+    from ..data.datasets import load_images
 
     c, size, _ = clf.image_shape
     test = load_images(clf.dataset, "test" if clf.dataset.partition(":")[0] not in ("folder", "synthetic") else "train",
@@ -208,7 +208,7 @@ def _classifier_input(clf, upload, index: int, max_mb) -> torch.Tensor:
 def conv_explore(upload=None, kernel: str = "edge", activation: str = "relu", pool: str = "max", pool_size: int = 2,
                  padding: str = "same", size: int = 300, max_mb: float | None = None) -> list[tuple[np.ndarray, str]]:
     """The conv -> activation -> pooling explorer (ganforge conv): [(stage image (H, W, 3) uint8, caption)]."""
-    from ..conv import _displayable, explore, load_picture, parse_kernel
+    from ..viz.conv import _displayable, explore, load_picture, parse_kernel
 
     size, pool_size = _number(size, "size", 1, 1024), _number(pool_size, "pool size", 1, 64)
     path = None if upload in (None, "") else str(check_upload(upload, max_mb))
@@ -230,7 +230,7 @@ def forecast(fc, upload=None, horizon: int | None = None, max_mb: float | None =
 
     from PIL import Image
 
-    from ..tasks.forecaster import plot_forecast
+    from ..viz.plots import plot_forecast
 
     data = str(check_upload(upload, max_mb)) if upload not in (None, "") else (fc.config.csv or None)
     series = fc.read(data)

@@ -15,7 +15,7 @@ MAX_TILE = 4096
 def upscale_paths(up, source, output, scale: int | None = None, tile: int | None = 128, strict: bool = False,
                   log=print) -> tuple[list, list]:
     """Upscale one image file or every image under a folder (recursively) into `output` with an
-    Upscaler (tasks.srgan). scale: must be the checkpoint's (None: take it). tile: side of the
+    Upscaler (tasks.sr). scale: must be the checkpoint's (None: take it). tile: side of the
     input part each pass keeps (None: whole images); an image no larger than the tile is one pass.
     Unreadable files are reported and skipped (strict: the first one is an error).
     Returns (written paths, [(path, error)])."""

@@ -6,6 +6,7 @@ Layout (only tensors, numbers, strings, lists and dicts, so nothing arbitrary is
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -16,6 +17,11 @@ from ..files import atomic_write
 
 FORMAT = "ganforge-checkpoint"
 VERSION = 1
+ST_FORMAT = "ganforge-safetensors"   # `ganforge export --format safetensors` files, read back by load()
+# A model folder `ganforge export --format hf` writes (use/hub.py), read back by load(): config.json
+# rebuilds the model, model.safetensors holds the weights, a forecaster's series travels as series.csv.
+CONFIG, WEIGHTS, EXPORT_FORMAT = "config.json", "model.safetensors", "ganforge-export"
+SERIES = "series.csv"
 
 
 def save(path: Path, payload: dict) -> Path:
@@ -26,9 +32,7 @@ def save(path: Path, payload: dict) -> Path:
 def load(path, task: str | tuple[str, ...] | None = None) -> dict:
     """Read a checkpoint (a file, or a run directory holding checkpoint.pt) and check its task."""
     path = Path(path)
-    if path.is_dir() and not (path / "checkpoint.pt").exists():
-        from ..use.hub import read_export   # a model folder from `ganforge export --format hf`, or one line
-
+    if path.is_dir() and not (path / "checkpoint.pt").exists():   # a model folder from `export --format hf`
         return _checked(read_export(path), path, task)
     if path.is_dir():
         path = path / "checkpoint.pt"
@@ -36,8 +40,6 @@ def load(path, task: str | tuple[str, ...] | None = None) -> dict:
         raise UserError(f"checkpoint {path} does not exist")
     try:
         if path.suffix.lower() == ".safetensors":   # `ganforge export --format safetensors`: the same checks follow
-            from ..use.export import read_safetensors
-
             ckpt = read_safetensors(path)
         else:
             kind = sniff.kind_of_bytes(path)   # ONNX, CSV, text, images: named before torch tries them
@@ -153,3 +155,53 @@ def load_module(net: torch.nn.Module, ckpt: dict, key: str) -> torch.nn.Module:
         raise UserError(f"{ckpt.get('path', 'checkpoint')}: the weights of {key!r} do not fit the model its config "
                         f"describes ({detail[:300]})") from None
     return net
+
+
+def read_safetensors(path) -> dict:
+    """A checkpoint dict (format, task, config, meta, step, modules) from a file that
+    ganforge.use.export.write_safetensors made."""
+    from ..optional import require
+
+    st = require("safetensors", "reading a .safetensors file")
+    import safetensors.torch  # noqa: F401
+
+    try:
+        with st.safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:   # safetensors raises its own error types for foreign or truncated files
+        raise UserError(f"{path} is not a readable safetensors file: {str(e)[:200]}") from None
+    if metadata.get("format") != ST_FORMAT:
+        raise UserError(f"{path} is a safetensors file without a ganforge model card (not exported by ganforge)")
+    try:
+        header = json.loads(metadata["checkpoint"])
+    except (KeyError, ValueError) as e:
+        raise UserError(f"{path} is damaged: its ganforge metadata is unreadable ({e})") from None
+    modules: dict[str, dict] = {}
+    for key, value in tensors.items():
+        name, _, param = key.partition(".")
+        modules.setdefault(name, {})[param] = value
+    return {"format": FORMAT, "version": VERSION, **header, "modules": modules}
+
+
+def read_export(folder) -> dict:
+    """A checkpoint dict from a folder `ganforge export --format hf` wrote; anything else is one UserError."""
+    folder = Path(folder)
+    if not ((folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()):
+        raise UserError(f"{folder} is neither a ganforge run nor a ganforge export: {folder / 'checkpoint.pt'} "
+                        f"does not exist, nor do {CONFIG} + {WEIGHTS}")
+    try:
+        header = json.loads((folder / CONFIG).read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"{folder / CONFIG} is not readable JSON ({str(e)[:120]}): not a ganforge export") from None
+    if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
+        raise UserError(f"{folder} is not a ganforge export: its {CONFIG} lacks \"format\": \"{EXPORT_FORMAT}\" "
+                        "(a model folder of another library?)")
+    ckpt = read_safetensors(folder / WEIGHTS)
+    for key in ("task", "config", "meta", "step"):   # config.json is the documented source; the weights' copy agrees
+        if key in header:
+            ckpt[key] = header[key]
+    cfg = ckpt.get("config")
+    if isinstance(cfg, dict) and cfg.get("csv") == SERIES and (folder / SERIES).is_file():
+        ckpt["config"] = {**cfg, "csv": str(folder / SERIES)}   # relative to the folder, wherever it was moved
+    return ckpt

@@ -10,7 +10,7 @@ import torch
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2, upscale: int = 1) -> np.ndarray:
     """(N, C, H, W) floats in [-1, 1] -> (rows*(H+pad)+pad, cols*(W+pad)+pad, C) uint8 grid."""
-    from .data import to_uint8
+    from ..data import to_uint8
 
     x = to_uint8(images).permute(0, 2, 3, 1).numpy()
     n, h, w, c = x.shape
@@ -78,7 +78,7 @@ def save_grid(images: torch.Tensor, path, nrow: int | None = None, upscale: int 
 
     if upscale is None:
         upscale = max(1, 64 // images.shape[-1])
-    from .files import save_pil
+    from ..files import save_pil
 
     grid = make_grid(images, nrow, upscale=upscale)
     if row_labels:
@@ -90,9 +90,9 @@ def save_image(image: torch.Tensor, path) -> Path:
     """One (C, H, W) image in [-1, 1] to a file (format from the suffix)."""
     from PIL import Image
 
-    from .data import to_uint8
+    from ..data import to_uint8
 
-    from .files import save_pil
+    from ..files import save_pil
 
     x = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
     return save_pil(Image.fromarray(x[..., 0] if x.shape[2] == 1 else x), path)

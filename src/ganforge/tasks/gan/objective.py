@@ -14,13 +14,13 @@ from types import SimpleNamespace
 
 import torch
 
-from .. import losses, models
-from ..data import BatchSampler, Batches, announce, load_images, to_float
-from ..augment import AdaptiveP, augment
-from ..nn import eval_mode
-from ..nn.ema import EMA
-from ..engine.loop import Objective, RunDir, adam
-from .gan_generator import Generator, build_nets, family_hooks
+from ... import models
+from ...data import BatchSampler, Batches, announce, load_images, to_float
+from ...nn.augment import AdaptiveP, augment
+from ...nn import eval_mode, losses
+from ...nn.ema import EMA
+from ...engine.loop import Objective, RunDir, adam
+from ..gan_generator import Generator, build_nets, family_hooks
 
 SAMPLE_GRID = 64     # fixed-noise images in each snapshot of an unconditional GAN
 SNAPSHOT_CLIPS = 8   # clips in each snapshot of a family that makes clips
@@ -88,7 +88,7 @@ class GANObjective(Objective):
         if self.hooks.output == "clips":   # a few clips, each a strip of frames
             self.fixed_z, self.grid_nrow = self.fixed_z[:SNAPSHOT_CLIPS], None
         if cfg.eval_every:   # fail now, not at the first evaluation, if no extractor fits this data
-            from ..metrics.extractors import get_extractor
+            from ...metrics.extractors import get_extractor
 
             self._extractor = get_extractor(cfg.eval_extractor, self.image_shape, self.data.name, "--eval-extractor",
                                             device=rt.device)
@@ -217,13 +217,13 @@ class GANObjective(Objective):
 
     @torch.no_grad()
     def snapshot(self, run: RunDir, step: int) -> None:
-        from ..viz import save_grid
+        from ...viz import save_grid
 
         with eval_mode(self.sampler_net) as G:
             images = G(self.fixed_z, self.fixed_c)
         (run.path / "samples").mkdir(exist_ok=True)
         if self.hooks.output == "clips":   # one strip of frames per clip, and an animated GIF
-            from .video import save_gif, save_strip
+            from ...viz.media import save_gif, save_strip
 
             clips = images.float().cpu()
             save_strip(clips, run.path / "samples" / f"step_{step:06d}.png")
@@ -235,8 +235,8 @@ class GANObjective(Objective):
 
     def evaluate(self, step: int) -> dict[str, float]:
         """FID and KID of --eval-num samples against the training data (the cheap subset of `ganforge eval`)."""
-        from ..metrics.extractors import get_extractor
-        from ..metrics.generative import evaluate_generator, reference_features
+        from ...metrics.extractors import get_extractor
+        from ...metrics.generative import evaluate_generator, reference_features
 
         if not hasattr(self, "_extractor"):   # built once: loading it and the real features is the slow part
             self._extractor = get_extractor(self.cfg.eval_extractor, self.image_shape, self.data.name,
@@ -252,7 +252,7 @@ class GANObjective(Objective):
         return {"fid": m["fid"], "kid": m["kid"]}
 
     def finish(self, run: RunDir) -> dict:
-        from ..viz import plot_gan_curves
+        from ...viz import plot_gan_curves
 
         stats = [s for s in run.read_stats() if "d_loss" in s]   # --eval-every adds lines with only fid/kid
         if stats:
@@ -279,26 +279,3 @@ class GANObjective(Objective):
 
     def meta(self) -> dict:
         return {"image_shape": list(self.image_shape), "dataset": self.data.name, "classes": self.data.classes}
-
-
-def build(cfg, rt=None) -> GANObjective:
-    return GANObjective(cfg, rt)
-
-
-def load(ckpt: dict, device=None) -> Generator:
-    return Generator(ckpt, device=device)
-
-
-def evaluate(ckpt: dict, num: int | None = None, extractor: str = "auto", data: str | None = None, seed: int = 0,
-             device=None) -> dict:
-    """`ganforge eval` of a GAN checkpoint: images on FID, KID, IS, precision/recall and the family's
-    extras (default 10,000 images); clips on identity and motion (default 100 clips). The generator
-    and the feature extractor compute on `device` (None: the CPU)."""
-    gen = Generator(ckpt, device=device)
-    if gen.output == "clips":
-        from .video import evaluate_clips
-
-        return evaluate_clips(gen, num, extractor, data, seed)
-    from ..metrics.generative import evaluate_generator
-
-    return evaluate_generator(gen, num or 10_000, extractor, data, seed)

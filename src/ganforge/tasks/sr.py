@@ -25,16 +25,16 @@ from pathlib import Path
 
 import torch
 
-from .. import losses, models
+from .. import models
 from ..data import Batches, announce, to_float
 from ..data.paired import (CropSampler, bicubic, crop_each, crop_generator, downscale, load_sr_images, mod_crop, pick,
                            random_crops, smallest_side)
-from ..engine import checkpoint
+from ..nn import checkpoint, losses
 from ..engine.loop import Objective, RunDir, adam
 from ..errors import UserError
 from ..config import SRConfig
-from .loader import Loaded
-from .cyclegan import save_panel
+from ..models.loader import Loaded
+from ..viz.panels import save_panel
 
 PANEL = 4   # held-out crops in a sample panel
 
@@ -89,7 +89,7 @@ class SRObjective(Objective):
         self.train_nets = {k: rt.wrap(v) for k, v in nets.items()}
         self.optimizers = {k: adam(v.parameters(), cfg.lr, (cfg.beta1, 0.999)) for k, v in nets.items()}
         kind = cfg.content_kind()
-        from ..nn.perceptual import content_loss
+        from ..models.perceptual import content_loss
 
         self.content = content_loss(kind, log=self._log).to(rt.device)
         self._log(f"content loss: {self.content.name}" + (f"; adversarial weight {cfg.adv_weight}" if self.D else ""))

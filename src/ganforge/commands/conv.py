@@ -1,13 +1,10 @@
-"""ganforge conv (the convolution -> activation -> pooling explorer) and ganforge features
-(the feature maps of each conv stage of a trained classifier)."""
+"""ganforge conv: the convolution -> activation -> pooling explorer."""
 from __future__ import annotations
-
-from pathlib import Path
 
 from ..errors import UserError
 
 
-# The names in ganforge.conv, repeated so `ganforge --help` need not import torch (a test keeps them equal).
+# The names in ganforge.viz.conv, repeated so `ganforge --help` need not import torch (a test keeps them equal).
 KERNELS = ("edge", "sharpen", "sobel-x", "sobel-y", "box-blur", "gaussian", "emboss")
 ACTIVATIONS = ("relu", "leaky-relu", "tanh", "sigmoid", "none")
 POOLS = ("max", "avg")
@@ -37,19 +34,9 @@ def register(sub) -> None:
     p.add_argument("--save-arrays", metavar="FILE.npz", help="also save every stage as float32 arrays (H, W, C)")
     p.set_defaults(func=_conv)
 
-    p = add_command(sub, "features", "show the feature maps of each conv stage of a trained classifier for one image",
-                    "ganforge features runs/classifier-0001/checkpoint.pt digit.png -o maps.png\n"
-                    "ganforge features runs/classifier-0001 --index 7 -o maps.png   # held-out image 7")
-    p.add_argument("checkpoint", help="a classifier checkpoint, or its run directory")
-    p.add_argument("image", nargs="?", help="image file (default: held-out image --index of the training dataset)")
-    p.add_argument("--index", type=int, default=0, help="which held-out image when no IMAGE is given (default 0)")
-    p.add_argument("--maps", type=int, default=16, help="feature maps shown per stage (default 16)")
-    p.add_argument("-o", "--output", default="maps.png", help="figure to write (default maps.png)")
-    p.set_defaults(func=_features)
-
 
 def _conv(args) -> int:
-    from ..conv import explore, load_picture, parse_kernel, save_figure
+    from ..viz.conv import explore, load_picture, parse_kernel, save_figure
 
     from ..files import output_file
 
@@ -78,56 +65,4 @@ def _conv(args) -> int:
         write_output(args.save_arrays, lambda f: np.savez_compressed(
             f, kernel=kernel.numpy(), **{k: st.data.permute(1, 2, 0).numpy() for k, st in zip(keys, stages)}))
         print(f"wrote {args.save_arrays}")
-    return 0
-
-
-def _features(args) -> int:
-    from ..use.load import load
-    from ..viz import _plt
-
-    from ..files import output_file, save_figure
-
-    if not 1 <= args.maps <= 1024:
-        raise UserError(f"--maps must be in 1..1024, got {args.maps}")
-    out = output_file(args.output)
-    clf = load(args.checkpoint, "classifier")
-    if args.image:
-        path = Path(args.image)
-        if not path.is_file():
-            raise UserError(f"image {path} " + ("is a folder, not an image file" if path.is_dir() else "does not exist"))
-        image, title = clf.read(path), path.name
-    else:
-        from ..data import load_images, to_float
-
-        c, size, _ = clf.image_shape
-        data = load_images(clf.dataset, "test" if clf.dataset.partition(":")[0] != "folder" else "train", c, size)
-        if not 0 <= args.index < len(data):
-            raise UserError(f"--index must be in 0..{len(data) - 1}, got {args.index}")
-        image, title = to_float(data.images[args.index]), f"{clf.dataset} held-out #{args.index}"
-    if args.maps < 1:
-        raise UserError(f"--maps must be positive, got {args.maps}")
-    maps = clf.feature_maps(image)
-    probs = clf.logits(image[None])[0].softmax(0)
-    top = int(probs.argmax())
-    plt = _plt()
-    cols = min(args.maps, max(m.shape[0] for m in maps))
-    fig, axes = plt.subplots(len(maps) + 1, cols, figsize=(1.3 * cols, 1.5 * (len(maps) + 1)), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    axes[0][0].imshow((image.permute(1, 2, 0).squeeze(-1).numpy() + 1) / 2, cmap="gray", vmin=0, vmax=1)
-    axes[0][0].set_title("input", fontsize=8)
-    axes[0][1].text(0, 0.5, f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)", fontsize=9)
-    for row, m in enumerate(maps, 1):
-        print(f"stage {row}: {m.shape[0]} maps of {m.shape[1]}x{m.shape[2]}")
-        for j in range(min(cols, m.shape[0])):
-            axes[row][j].imshow(m[j].numpy(), cmap="viridis")
-            axes[row][j].set_title(f"s{row} #{j}" + (f"  {m.shape[1]}x{m.shape[2]}" if j == 0 else ""), fontsize=7)
-    fig.suptitle(f"{clf.name}: feature maps for {title}", fontsize=10)
-    fig.tight_layout()
-    try:
-        save_figure(fig, out, dpi=100)
-    finally:
-        plt.close(fig)
-    print(f"predicted {clf.classes[top]!r} ({100 * probs[top]:.1f}%)")
-    print(f"wrote {out}")
     return 0

@@ -21,7 +21,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .errors import did_you_mean
+from ..errors import did_you_mean
 
 LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .errors import UserError
+from ..errors import UserError
 
 KERNELS: dict[str, list[list[float]]] = {
     "edge": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],            # the article's Laplacian-style kernel
@@ -131,7 +131,7 @@ def load_picture(path: str | None, size: int = 300, color: bool = False) -> tupl
     """An image file (or the embedded astronaut photo when path is None) -> ((C, size, size) in [0, 1], name)."""
     import numpy as np
 
-    from .data.images import builtin_photos, read_image
+    from ..data.images import builtin_photos, read_image
 
     channels = 3 if color else 1
     if path is None:
@@ -175,7 +175,7 @@ def _displayable(x: torch.Tensor):
 
 def save_figure(stages: list[Stage], path, suptitle: str = "") -> Path:
     """One row of panels, each titled with its stage and shape (H x W x C)."""
-    from .viz import _plt
+    from . import _plt
 
     plt = _plt()
     fig, axes = plt.subplots(1, len(stages), figsize=(4.2 * len(stages), 4.9), layout="constrained")
@@ -185,7 +185,7 @@ def save_figure(stages: list[Stage], path, suptitle: str = "") -> Path:
         ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
-    from .files import save_figure as write_figure
+    from ..files import save_figure as write_figure
 
     try:
         write_figure(fig, path, dpi=100)

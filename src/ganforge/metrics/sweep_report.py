@@ -8,8 +8,8 @@ import re
 import statistics
 from pathlib import Path
 
-from .files import atomic_write
-from .metrics import protocol as P
+from ..files import atomic_write
+from . import protocol as P
 
 # Words that mark a metric where larger is better (FID, KID, MAE, MASE, losses: smaller is better).
 HIGHER = {"is", "precision", "recall", "accuracy", "acc", "psnr", "ssim", "purity", "classes", "identity",
@@ -97,7 +97,7 @@ def markdown(table: list[dict], header: str, limit: int = 4) -> str:
 
 def plot(table: list[dict], path: Path) -> None:
     """Each row's cells as dots and its median as a bar, for the first metric."""
-    from .viz import _plt
+    from ..viz import _plt
 
     names = list(dict.fromkeys(m for r in table for m in r["metrics"]))
     if not names:

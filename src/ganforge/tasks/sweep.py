@@ -20,9 +20,9 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from . import config as C
-from .errors import UserError
-from .files import atomic_write
+from .. import config as C
+from ..errors import UserError
+from ..files import atomic_write
 
 
 def parse_grid(items: list[str], cls) -> dict[str, list]:
@@ -167,7 +167,7 @@ class Sweep:
             rc, record["eval_wall_s"] = self._call(argv, d / "eval.log")
             if self.stopping.is_set():
                 return None
-            from .metrics.protocol import read_eval
+            from ..metrics.protocol import read_eval
 
             ev = read_eval(run / "checkpoint.pt") if rc == 0 else None
             if ev is None:
@@ -216,7 +216,7 @@ def _has_field(task: str, name: str) -> bool:
 
 
 def _task_evaluates(task: str) -> bool:
-    from .tasks import task_module
+    from . import task_module
 
     return hasattr(task_module(task), "evaluate")
 

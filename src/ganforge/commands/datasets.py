@@ -1,14 +1,9 @@
-"""ganforge models / datasets / presets: what is available."""
+"""ganforge datasets: list the datasets and their state; download one; pack a folder of images."""
 from __future__ import annotations
 
 
 def register(sub) -> None:
     from ..cli import add_command
-
-    p = add_command(sub, "models", "list the registered models", "ganforge models --params")
-    p.add_argument("--params", action="store_true", help="also count parameters (at each model's example size)")
-    p.add_argument("--kind", help="only models of this kind (gan, classifier, translator, ...)")
-    p.set_defaults(func=_models)
 
     p = add_command(sub, "datasets", "list datasets and whether they are embedded, cached or not downloaded; "
                     "download one; pack a folder of images into memory-mapped shards",
@@ -27,42 +22,9 @@ def register(sub) -> None:
     p.add_argument("--strict", action="store_true", help="pack: stop at the first unreadable image")
     p.set_defaults(func=_datasets)
 
-    p = add_command(sub, "presets", "list the GAN presets (settings that work for a model and kind of data)",
-                    "ganforge presets\nganforge train gan --preset dcgan-mnist --steps 3000")
-    p.set_defaults(func=_presets)
-
-
-def _presets(args) -> int:
-    from ..config.presets import PRESETS
-
-    a = max(len(name) for name in PRESETS) + 1   # columns as wide as their longest entry
-    b = max(len("/".join(p["models"])) for p in PRESETS.values()) + 1
-    for name, p in PRESETS.items():
-        print(f"{name:<{a}} {'/'.join(p['models']):<{b}} {p['summary']}")
-        print(" " * (a + b + 2) + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in p["values"].items()))
-    return 0
-
-
-def _models(args) -> int:
-    from .. import models
-
-    rows = models.entries(args.kind)
-    if not rows:
-        from ..errors import UserError
-
-        raise UserError(f"no models of kind {args.kind!r}; kinds: {', '.join(sorted({e.kind for e in models.entries()}))}")
-    for e in rows:
-        extra = ""
-        if args.params:
-            built = e.build(**e.example)
-            shape = e.example.get("image_shape")
-            extra = f"{models.count_params(built):>12,d}  " + (f"at {'x'.join(map(str, shape))}  " if shape else "")
-        print(f"{e.name:<14} {e.kind:<14} {extra}{e.summary}")
-    return 0
-
 
 def _datasets(args) -> int:
-    from ..data import download, images
+    from ..data import datasets, download
     from ..errors import UserError
 
     if args.action == "download":
@@ -73,11 +35,11 @@ def _datasets(args) -> int:
         if args.name in unpaired.REMOTE:
             print(f"{args.name}: {unpaired.download_remote(args.name)}")
             return 0
-        if args.name not in images.REMOTE:
+        if args.name not in datasets.REMOTE:
             from ..errors import did_you_mean
 
-            raise did_you_mean("downloadable dataset", args.name, tuple(images.REMOTE) + unpaired.REMOTE)
-        print(f"{args.name}: {images.download_dataset(args.name)}")
+            raise did_you_mean("downloadable dataset", args.name, tuple(datasets.REMOTE) + unpaired.REMOTE)
+        print(f"{args.name}: {datasets.download_dataset(args.name)}")
         return 0
     if args.action == "pack":
         return _pack(args)

@@ -122,9 +122,8 @@ def content_loss(kind: str, log=print) -> ContentLoss:
             return ContentLoss(layer, net, f"VGG-19 phi_{layer[3]},{layer[4]} (ImageNet weights, {vgg19_path()})")
         except UserError as e:
             log(f"content loss: VGG-19 unavailable ({e}); using the shipped mnist5k classifier's features instead")
-    from ..engine import checkpoint
-    from ..metrics.extractors import EMBEDDED
-    from ..tasks.classifier import Classifier
+    from ..nn import checkpoint
+    from .evaluators import EMBEDDED, Classifier
 
     clf = Classifier(checkpoint.load(EMBEDDED, "classifier"))
     return ContentLoss("cnn", nn.Sequential(*clf.net.stages[:2]),

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import torch
 
-from ..engine import checkpoint
+from ..nn import checkpoint
 
 
 class Loaded:
