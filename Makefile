@@ -35,7 +35,7 @@ test: install
 
 # Two pytest workers (pytest-xdist), one per core, each test file on one worker so its fixtures are built once.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist load
 
 bench: install
 	$(BIN)/python benchmarks/gan_step.py

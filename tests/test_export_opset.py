@@ -22,6 +22,7 @@ def _export(run, out) -> str:
     return r.stdout + r.stderr
 
 
+@pytest.mark.slow   # two real ONNX exports through torch's exporter (about 4 s each)
 @pytest.mark.parametrize("model, opset", [("videogan", 20), ("dcgan", 17)])
 def test_onnx_export_is_quiet_and_records_its_opset(model, opset, tmp_path):
     import onnx

@@ -40,6 +40,7 @@ def test_bad_sweep_input_is_one_line(tmp_path, capsys):
     assert err.count("error:") == 4 and "Traceback" not in err and not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow   # cells are real CLI subprocesses (train + eval each)
 def test_gan_sweep_table_and_resume_after_interrupt(tmp_path, capsys):
     out = tmp_path / "sw"
     argv = [*GAN, "--out", str(out)]
@@ -72,6 +73,7 @@ def test_gan_sweep_table_and_resume_after_interrupt(tmp_path, capsys):
     assert "another recipe" in capsys.readouterr().err
 
 
+@pytest.mark.slow   # cells are real CLI subprocesses (train + eval each)
 def test_forecaster_sweep_scores_from_its_test_part_mase_included(tmp_path, capsys):
     t = np.arange(160)
     y = np.sin(2 * np.pi * t / 8) + 0.1 * np.random.default_rng(0).standard_normal(160)
@@ -93,6 +95,7 @@ def test_jobs_split_the_threads():
     assert Sweep("gan", [], {"seed": [0, 1]}, "x", jobs=3, threads=2).threads == 1
 
 
+@pytest.mark.slow   # cells are real CLI subprocesses (train + eval each)
 def test_a_cell_whose_evaluation_was_cut_off_is_evaluated_without_training_again(tmp_path, capsys):
     out = tmp_path / "sw"
     argv = [*GAN[:-1], "seed=0", "--out", str(out)]
