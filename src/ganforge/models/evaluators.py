@@ -38,6 +38,12 @@ class Classifier(Loaded):
 
     config_class = ClassifierConfig
 
+    @classmethod
+    def card_io(cls, config, meta):
+        shape = ", ".join(map(str, meta["image_shape"]))
+        return {"value_range": [-1, 1], "inputs": {"image": f"(N, {shape}) float in [-1, 1]"},
+                "outputs": {"logits": "(N, classes)"}}
+
     def build_nets(self, config, meta):
         return {"net": build_net(config.model, tuple(meta["image_shape"]), len(meta["classes"]), config.width)}
 

@@ -61,6 +61,17 @@ class Loaded:
         """Keep what the loaded model needs of its nets (and its config and meta)."""
         raise NotImplementedError
 
+    # What an export carries (use.export reads these, so it asks no task its name).
+    @classmethod
+    def inference_modules(cls, modules: dict) -> list[str]:
+        """The checkpoint entries an exported model needs: no discriminators, no optimiser state."""
+        return [k for k in modules if not k.startswith("D")] or list(modules)
+
+    @classmethod
+    def card_io(cls, config: dict, meta: dict) -> dict:
+        """The model card's inputs, outputs and value range (shapes as text) for a saved config dict."""
+        return {"value_range": [-1, 1]}
+
 
 def _device_of(nets: dict[str, torch.nn.Module]) -> torch.device:
     for net in nets.values():

@@ -1,5 +1,6 @@
 """One module per task, named after it (tasks/<task>.py, or a package): its objective
-(build(cfg, rt) -> Objective), its loader (load(ckpt) -> a usable model) and usually
+(build(cfg, rt) -> Objective), its loader (load(ckpt) -> a usable model; LOADER: its class, a
+models.loader.Loaded that also says what an export carries) and usually
 evaluate(ckpt, ...). The one task table is ganforge.config.TASKS (task -> config class)."""
 from __future__ import annotations
 

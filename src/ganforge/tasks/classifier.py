@@ -145,6 +145,9 @@ def build(cfg, rt=None) -> ClassifierObjective:
     return ClassifierObjective(cfg, rt)
 
 
+LOADER = Classifier
+
+
 def load(ckpt: dict, device=None) -> Classifier:
     return Classifier(ckpt, device=device)
 

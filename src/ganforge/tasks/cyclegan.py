@@ -253,6 +253,15 @@ class Translator(Loaded):
 
     config_class = CycleGANConfig
 
+    @classmethod
+    def inference_modules(cls, modules):
+        return [k for k in ("G", "F") if k in modules]
+
+    @classmethod
+    def card_io(cls, config, meta):
+        return {"value_range": [-1, 1], "inputs": {"image": "(N, 3, H, W) float in [-1, 1]"},
+                "outputs": {"image": "(N, 3, H', W') float in [-1, 1]"}}
+
     def build_nets(self, config, meta):
         nets = build_nets(config)   # the objective's own builder: the same nets that trained
         return {"G": nets["G"], "F": nets["F"]}
@@ -293,6 +302,9 @@ class Translator(Loaded):
             y = tiled_forward(net, x, tile, net.context) if tile and tile < max(x.shape[-2:]) else net(x)
             out.append(y[..., :h, :w].float().cpu())
         return torch.cat(out)
+
+
+LOADER = Translator
 
 
 def load(ckpt: dict, device=None) -> Translator:

@@ -248,6 +248,12 @@ class Forecaster(Loaded):
     # from_dict fills fields older checkpoints lack from CHECKPOINT_DEFAULTS (the global scaler)
     config_class = ForecasterConfig
 
+    @classmethod
+    def card_io(cls, config, meta):
+        return {"value_range": None,
+                "inputs": {"window": f"(N, {config.get('window')}, features) scaled by meta.scaler (min-max, [0, 1])"},
+                "outputs": {"forecast": f"(N, {config.get('horizon')}) in the scaler's units of the first column"}}
+
     def build_nets(self, config, meta):
         return {"net": build_net(config, len(meta["columns"]))}
 
@@ -334,6 +340,9 @@ class Forecaster(Loaded):
         widths = I.half_widths(method, levels, err, cal_scale, starts, I.local_scale(target, starts, self.window),
                                errors, self.config.interval_gamma)
         return {lvl: w[-1] for lvl, w in widths.items()}
+
+
+LOADER = Forecaster
 
 
 def load(ckpt: dict, device=None) -> Forecaster:

@@ -56,6 +56,18 @@ class Generator(Loaded):
         self.weights = "EMA of G" if key == "G_ema" else "raw G"   # recorded in eval.json's protocol
         return key
 
+    @classmethod
+    def inference_modules(cls, modules):
+        return ["G_ema"] if "G_ema" in modules else ["G"]
+
+    @classmethod
+    def card_io(cls, config, meta):
+        shape = ", ".join(map(str, meta["image_shape"]))   # (C, H, W), or (T, C, H, W) for clips
+        return {"value_range": [-1, 1],
+                "inputs": {"z": f"(N, {config.get('latent_dim')}) standard normal noise",
+                           "c": "labels (N,) int64, codes (N, cat+cont) float, or none (conditional models only)"},
+                "outputs": {"image": f"(N, {shape}) float in [-1, 1]"}}
+
     def setup(self, nets) -> None:
         self.net = nets["G"]
         self.image_shape = tuple(self.meta["image_shape"])

@@ -188,6 +188,11 @@ class Upscaler(Loaded):
 
     config_class = SRConfig
 
+    @classmethod
+    def card_io(cls, config, meta):
+        return {"value_range": [-1, 1], "inputs": {"image": "(N, 3, H, W) float in [-1, 1]"},
+                "outputs": {"image": "(N, 3, H', W') float in [-1, 1]"}}
+
     def build_nets(self, config, meta):
         return {"G": build_nets(config)["G"]}   # the objective's own builder: the same net that trained
 
@@ -220,6 +225,9 @@ class Upscaler(Loaded):
         finally:
             net.train(was)
         return to_uint8(y.float())   # on the CPU
+
+
+LOADER = Upscaler
 
 
 def load(ckpt: dict, device=None) -> Upscaler:

@@ -8,7 +8,7 @@ metadata, loadable back with ganforge.load), an ONNX graph or a TorchScript modu
 What a graph is depends on what the loaded model can do (the DESIGN's dispatch on abilities):
 `.translate` (CycleGAN: one generator), `.sample` (GAN: z, label or codes -> images),
 `.upscale` (super-resolution), `.forecast` (forecaster: scaled windows -> scaled forecasts),
-`.logits` (classifier), or any model offering `export_graph(direction)` itself.
+`.logits` (classifier).
 """
 from __future__ import annotations
 
@@ -43,15 +43,15 @@ def format_for(path, fmt: str | None) -> str:
 
 # ----------------------------------------------------------------------------- safetensors
 
+def _loader(ckpt: dict):
+    from ..tasks import task_module
+
+    return task_module(ckpt["task"]).LOADER
+
+
 def inference_modules(ckpt: dict) -> list[str]:
-    """The module names a loader needs (no discriminators, no optimiser state)."""
-    mods, task = ckpt["modules"], ckpt["task"]
-    if task == "gan":
-        return ["G_ema"] if "G_ema" in mods else ["G"]
-    if task == "cyclegan":
-        return [k for k in ("G", "F") if k in mods]
-    names = [k for k in mods if not k.startswith("D")]   # classifier/forecaster: "net"; other tasks: not D*
-    return names or list(mods)
+    """The module names a loader needs (no discriminators, no optimiser state): the task's loader says."""
+    return _loader(ckpt).inference_modules(ckpt["modules"])
 
 
 def model_card(ckpt: dict) -> dict:
@@ -60,26 +60,9 @@ def model_card(ckpt: dict) -> dict:
     from ..version import __version__
 
     cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
-    arch = cfg.get("model") or cfg.get("generator") or task
-    if task == "gan":
-        shape = ", ".join(map(str, meta["image_shape"]))   # (C, H, W), or (T, C, H, W) for clips
-        io = {"inputs": {"z": f"(N, {cfg.get('latent_dim')}) standard normal noise",
-                         "c": "labels (N,) int64, codes (N, cat+cont) float, or none (conditional models only)"},
-              "outputs": {"image": f"(N, {shape}) float in [-1, 1]"}}
-    elif task in ("cyclegan", "sr"):
-        io = {"inputs": {"image": "(N, 3, H, W) float in [-1, 1]"},
-              "outputs": {"image": "(N, 3, H', W') float in [-1, 1]"}}
-    elif task == "classifier":
-        shape = ", ".join(map(str, meta["image_shape"]))
-        io = {"inputs": {"image": f"(N, {shape}) float in [-1, 1]"}, "outputs": {"logits": "(N, classes)"}}
-    elif task == "forecaster":
-        io = {"inputs": {"window": f"(N, {cfg.get('window')}, features) scaled by meta.scaler (min-max, [0, 1])"},
-              "outputs": {"forecast": f"(N, {cfg.get('horizon')}) in the scaler's units of the first column"}}
-    else:
-        io = {}
-    return {"ganforge_version": __version__, "task": task, "architecture": arch, "step": ckpt["step"],
-            "modules": inference_modules(ckpt), "config": cfg, "classes": meta.get("classes"),
-            "value_range": [-1, 1] if task != "forecaster" else None, **io}
+    return {"ganforge_version": __version__, "task": task, "architecture": cfg.get("model") or cfg.get("generator") or task,
+            "step": ckpt["step"], "modules": inference_modules(ckpt), "config": cfg, "classes": meta.get("classes"),
+            **_loader(ckpt).card_io(cfg, meta)}
 
 
 def _json(value, what: str) -> str:
@@ -163,8 +146,6 @@ def graph(model, direction: str = "AtoB", batch: int = 2) -> Graph:
     """The exportable graph of any loaded ganforge model, by what it can do."""
     g = torch.Generator().manual_seed(0)
     batch_axis = {0: "batch"}
-    if hasattr(model, "export_graph"):
-        return model.export_graph(direction)
     if hasattr(model, "translate"):
         net, s = model.generator(direction), model.image_size
         axes = {0: "batch", 2: "height", 3: "width"}

@@ -12,6 +12,9 @@ def build(cfg, rt=None) -> GANObjective:
     return GANObjective(cfg, rt)
 
 
+LOADER = Generator   # what load() returns; use.export reads its card_io / inference_modules
+
+
 def load(ckpt: dict, device=None) -> Generator:
     return Generator(ckpt, device=device)
 
