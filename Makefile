@@ -30,8 +30,11 @@ cyclegan-demo: install
 	@echo "before/after at full resolution (held-out part of each photo): $$(ls -d $(DEMO)/cyclegan-* | tail -n 1)/photos.png"
 	@echo "the shipped photos translated at their own resolution: $(DEMO)/vintage/"
 
+# The fast tests on two workers (one per core), then the slow ones (torchrun, browser, kill -9,
+# sweep subprocesses) alone and in order, so multi-process tests never compete with a worker.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist load
+	$(BIN)/python -m pytest -m slow
 
 # Two pytest workers (pytest-xdist), one per core, each test file on one worker so its fixtures are built once.
 test-fast: install
