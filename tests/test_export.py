@@ -8,7 +8,7 @@ import torch
 import ganforge
 from ganforge.cli import main
 
-from tiny_models import registry_cases, train_tiny
+from tiny_models import probe, registry_cases, train_tiny
 
 CASES = registry_cases()
 
@@ -23,21 +23,6 @@ def runs(tmp_path_factory):
             cache[task, model] = train_tiny(task, root, model)
         return cache[task, model]
     return get
-
-
-def probe(model) -> torch.Tensor:
-    """What the model computes on a fixed input, through its own API."""
-    g = torch.Generator().manual_seed(5)
-    if hasattr(model, "sample"):
-        return model.sample(4, seed=0)
-    if hasattr(model, "translate"):
-        return model.translate(torch.rand(1, 3, 24, 28, generator=g) * 2 - 1)
-    if hasattr(model, "upscale"):
-        return model.upscale(torch.randint(0, 256, (1, 3, 12, 12), generator=g, dtype=torch.uint8))
-    if hasattr(model, "forecast"):
-        with torch.no_grad():
-            return model.net(torch.rand(3, model.window, model.net.n_inputs, generator=g))
-    return model.logits(torch.rand(2, *model.image_shape, generator=g) * 2 - 1)
 
 
 @pytest.mark.parametrize("task,model", CASES, ids=[m for _, m in CASES])

@@ -13,7 +13,7 @@ from ganforge.cli import main
 from ganforge.nn import checkpoint
 from ganforge.errors import UserError
 
-from tiny_models import train_tiny
+from tiny_models import probe, train_tiny
 
 CASES = {"gan": "dcgan", "cyclegan": None, "sr": None, "classifier": None, "forecaster": None}
 # What `ganforge eval` records beside a checkpoint (protocol + metrics), by task; the card must carry these.
@@ -58,17 +58,7 @@ def exported(runs, tmp_path_factory):
 
 
 def outputs(model):
-    """What the model computes for a fixed seed / input, through its own API."""
-    g = torch.Generator().manual_seed(5)
-    if hasattr(model, "sample"):
-        return model.sample(4, seed=0)
-    if hasattr(model, "translate"):
-        return model.translate(torch.rand(1, 3, 24, 28, generator=g) * 2 - 1)
-    if hasattr(model, "upscale"):
-        return model.upscale(torch.randint(0, 256, (1, 3, 12, 12), generator=g, dtype=torch.uint8))
-    if hasattr(model, "forecast"):
-        return torch.tensor(model.forecast(model.config.csv).iloc[:, 1:].to_numpy())
-    return model.logits(torch.rand(2, *model.image_shape, generator=g) * 2 - 1)
+    return probe(model, forecast_csv=True)
 
 
 @pytest.mark.parametrize("task", list(CASES))

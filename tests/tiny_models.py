@@ -100,3 +100,23 @@ def command_argv(command: str, runs: dict, out: Path) -> list[str]:
             "eval": ["eval", str(runs["gan"]), "--num", "16"],
             "forecast": ["forecast", str(runs["forecaster"]), "-o", str(out / "f.csv")],
             "serve": ["serve", str(runs["gan"]), str(runs["forecaster"]), "--runs", str(out)]}[command]
+
+
+def probe(model, forecast_csv: bool = False):
+    """What the model computes on a fixed input, through its own API (a tensor); forecast_csv: a
+    forecaster continues its training CSV in original units instead of running its net on noise."""
+    import torch
+
+    g = torch.Generator().manual_seed(5)
+    if hasattr(model, "sample"):
+        return model.sample(4, seed=0)
+    if hasattr(model, "translate"):
+        return model.translate(torch.rand(1, 3, 24, 28, generator=g) * 2 - 1)
+    if hasattr(model, "upscale"):
+        return model.upscale(torch.randint(0, 256, (1, 3, 12, 12), generator=g, dtype=torch.uint8))
+    if hasattr(model, "forecast") and forecast_csv:
+        return torch.tensor(model.forecast(model.config.csv).iloc[:, 1:].to_numpy())
+    if hasattr(model, "forecast"):
+        with torch.no_grad():
+            return model.net(torch.rand(3, model.window, model.net.n_inputs, generator=g))
+    return model.logits(torch.rand(2, *model.image_shape, generator=g) * 2 - 1)

@@ -142,22 +142,6 @@ class BandGenerator(nn.Module):
         return self.net(torch.cat([cond, plane], 1))
 
 
-class BandDiscriminator(nn.Module):
-    """(band (N, C, S, S), cond (N, C, S, S)) -> logits (N,); strided convs (the first one too) down to a
-    side of 8 or less."""
-
-    def __init__(self, channels: int, side: int, width: int):
-        super().__init__()
-        layers, ch, s = [nn.Conv2d(2 * channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)], width, side // 2
-        while s > 8:
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-            ch, s = ch * 2, s // 2
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * s * s, 1))
-
-    def forward(self, band: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([band, cond], 1)).flatten()
-
-
 class CoarseGenerator(nn.Module):
     """z (N, latent) -> the coarsest level (N, C, S, S), a small DCGAN generator: a linear map to a
     (2 width) map at S/2, one transposed conv to S, a 3x3 conv to the image (an odd S: the map at S
@@ -252,7 +236,7 @@ class LapDiscriminator(nn.Module):
         self.schedule = LevelSchedule(n)   # build() shares G's
         if pyramid == "light":
             self.coarse = CoarseDiscriminator(c, self.sides[-1], width)
-            self.bands = nn.ModuleList(BandDiscriminator(c, s, band_width(width, k, n))
+            self.bands = nn.ModuleList(paper.BandDiscriminator(c, s, band_width(width, k, n), first_stride=2)
                                        for k, s in enumerate(self.sides[:-1]))
         else:
             self.coarse = paper.CoarseDiscriminator(c, self.sides[-1], width)

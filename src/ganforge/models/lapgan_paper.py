@@ -25,11 +25,15 @@ class BandGenerator(nn.Module):
 
 
 class BandDiscriminator(nn.Module):
-    """(band (N, C, S, S), cond (N, C, S, S)) -> logits (N,); strided convs down to a side of 8 or less."""
+    """(band (N, C, S, S), cond (N, C, S, S)) -> logits (N,); strided convs down to a side of 8 or less.
+    first_stride 1: the paper's nets (a 3x3 conv at full side first); 2: the light pyramid's (strided
+    from the first conv on). The layer names are the same either way."""
 
-    def __init__(self, channels: int, side: int, width: int):
+    def __init__(self, channels: int, side: int, width: int, first_stride: int = 1):
         super().__init__()
-        layers, ch, s = [nn.Conv2d(2 * channels, width, 3, 1, 1), nn.LeakyReLU(0.2, True)], width, side
+        first = (nn.Conv2d(2 * channels, width, 3, 1, 1) if first_stride == 1
+                 else nn.Conv2d(2 * channels, width, 4, 2, 1))
+        layers, ch, s = [first, nn.LeakyReLU(0.2, True)], width, side // first_stride
         while s > 8:
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             ch, s = ch * 2, s // 2

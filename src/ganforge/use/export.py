@@ -60,8 +60,8 @@ def model_card(ckpt: dict) -> dict:
     from ..version import __version__
 
     cfg, meta, task = ckpt["config"], ckpt["meta"], ckpt["task"]
-    return {"ganforge_version": __version__, "task": task, "architecture": cfg.get("model") or cfg.get("generator") or task,
-            "step": ckpt["step"], "modules": inference_modules(ckpt), "config": cfg, "classes": meta.get("classes"),
+    arch = cfg.get("model") or cfg.get("generator") or task
+    return {"ganforge_version": __version__, "task": task, "architecture": arch, "step": ckpt["step"], "modules": inference_modules(ckpt), "config": cfg, "classes": meta.get("classes"),
             **_loader(ckpt).card_io(cfg, meta)}
 
 
