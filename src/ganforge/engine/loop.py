@@ -163,7 +163,7 @@ class _DivergenceGuard:
 
     def __init__(self, bound: float, window: int):
         self.bound, self.window = bound, max(1, window)
-        self.count, self.since, self.deferred, self.worst = 0, None, False, None
+        self.count, self.since, self.worst = 0, None, None
 
     def update(self, step: int, stats: dict) -> bool:
         if not self.bound:
@@ -199,6 +199,7 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
     last_eval: tuple[int, dict] | None = None
     last_good = start_step if run.checkpoint.exists() else None
     guard = _DivergenceGuard(getattr(cfg, "diverge_bound", 0.0), getattr(cfg, "diverge_window", 0))
+    save_due = False   # a periodic checkpoint held back while a loss is past the bound
 
     def save(step, path=None, metrics=None):
         nonlocal last_good
@@ -277,11 +278,11 @@ def fit(obj: Objective, run: RunDir, start_step: int = 0, best_value: float | No
                            if best_value is not None else None)
             if step == cfg.steps or stopped_early or stopping:
                 save(step, metrics=best_record)
-            elif step % cfg.ckpt_every == 0 or guard.deferred:
+            elif step % cfg.ckpt_every == 0 or save_due:
                 # While a loss is past the bound, the periodic checkpoint waits until it comes back, so
                 # the checkpoint a divergence leaves behind is one written before the window began.
-                guard.deferred = guard.count > 0
-                if not guard.deferred:
+                save_due = guard.count > 0
+                if not save_due:
                     save(step, metrics=best_record)
             if stopped_early or stopping:
                 interrupted = stopping
