@@ -155,18 +155,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """One flag per field; defaults are SUPPRESSed so we can tell what the user typed."""
     hints = _hints(cls)
     for f in dataclasses.fields(cls):
-        if f.name == getattr(cls, "GROUP", None):
-            continue
-        tp, meta = hints[f.name], f.metadata
-        names = [flag_name(f.name)] + ([meta["short"]] if meta.get("short") else [])
-        choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
-        help_ = f"{meta.get('help', '')}{choices} (default: {f.default})".replace("%", "%%")   # argparse formats it
-        if tp is bool:
-            parser.add_argument(*names, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=help_)
-        else:
-            parser.add_argument(*names, type=tp,
-                                default=argparse.SUPPRESS, help=help_, metavar=f.name.upper())
+        if f.name != getattr(cls, "GROUP", None):
+            _add_field(parser, f, hints[f.name])
     add_group_arguments(parser, cls)
     parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of defaults for these flags")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -183,15 +173,20 @@ def add_group_arguments(parser: argparse.ArgumentParser, cls) -> None:
         hints = _hints(group_cls) if group_cls else {}
         for f in fields:
             seen.add(f.name)
-            meta, tp = f.metadata, hints[f.name]
-            choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
-            help_ = f"{meta.get('help', '')}{choices} (default: {f.default})"
-            if tp is bool:
-                group.add_argument(flag_name(f.name), action=argparse.BooleanOptionalAction,
-                                   default=argparse.SUPPRESS, help=help_)
-            else:
-                group.add_argument(flag_name(f.name), type=tp, default=argparse.SUPPRESS, help=help_,
-                                   metavar=f.name.upper())
+            _add_field(group, f, hints[f.name])
+
+
+def _add_field(parser, f: dataclasses.Field, tp) -> None:
+    """One field's flag (a parser or an argument group); defaults are SUPPRESSed so we can tell what
+    the user typed."""
+    meta = f.metadata
+    names = [flag_name(f.name)] + ([meta["short"]] if meta.get("short") else [])
+    choices = f"; one of {', '.join(map(str, meta['choices']))}" if meta.get("choices") else ""
+    help_ = f"{meta.get('help', '')}{choices} (default: {f.default})".replace("%", "%%")   # argparse formats it
+    if tp is bool:
+        parser.add_argument(*names, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_)
+    else:
+        parser.add_argument(*names, type=tp, default=argparse.SUPPRESS, help=help_, metavar=f.name.upper())
 
 
 def _split(cls, items, source: str, values: dict, extras: dict, from_checkpoint: bool = False) -> None:
