@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from ..metrics.protocol import eval_path
 from ..nn.checkpoint import CONFIG, EXPORT_FORMAT, SERIES, WEIGHTS
 
 MAX_SERIES_MB = 50
@@ -36,15 +37,6 @@ class Results:
     note: str = "not evaluated: no eval.json beside the checkpoint (run `ganforge eval` on it, then export again)"
 
 
-def eval_file(ckpt_path) -> Path:
-    """Where `ganforge eval` leaves a checkpoint's record: eval.json beside checkpoint.pt (or in a
-    run / export folder), <name>.eval.json beside any other file (best.pt -> best.eval.json)."""
-    p = Path(ckpt_path)
-    if p.is_dir() or p.name == "checkpoint.pt":
-        return (p if p.is_dir() else p.parent) / "eval.json"
-    return p.with_name(f"{p.stem}.eval.json")
-
-
 def _numbers(d) -> dict:
     return {k: float(v) for k, v in (d or {}).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
@@ -61,7 +53,7 @@ def read_results(ckpt: dict) -> Results:
             return Results(note=f"not evaluated: test_metrics.json scored {scored}, not {path.name}")
         return _forecaster_results(f) if f.is_file() else Results(
             note="not evaluated: no test_metrics.json (the run did not finish its test part)")
-    f = eval_file(path)
+    f = eval_path(path)   # where `ganforge eval` wrote it
     if not f.is_file():
         return Results()
     try:
