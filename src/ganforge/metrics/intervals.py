@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from .significance import level_key
+
 METHODS = ("split", "scaled", "adaptive", "adaptive-scaled")
 GAMMA = 0.05
 
@@ -81,7 +83,7 @@ def half_widths(method: str, levels, cal_err: np.ndarray, cal_scale: np.ndarray,
         else:
             srt = np.sort(cal, axis=0)
             q = np.broadcast_to([conformal_rank(srt[:, j], float(a)) for j in range(h)], (m, h))
-        out[key(a)] = q * mult
+        out[level_key(a)] = q * mult
     return out
 
 
@@ -101,10 +103,6 @@ def _aci(cal: np.ndarray, score: np.ndarray | None, starts: np.ndarray, step: in
             nxt += 1
         q[i] = conformal_rank(np.sort(buf[-n:]), 1.0 - alpha, cap=True)
     return q
-
-
-def key(a) -> str:
-    return f"{float(a):g}"
 
 
 def bounds(pred: np.ndarray, widths: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
