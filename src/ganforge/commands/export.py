@@ -102,11 +102,12 @@ def _export_folder(args) -> int:
         from ..use.space import write_space
 
         model_dir, wheel = write_space(ckpt, out, args.repo_id, args.license)
-        results = hub.read_results(checkpoint.load(model_dir))
         print(f"wrote {out}: app.py, requirements.txt, README.md, {wheel.relative_to(out)}, {model_dir.name}/ "
               f"(run it: cd {out} && python app.py; push: huggingface-cli upload USER/NAME {out} . --repo-type space)")
-    print(f"ganforge.load({model_dir}): max abs diff {_parity(model, rebuild(checkpoint.load(model_dir))):.3g} "
-          "against the checkpoint")
+    exported = checkpoint.load(model_dir)   # read once: the round trip below and the Space's card figures
+    if args.format == "space":
+        results = hub.read_results(exported)
+    print(f"ganforge.load({model_dir}): max abs diff {_parity(model, rebuild(exported)):.3g} against the checkpoint")
     if results.metrics:
         print(f"card results: {', '.join(f'{k} {v:.4g}' for k, v in results.metrics.items() if not k.endswith('_std'))} "
               f"(from {Path(results.source).name})")
