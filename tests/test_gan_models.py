@@ -109,6 +109,19 @@ def test_builders_name_an_unknown_argument():
         models.create("dcgan", kind="gan", image_shape=(1, 28, 28), widht=8)
 
 
+@pytest.mark.parametrize("entry", models.entries(), ids=lambda e: e.name)
+def test_the_meta_count_is_the_real_count_and_leaves_torch_as_it_was(entry):
+    """create() counts parameters on the meta device with weight init and spectral norm's iterations
+    skipped; the count must still be exact, and the skipped functions restored afterwards."""
+    from ganforge.models.registry import _meta_params
+
+    before = (torch.Tensor.normal_, torch.nn.functional.normalize)
+    real = models.create(entry.name, **entry.example)
+    assert _meta_params(entry, entry.example) == models.registry.count_params(real) > 0
+    assert (torch.Tensor.normal_, torch.nn.functional.normalize) == before
+    assert torch.empty(1000).normal_().std() > 0.5   # real tensors are still filled
+
+
 def test_a_family_in_another_package_registers_through_an_entry_point(monkeypatch):
     from ganforge.config.gan import FAMILIES as CONFIG_FAMILIES
     from ganforge.models import registry

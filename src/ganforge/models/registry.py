@@ -13,6 +13,7 @@ found by walking this package (and the `ganforge.families` entry points), never 
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -89,10 +90,38 @@ def _meta_params(entry: Entry, kwargs: dict) -> int | None:
     import torch
 
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _no_meta_init():
             return count_params(entry.build(**kwargs))
     except Exception:   # a builder that cannot run on meta: no estimate, the real build decides
         return None
+
+
+@contextmanager
+def _no_meta_init():
+    """Skip what only fills in values while a model is built on the meta device to be counted. On meta
+    tensors, normal_ (weight init) and spectral norm's vector norms and matrix products load torch's
+    reference kernels, about 2 s paid by every command that builds a model, and spectral norm's 15
+    power iterations then run through Python. None of them adds or removes a parameter; real tensors
+    pass through untouched."""
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.utils.parametrizations import _SpectralNorm
+
+    def skip_on_meta(owner, name, tensor_arg, result):
+        orig = getattr(owner, name)
+        setattr(owner, name, lambda *a, **k: result(*a) if a[tensor_arg].is_meta else orig(*a, **k))
+        return owner, name, orig
+
+    # owner, attribute, which positional argument is the tensor, what it gives on a meta tensor
+    saved = [skip_on_meta(torch.Tensor, "normal_", 0, lambda t, *_: t),
+             skip_on_meta(F, "normalize", 0, lambda t, *_: t),
+             skip_on_meta(_SpectralNorm, "_power_method", 1, lambda sn, w, n: None),
+             skip_on_meta(_SpectralNorm, "forward", 1, lambda sn, w: w)]
+    try:
+        yield
+    finally:
+        for owner, name, orig in saved:
+            setattr(owner, name, orig)
 
 
 def entries(kind: str | None = None) -> list[Entry]:
