@@ -61,8 +61,10 @@ def run(build, task: str, cfg=None, ckpt: dict | None = None) -> tuple[Path, dic
     finally:
         # Let the DDP wrappers (and the gloo work they hold) go while the interpreter is whole, so the
         # process group is torn down here and not during interpreter exit, where it can abort a rank.
+        # (A full collection takes a quarter of a second; a single process has no group to tear down.)
         obj = None
-        gc.collect()
+        if rt.distributed:
+            gc.collect()
         rt.close(ok)
     return run_dir.path, summary
 
