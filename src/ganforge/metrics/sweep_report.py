@@ -68,10 +68,11 @@ def rows(cells: list[dict], repeat: str = "seed") -> list[dict]:
     return out
 
 
-FIRST = ("fid", "kid", "precision", "recall")   # a GAN table's columns before the rest (IS, ...)
+# a GAN table's columns before the rest (IS, ...): FID, then what a conditional family's goal is about
+FIRST = ("fid", "label_acc", "code_purity", "code_classes", "kid", "precision", "recall")
 
 
-def markdown(table: list[dict], header: str, limit: int = 4) -> str:
+def markdown(table: list[dict], header: str, limit: int = 5) -> str:
     """The table: setting, precision used, seeds, then median / worst / spread of up to `limit`
     metrics (all of them stay in sweep.json)."""
     names = list(dict.fromkeys(m for r in table for m in r["metrics"]))
