@@ -1,7 +1,7 @@
 """ganforge: train, evaluate and use GANs, CycleGAN, CNN classifiers and GRU forecasters.
 
     import ganforge
-    run = ganforge.train("gan", model="dcgan", data="mnist5k", steps=2000)
+    run = ganforge.train("gan", preset="dcgan-mnist", data="mnist5k", steps=2000)
     gen = ganforge.load(run / "checkpoint.pt")
     images = gen.sample(16)          # (16, 1, 28, 28) floats in [-1, 1]
 """

@@ -1,6 +1,6 @@
 """The Python API; the CLI is a thin layer over these functions.
 
-    run_dir = ganforge.train("gan", model="dcgan", data="mnist5k", steps=2000)
+    run_dir = ganforge.train("gan", preset="dcgan-mnist", data="mnist5k", steps=2000)
     gen = ganforge.load(run_dir / "checkpoint.pt")
     images = gen.sample(16, seed=0)
     gen = ganforge.load(run_dir, device="cuda")   # nets on the GPU; sample() still returns CPU tensors

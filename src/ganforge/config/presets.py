@@ -65,3 +65,42 @@ PRESETS: dict[str, dict] = {
         "values": {"model": "dcgan", "width": 32, "batch_size": 32, "augment": "ada", "ema": 0.999, "steps": 3000},
     },
 }
+
+# Where `--precision auto` may pick bf16 on a CPU (config/precision.py applies the rule).
+# family -> CPU bf16 path -> the sweeps of that family there: classifier-FID (cnn-small@mnist5k,
+# 2,000 samples) per seed at each precision, and where the figures come from. bf16 is allowed only
+# where every recorded sweep allows it: one recipe of a family that collapses in bf16 is enough
+# to keep that family's unmeasured settings in fp32.
+BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
+    "mlp": {
+        "amx": [
+            # the old preset (lr 8e-4, 3,000 steps), seeds 0, 1, 2: bf16's seed 2 spiked (D loss 86 at
+            # step 307) and collapsed (recall 0.15)
+            {"fp32": [53.55, 58.49, 33.18], "bf16": [37.47, 37.63, 147.24],
+             "source": "`ganforge sweep gan --preset mlp-mnist --grid seed=0,1,2 precision=fp32,bf16 "
+                       "--eval-num 2000` with lr 8e-4 and 3,000 steps, 2-core Intel Xeon with AMX, 1 thread "
+                       "per cell, branch gan-sweep of issue 25"},
+            # the preset now (lr 4e-4, 6,000 steps), seeds 0, 1, 2: bf16's median inside fp32's range, its worst
+            # seed 1.1 above fp32's worst
+            {"fp32": [21.10, 20.07, 16.68], "bf16": [19.02, 17.86, 22.22],
+             "source": "`ganforge sweep gan --preset mlp-mnist --precision fp32 --steps 6000 --eval-every 1000 "
+                       "--grid seed=0,1,2 lr=4e-4 --eval-num 2000` and the same with --precision bf16 (without "
+                       "--eval-every), Intel Xeon with AMX, 1 thread per cell, branch gan-sweep of issue 25"},
+        ],
+        "avx512_bf16": [
+            {"fp32": [57.2], "bf16": [243.6, 140.3, 116.3],
+             "source": "issue 25's report: 2-core AMD EPYC (AVX-512 BF16, no AMX), mlp-mnist with lr 8e-4, "
+                       "3,000 steps; fp32 for seed 0 only"},
+        ],
+    },
+    "dcgan": {
+        "amx": [
+            # seeds 0, 1, 2; bf16 inside fp32's range on every seed (and faster: 170 s vs 265 s median wall)
+            {"fp32": [103.22, 106.03, 118.44], "bf16": [100.08, 104.45, 116.96],
+             "source": "`ganforge sweep gan --preset dcgan-mnist --steps 1000 --grid seed=0,1,2 "
+                       "precision=fp32,bf16 --eval-num 2000`, 2-core Intel Xeon with AMX, 1 thread per cell, "
+                       "branch gan-sweep of issue 25 (1,000 steps: the shared machine was too slow for the "
+                       "preset's 3,000 in time)"},
+        ],
+    },
+}
