@@ -33,12 +33,13 @@ cyclegan-demo: install
 # The fast tests on two workers (one per core), then the slow ones (torchrun, browser, kill -9,
 # sweep subprocesses) alone and in order, so multi-process tests never compete with a worker.
 test: install
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist load
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadscope
 	$(BIN)/python -m pytest -m slow
 
-# Two pytest workers (pytest-xdist), one per core, each test file on one worker so its fixtures are built once.
+# Two pytest workers (pytest-xdist), one per core, each test module on one worker (loadscope), so a
+# module's fixtures (tiny trained runs, the bad-input folder) are built once, not once per worker.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist load
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadscope
 
 bench: install
 	$(BIN)/python benchmarks/gan_step.py
