@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # `ganforge models | head`: the reader has gone, so stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes at exit
+        return 141                                                        # 128 + SIGPIPE, what a shell shows for cat
     except (OSError, MemoryError, RuntimeError) as e:   # the last net under every command: see _plain
         message = _plain(e)
         if message is None:
