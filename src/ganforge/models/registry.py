@@ -13,6 +13,7 @@ found by walking this package (and the `ganforge.families` entry points), never 
 from __future__ import annotations
 
 import inspect
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
@@ -90,10 +91,13 @@ def _meta_params(entry: Entry, kwargs: dict) -> int | None:
     import torch
 
     try:
-        with torch.device("meta"), _no_meta_init():
+        with _META_LOCK, torch.device("meta"), _no_meta_init():
             return count_params(entry.build(**kwargs))
     except Exception:   # a builder that cannot run on meta: no estimate, the real build decides
         return None
+
+
+_META_LOCK = threading.Lock()   # _no_meta_init swaps module attributes: one meta build at a time (serve's threads)
 
 
 @contextmanager
@@ -109,7 +113,12 @@ def _no_meta_init():
 
     def skip_on_meta(owner, name, tensor_arg, result):
         orig = getattr(owner, name)
-        setattr(owner, name, lambda *a, **k: result(*a) if a[tensor_arg].is_meta else orig(*a, **k))
+
+        def patched(*a, **k):
+            t = a[tensor_arg] if len(a) > tensor_arg else None
+            return result(*a) if isinstance(t, torch.Tensor) and t.is_meta else orig(*a, **k)
+
+        setattr(owner, name, patched)
         return owner, name, orig
 
     # owner, attribute, which positional argument is the tensor, what it gives on a meta tensor
