@@ -230,3 +230,9 @@ def test_bad_input_one_line_exit_2(tmp_path, monkeypatch, capsys, argv, match):
     assert main([*argv, "--no-progress", "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and re.search(match, err), err
+
+
+def test_split_conformal_rank_is_exact_where_the_product_rounds_up():
+    """(M+1) * a = 100 * 0.55 is 55.00000000000001 in floating point: the 55th smallest, not the 56th."""
+    cal = np.arange(1.0, 100.0)[:, None]          # |residuals| 1 .. 99, M = 99
+    assert G.conformal_quantiles(cal, [0.55])["0.55"] == [55.0]

@@ -19,11 +19,9 @@ interval (Winkler) score of Gneiting & Raftery (2007).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .significance import level_key
+from .significance import conformal_rank, level_key
 
 METHODS = ("split", "scaled", "adaptive", "adaptive-scaled")
 GAMMA = 0.05
@@ -38,18 +36,6 @@ def local_scale(target: np.ndarray, starts, window: int) -> np.ndarray:
     lo = np.clip(s - max(window, 2) + 1, 1, None)       # differences of rows lo-1..s-1, all observed
     n = np.maximum(s - lo, 1)
     return (c[s] - c[lo]) / n
-
-
-def conformal_rank(sorted_scores: np.ndarray, level: float, cap: bool = False) -> float:
-    """The ceil((n+1) * level)-th smallest of n sorted scores; past n: inf (or the largest with
-    cap); level <= 0: 0."""
-    n = len(sorted_scores)
-    k = math.ceil((n + 1) * level - 1e-12)
-    if k <= 0 or n == 0:
-        return 0.0 if n else math.inf
-    if k > n:
-        return float(sorted_scores[-1]) if cap else math.inf
-    return float(sorted_scores[k - 1])
 
 
 def _scores(err: np.ndarray, scale: np.ndarray | None, floor: float) -> np.ndarray:

@@ -121,12 +121,19 @@ def conformal_quantiles(residuals: np.ndarray, levels) -> dict[str, list[float]]
     step. Distribution-free: if calibration and future windows are exchangeable, y lies in
     forecast ± q with probability >= a. {"0.8": [q_1 .. q_H], ...}; inf when M is too small."""
     r = np.sort(np.abs(np.asarray(residuals, float)).reshape(len(residuals), -1), axis=0)
-    m = len(r)
-    out = {}
-    for a in levels:
-        k = math.ceil((m + 1) * float(a))
-        out[level_key(a)] = [float(v) for v in (r[k - 1] if k <= m else np.full(r.shape[1], np.inf))]
-    return out
+    return {level_key(a): [conformal_rank(r[:, j], float(a)) for j in range(r.shape[1])] for a in levels}
+
+
+def conformal_rank(sorted_scores: np.ndarray, level: float, cap: bool = False) -> float:
+    """The ceil((n+1) * level)-th smallest of n sorted scores; past n: inf (or the largest with
+    cap); level <= 0: 0."""
+    n = len(sorted_scores)
+    k = math.ceil((n + 1) * level - 1e-12)
+    if k <= 0 or n == 0:
+        return 0.0 if n else math.inf
+    if k > n:
+        return float(sorted_scores[-1]) if cap else math.inf
+    return float(sorted_scores[k - 1])
 
 
 def level_key(a: float) -> str:
