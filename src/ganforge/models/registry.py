@@ -97,7 +97,7 @@ def _meta_params(entry: Entry, kwargs: dict) -> int | None:
         return None
 
 
-_META_LOCK = threading.Lock()   # _no_meta_init swaps module attributes: one meta build at a time (serve's threads)
+_META_LOCK = threading.RLock()   # _no_meta_init swaps module attributes: one meta build at a time (serve's threads); re-entrant, as a builder may create its backbone
 
 
 @contextmanager
