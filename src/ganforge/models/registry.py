@@ -97,7 +97,9 @@ def _meta_params(entry: Entry, kwargs: dict) -> int | None:
         return None
 
 
-_META_LOCK = threading.RLock()   # _no_meta_init swaps module attributes: one meta build at a time (serve's threads); re-entrant, as a builder may create its backbone
+# _no_meta_init swaps module attributes: one meta build at a time (serve's threads); re-entrant, since a
+# conditional family's builder creates its backbone (a nested count restores the outer count's swaps).
+_META_LOCK = threading.RLock()
 
 
 @contextmanager
