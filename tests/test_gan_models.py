@@ -40,7 +40,7 @@ def test_shapes_and_finite(name):
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-@pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "lsgan", "hinge"])
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "lsgan", "hinge", "relativistic"])
 def test_one_train_step_changes_both_nets(name, loss):
     obj = GANObjective(tiny(name, loss=loss))
     before = {k: [p.detach().clone() for p in m.parameters()] for k, m in obj.modules.items()}

@@ -87,6 +87,30 @@ def test_ada_rises_on_a_tiny_set_and_resume_is_exact_with_every_option_on(tmp_pa
             torch.testing.assert_close(b["modules"][net][k], v, msg=f"{net}.{k}")
 
 
+def test_relativistic_with_r1_and_r2_trains_and_each_penalty_changes_d():
+    from ganforge.tasks.gan import GANObjective
+
+    def d_after_one_step(**kw):
+        torch.manual_seed(0)
+        obj = GANObjective(C.resolve(C.TASKS["gan"], **{**TINY, "loss": "relativistic", "r1_every": 1, **kw}))
+        stats = obj.train_step(0)
+        return stats, [p.detach().clone() for p in obj.modules["D"].parameters()]
+
+    plain, d_plain = d_after_one_step()
+    both, d_both = d_after_one_step(r1=10.0, r2=10.0)
+    r2_only, d_r2 = d_after_one_step(r2=10.0)
+    assert "r2" not in plain and both["r2"] > 0 and both["r1"] > 0 and "r1" not in r2_only
+    assert all(torch.isfinite(torch.tensor(v)) for v in both.values())
+    differs = lambda a, b: any(not torch.equal(x, y) for x, y in zip(a, b))
+    assert differs(d_plain, d_r2) and differs(d_r2, d_both)   # R2 alone, then R1 on top, each moved D
+
+
+def test_ada_with_the_relativistic_loss_is_refused(capsys):
+    assert main(["train", "gan", "--model", "dcgan", "--loss", "relativistic", "--augment", "ada", "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--augment ada" in err[0] and "diffaug" in err[0]
+
+
 def test_preset_precedence(tmp_path):
     gan = C.TASKS["gan"]
     cfg = C.resolve(gan, preset="dcgan-mnist")

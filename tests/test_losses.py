@@ -41,7 +41,7 @@ def test_stable_for_extreme_logits():
     big = torch.tensor([1e4, -1e4])
     for kind in losses.LOSSES:
         assert torch.isfinite(losses.d_loss(kind, big, -big))
-        assert torch.isfinite(losses.g_loss(kind, big))
+        assert torch.isfinite(losses.g_loss(kind, big, -big if losses.paired(kind) else None))
     assert losses.d_loss("nonsaturating", big[:1], -big[:1]).item() == 0.0
 
 
@@ -57,3 +57,20 @@ def test_saturating_generator_has_vanishing_gradient_where_nonsaturating_does_no
 def test_unknown_loss():
     with pytest.raises(UserError, match="choose from"):
         losses.d_loss("wgan", R, F_)
+
+
+def test_relativistic_pairs_each_real_with_its_fake():
+    sp = lambda x: math.log1p(math.exp(x))
+    assert losses.d_loss("relativistic", R, F_).item() == pytest.approx((sp(0.5 - 2.0) + sp(-3.0 + 1.0)) / 2, rel=1e-6)
+    assert losses.g_loss("relativistic", F_, R).item() == pytest.approx((sp(2.0 - 0.5) + sp(-1.0 + 3.0)) / 2, rel=1e-6)
+    # only differences count: shifting every logit changes nothing
+    assert losses.d_loss("relativistic", R + 7, F_ + 7).item() == pytest.approx(losses.d_loss("relativistic", R, F_).item())
+    # G's gradient flows through its own logits only
+    r, f = R.clone().requires_grad_(True), F_.clone().requires_grad_(True)
+    losses.g_loss("relativistic", f, r).backward()
+    assert r.grad is None and (f.grad < 0).all()
+    assert losses.paired("relativistic") and not any(losses.paired(k) for k in losses.LOSSES if k != "relativistic")
+    with pytest.raises(ValueError, match="real"):
+        losses.g_loss("relativistic", F_)
+    with pytest.raises(ValueError, match="one to one"):
+        losses.d_loss("relativistic", R, F_[:1])

@@ -9,7 +9,7 @@ from ..errors import UserError
 from .base import ImageRunConfig, check_limits, coerce, flag_name, opt
 from .presets import DEFAULT_MODEL, PRESETS
 
-GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
+GAN_LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge", "relativistic")
 # name -> models.family.Family, filled in by the GAN families as they register (this package sits
 # below models and never imports it): their flags, the config values they bring, their checks.
 FAMILIES: dict = {}
@@ -58,7 +58,9 @@ class GANConfig(ImageRunConfig):
     ada_kimg: float = opt(20.0, "ada: thousands of images over which the probability can move from 0 to 1", gt=0)
     spectral_norm: bool = opt(False, "spectral normalisation of every conv / linear layer of D (Miyato et al. 2018)")
     r1: float = opt(0.0, "R1 gradient penalty weight gamma on real images (0: off)", ge=0)
-    r1_every: int = opt(16, "apply R1 every K steps, scaled by K (lazy regularisation)", gt=0)
+    r2: float = opt(0.0, "R2 gradient penalty weight gamma on generated images (0: off); --loss relativistic "
+                         "--r1 G --r2 G is the 2024 modern baseline's (R3GAN) objective", ge=0)
+    r1_every: int = opt(16, "apply R1 and R2 every K steps, scaled by K (lazy regularisation)", gt=0)
     lr_g: float = opt(0.0, "learning rate of G (0: --lr)", ge=0)
     lr_d: float = opt(0.0, "learning rate of D (0: --lr); two time-scales when they differ", ge=0)
     collapse_window: int = opt(300, "say so when D catches every fake, or G's batch loses its diversity, for this "
@@ -168,6 +170,9 @@ class GANConfig(ImageRunConfig):
         ops = self.augment_op_list()
         if not ops or any(o not in ("color", "translation", "cutout") for o in ops):
             raise UserError(f"--augment-ops must name some of color, translation, cutout, got {self.augment_ops!r}")
+        if self.augment == "ada" and self.loss == "relativistic":
+            raise UserError("--augment ada steers by the sign of D(real), which the relativistic loss leaves "
+                            "meaningless (only D(real) - D(fake) counts); use --augment diffaug with it")
         if self.preset and self.model not in PRESETS[self.preset]["models"]:
             raise UserError(f"preset {self.preset} is for {' / '.join(PRESETS[self.preset]['models'])}, not "
                             f"--model {self.model}; pick a preset for {self.model} (see `ganforge presets`)")

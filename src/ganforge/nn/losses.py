@@ -9,6 +9,13 @@ J_D = 1/2 (E[real term] + E[fake term]), the articles' 1/2-weighted form:
     lsgan           (r - 1)^2             f^2                  E (f - 1)^2
     hinge           max(0, 1 - r)         max(0, 1 + f)        -E f
 
+and one loss on pairs, which has no 1/2 (Jolicoeur-Martineau 2019; the 2024 "modern GAN
+baseline", R3GAN, pairs it with R1 + R2):
+
+    relativistic    J_D = E softplus(f - r)                    J_G = E softplus(r - f)
+
+r and f there are the i-th real and i-th generated logit of one batch, so G's loss needs D's
+logits of real images too (`paired(kind)`), and a logit alone says nothing (only r - f does).
 log sigma(x) = -softplus(-x) and log(1 - sigma(x)) = -softplus(x) keep everything finite.
 The LSGAN generator term has no 1/2, as in the CycleGAN reference (whose cycle weight lambda = 10
 is tuned against it); for a lone GAN a constant factor on J_G is immaterial under Adam. Logits
@@ -23,7 +30,7 @@ import torch.nn.functional as F
 
 from ..errors import did_you_mean
 
-LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge")
+LOSSES = ("nonsaturating", "minimax", "lsgan", "hinge", "relativistic")
 
 
 def _check(kind: str) -> None:
@@ -31,9 +38,25 @@ def _check(kind: str) -> None:
         raise did_you_mean("loss", kind, LOSSES)
 
 
-def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss from logits of real (N,) and generated (M,) images."""
+def paired(kind: str) -> bool:
+    """Whether the loss compares real and generated logits pair by pair (G's loss needs D(real))."""
     _check(kind)
+    return kind == "relativistic"
+
+
+def _pairs(real: torch.Tensor, fake: torch.Tensor) -> None:
+    if real.shape != fake.shape:
+        raise ValueError(f"the relativistic loss pairs real and generated logits one to one; got shapes "
+                         f"{tuple(real.shape)} and {tuple(fake.shape)}")
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Discriminator loss from logits of real (N,) and generated (M,) images (M = N, pair by pair,
+    for the relativistic loss)."""
+    _check(kind)
+    if kind == "relativistic":
+        _pairs(real, fake)
+        return F.softplus(fake - real).mean()
     if kind in ("minimax", "nonsaturating"):
         real_term, fake_term = F.softplus(-real), F.softplus(fake)
     elif kind == "lsgan":
@@ -43,9 +66,15 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return 0.5 * (real_term.mean() + fake_term.mean())
 
 
-def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
-    """Generator loss from logits (N,) of generated images."""
+def g_loss(kind: str, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """Generator loss from logits (N,) of generated images; the relativistic loss also takes the
+    logits of N real images (constants for G)."""
     _check(kind)
+    if kind == "relativistic":
+        if real is None:
+            raise ValueError("the relativistic generator loss needs D's logits of real images (real=...)")
+        _pairs(real, fake)
+        return F.softplus(real.detach() - fake).mean()
     if kind == "minimax":
         return -F.softplus(fake).mean()
     if kind == "nonsaturating":
@@ -103,10 +132,11 @@ def consistency(logits: torch.Tensor, logits_changed: torch.Tensor) -> torch.Ten
     return -(target * logits_changed.float().log_softmax(1)).sum(1).mean()
 
 
-def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): E |grad_x D(x)|^2 over real images x, which must require grad;
-    differentiable (create_graph) so D's update can minimise it."""
-    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    differentiable (create_graph) so D's update can minimise it. Over generated images (detached
+    from G, then requiring grad) the same sum is R2."""
+    (grad,) = torch.autograd.grad(logits.sum(), images, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
 
 
@@ -126,6 +156,9 @@ def d_loss_heads(kind: str, out_real: dict, out_fake: dict) -> torch.Tensor:
     return sum(d_loss(kind, r, f) for r, f in zip(adv_heads(out_real), adv_heads(out_fake)))
 
 
-def g_loss_heads(kind: str, out: dict) -> torch.Tensor:
-    """g_loss summed over the adversarial heads."""
-    return sum(g_loss(kind, f) for f in adv_heads(out))
+def g_loss_heads(kind: str, out: dict, out_real: dict | None = None) -> torch.Tensor:
+    """g_loss summed over the adversarial heads; out_real (D's output for real images) is needed
+    by a paired loss only."""
+    if out_real is None:
+        return sum(g_loss(kind, f) for f in adv_heads(out))
+    return sum(g_loss(kind, f, r) for f, r in zip(adv_heads(out), adv_heads(out_real)))

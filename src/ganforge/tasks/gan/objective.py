@@ -124,13 +124,15 @@ class GANObjective(Objective):
         for j in range(cfg.d_steps):
             real, y = self.real_batch(step * cfg.d_steps + j)
             last = j == cfg.d_steps - 1
-            r1_now = cfg.r1 > 0 and j == 0 and step % cfg.r1_every == 0
+            lazy = j == 0 and step % cfg.r1_every == 0
+            r1_now, r2_now = cfg.r1 > 0 and lazy, cfg.r2 > 0 and lazy
             z, c = self.noise(real.shape[0])
             with self.autocast():
                 with torch.set_grad_enabled(last):   # only the last fake batch feeds G's first update
                     fake = G(z, c)
                 real.requires_grad_(r1_now)
-                out_real, out_fake = D(self.aug(real), y), D(self.aug(fake.detach()), c)
+                fake_in = fake.detach().requires_grad_(r2_now)
+                out_real, out_fake = D(self.aug(real), y), D(self.aug(fake_in), c)
             real_logits, fake_logits = losses.adv_logits(out_real), losses.adv_logits(out_fake)
             d_loss = losses.d_loss_heads(kind, out_real, out_fake)   # summed over every adv* head
             view.__dict__.update(real=real, y=y, out_real=out_real, fake=fake, c=c, out_fake=out_fake)
@@ -141,6 +143,9 @@ class GANObjective(Objective):
             if r1_now:   # lazy R1: gamma/2 E|grad_x D(x)|^2 on reals, every r1_every steps, scaled by r1_every
                 r1 = losses.r1_penalty(real_logits, real)
                 total = total + 0.5 * cfg.r1 * cfg.r1_every * r1
+            if r2_now:   # R2: the same on generated images
+                r2 = losses.r1_penalty(fake_logits, fake_in)
+                total = total + 0.5 * cfg.r2 * cfg.r1_every * r2
             rt.update(opt_d, total)
             if self.ada is not None:
                 self.ada.observe(real_logits, real.shape[0])
@@ -153,7 +158,11 @@ class GANObjective(Objective):
                     fake = G(z, c)
             with self.autocast():
                 out = self.D(self.aug(fake), c)
-            g_loss = losses.g_loss_heads(kind, out)
+                out_real_now = None
+                if losses.paired(kind):   # a paired loss compares each fake with a real through today's D
+                    with torch.no_grad():
+                        out_real_now = self.D(self.aug(real.detach()), y)
+            g_loss = losses.g_loss_heads(kind, out, out_real_now)
             view.__dict__.update(fake=fake, c=c, out=out)
             g_terms = self.hooks.g_terms(view)
             total = g_loss
@@ -175,6 +184,8 @@ class GANObjective(Objective):
                      **family_stats)
         if cfg.r1 > 0 and step % cfg.r1_every == 0:
             stats["r1"] = r1.item()
+        if cfg.r2 > 0 and step % cfg.r1_every == 0:
+            stats["r2"] = r2.item()
         if self.ada is not None:
             stats["ada_p"] = self.ada.p
         stats["diversity"] = fake.detach().float().std(0).mean().item()
