@@ -100,6 +100,7 @@ def test_relativistic_with_r1_and_r2_trains_and_each_penalty_changes_d():
     both, d_both = d_after_one_step(r1=10.0, r2=10.0)
     r2_only, d_r2 = d_after_one_step(r2=10.0)
     assert "r2" not in plain and both["r2"] > 0 and both["r1"] > 0 and "r1" not in r2_only
+    assert plain["d_acc_real"] == plain["d_acc_fake"]   # the share of pairs where the real scored higher
     assert all(torch.isfinite(torch.tensor(v)) for v in both.values())
     differs = lambda a, b: any(not torch.equal(x, y) for x, y in zip(a, b))
     assert differs(d_plain, d_r2) and differs(d_r2, d_both)   # R2 alone, then R1 on top, each moved D

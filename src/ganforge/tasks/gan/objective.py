@@ -172,11 +172,15 @@ class GANObjective(Objective):
             if cfg.ema:
                 self.ema.update(self.G)
         self.D.requires_grad_(True)
+        if losses.paired(kind):   # a logit alone means nothing: D is right where a real beats its fake
+            d_acc_real = d_acc_fake = (real_logits > fake_logits).float().mean().item()
+        else:
+            d_acc_real, d_acc_fake = (real_logits > thr).float().mean().item(), (fake_logits < thr).float().mean().item()
         stats = {
             "d_loss": d_loss.item(),
             "g_loss": g_loss.item(),
-            "d_acc_real": (real_logits > thr).float().mean().item(),
-            "d_acc_fake": (fake_logits < thr).float().mean().item(),
+            "d_acc_real": d_acc_real,
+            "d_acc_fake": d_acc_fake,
             "d_real": losses.d_score(kind, real_logits).mean().item(),
             "d_fake": losses.d_score(kind, fake_logits).mean().item(),
         }
