@@ -52,6 +52,12 @@ def test_one_train_step_changes_both_nets(name, loss):
 
 
 @pytest.mark.parametrize("name", FAMILIES)
+def test_r1_and_r2_penalties_reach_every_family(name):
+    stats = GANObjective(tiny(name, loss="relativistic", r1=1.0, r2=1.0, r1_every=1)).train_step(0)
+    assert stats["r1"] > 0 and stats["r2"] > 0 and all(np.isfinite(v) for v in stats.values())
+
+
+@pytest.mark.parametrize("name", FAMILIES)
 def test_bf16_autocast_step_is_finite(name):
     stats = GANObjective(tiny(name, precision="bf16")).train_step(0)
     assert all(np.isfinite(v) for v in stats.values())
