@@ -219,4 +219,6 @@ def test_precision_auto_picks_bf16_for_a_family_only_where_measured_no_worse(cap
     assert cfg.cpu_bf16_allowed("amx")[0] is False   # this branch's sweep: one bf16 seed of three at 147
     assert C.resolve(C.TASKS["gan"], model="cgan").cpu_bf16_allowed("amx")[0] is True    # 7.9-8.7 vs 8.6-9.2
     assert C.resolve(C.TASKS["gan"], model="dcgan").cpu_bf16_allowed("amx")[0] is False  # one sweep: 68.9 vs 67.3
+    assert C.resolve(C.TASKS["gan"], model="acgan").cpu_bf16_allowed("amx")[0] is True   # 7.0 / 8.2 vs 8.4
+    assert C.resolve(C.TASKS["gan"], model="infogan").cpu_bf16_allowed("amx")[0] is False  # 20.7 median vs 19.5
     assert runtime.resolve_precision("bf16", cpu, cpu_rule=rule) == "bf16"

@@ -121,4 +121,30 @@ BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
                        "--eval-num 2000 --threads 1`, 2-core Intel Xeon with AMX, one cell at a time (issue 25)"},
         ],
     },
+    "acgan": {
+        "amx": [
+            # seeds 0, 1, 2 of the preset (15,000 steps): bf16's median and worst below fp32's worst
+            {"fp32": [7.05, 8.07, 8.36], "bf16": [6.94, 6.99, 8.19],
+             "source": "`ganforge sweep gan --preset acgan-mnist --grid seed=0,1,2 precision=fp32,bf16 "
+                       "--eval-num 2000 --threads 1`, 2-core Intel Xeon with AMX, 1-2 cells at once (issue 25)"},
+        ],
+    },
+    "infogan": {
+        "amx": [
+            # seeds 0, 1, 2 of the preset (6,000 steps): bf16 worse on every seed (code purity 0.82-0.94
+            # against fp32's 0.88-0.91), so auto trains infogan in fp32
+            {"fp32": [19.52, 16.28, 9.96], "bf16": [25.49, 20.68, 14.96],
+             "source": "`ganforge sweep gan --preset infogan-mnist --grid seed=0,1,2 precision=fp32,bf16 "
+                       "--eval-num 2000 --threads 1`, 2-core Intel Xeon with AMX, one cell at a time (issue 25)"},
+        ],
+    },
+    "lapgan": {
+        "amx": [
+            # seeds 0, 1, 2 of --pyramid light with the least-squares recipe of dcgan-mnist (6,000 steps)
+            {"fp32": [59.19, 44.80, 47.68], "bf16": [51.33, 45.00, 52.59],
+             "source": "`ganforge sweep gan --preset lapgan-mnist --loss lsgan --lr 4e-4 --batch-size 32 --steps "
+                       "6000 --grid seed=0,1,2 precision=fp32,bf16 --eval-num 2000`, 2-core Intel Xeon with AMX, "
+                       "1-2 cells at once (issue 25)"},
+        ],
+    },
 }
