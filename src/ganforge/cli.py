@@ -18,10 +18,19 @@ COMMAND_MODULES = ("train", "sample", "models", "datasets", "presets", "forecast
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    pass
+    """argparse's formatter with the terminal width read once per build_parser, not once per flag
+    (argparse makes a formatter for every add_argument: a third of a parser build went there)."""
+
+    width: int | None = None
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, width or HelpFormatter.width)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import shutil
+
+    HelpFormatter.width = shutil.get_terminal_size().columns - 2   # what argparse itself would use
     parser = argparse.ArgumentParser(
         prog="ganforge", formatter_class=HelpFormatter,
         description="Train, evaluate and use GANs, CycleGAN, CNN classifiers and GRU forecasters.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import os
 import types
@@ -146,7 +147,10 @@ def _base_type(tp):
     return tp
 
 
+@functools.lru_cache(maxsize=None)
 def _hints(cls) -> dict[str, type]:
+    """Field name -> plain type of a config dataclass (cached: typing.get_type_hints is slow and a
+    class's hints never change; callers only read the dict)."""
     hints = typing.get_type_hints(cls)
     return {f.name: _base_type(hints[f.name]) for f in dataclasses.fields(cls)}
 
