@@ -126,11 +126,13 @@ BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
                        "precision=fp32,bf16 --eval-num 2000`, 2-core Intel Xeon with AMX, 1 thread per cell, "
                        "branch gan-sweep of issue 25 (1,000 steps: the shared machine was too slow for the "
                        "preset's 3,000 in time)"},
-            # the preset now (least-squares loss, lr 4e-4, batch 32, 6,000 steps): bf16's worst seed
-            # (68.9) is above fp32's worst (67.3), so auto trains dcgan in fp32
+            # the preset before (least-squares loss, lr 4e-4, batch 32, 6,000 steps): bf16's worst seed
+            # (68.9) is above fp32's worst (67.3)
             {"fp32": [55.62, 67.32, 58.26], "bf16": [51.43, 68.93, 53.14],
              "source": "`ganforge sweep gan --preset dcgan-mnist --grid seed=0,1,2 precision=fp32,bf16 "
-                       "--eval-num 2000 --threads 1`, 2-core Intel Xeon with AMX, one cell at a time (issue 25)"},
+                       "--eval-num 2000 --threads 1` when the preset was least squares (today add --loss lsgan "
+                       "--r1 0 --r2 0 --beta1 0.5 --beta2 0.999 --steps 6000), 2-core Intel Xeon with AMX, one "
+                       "cell at a time (issue 25)"},
             # the preset now (relativistic loss with R1 + R2, 7,500 steps): bf16's worst seed 0.04 above
             # fp32's worst, so still fp32
             {"fp32": [24.25, 27.09, 27.51], "bf16": [27.06, 26.74, 27.55],
