@@ -121,6 +121,7 @@ class GANObjective(Objective):
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         thr = losses.decision_threshold(kind)
         view = SimpleNamespace(D=D, D_frozen=self.D, autocast=self.autocast, aug_gen=self.aug_gen)
+        r1 = r2 = None   # the penalties, on the steps they are applied
         for j in range(cfg.d_steps):
             real, y = self.real_batch(step * cfg.d_steps + j)
             last = j == cfg.d_steps - 1
@@ -151,6 +152,10 @@ class GANObjective(Objective):
                 self.ada.observe(real_logits, real.shape[0])
         family_stats = self.hooks.train_stats(view)
         self.D.requires_grad_(False)
+        out_real_now = None
+        if losses.paired(kind):   # each fake is compared with a real through the D just updated (fixed for G's steps)
+            with torch.no_grad(), self.autocast():
+                out_real_now = self.D(self.aug(real.detach()), y)
         for j in range(cfg.g_steps):
             if j > 0:
                 z, c = self.noise(real.shape[0])
@@ -158,10 +163,6 @@ class GANObjective(Objective):
                     fake = G(z, c)
             with self.autocast():
                 out = self.D(self.aug(fake), c)
-                out_real_now = None
-                if losses.paired(kind):   # a paired loss compares each fake with a real through today's D
-                    with torch.no_grad():
-                        out_real_now = self.D(self.aug(real.detach()), y)
             g_loss = losses.g_loss_heads(kind, out, out_real_now)
             view.__dict__.update(fake=fake, c=c, out=out)
             g_terms = self.hooks.g_terms(view)
@@ -186,10 +187,7 @@ class GANObjective(Objective):
         }
         stats.update({k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in {**d_terms, **g_terms}.items()},
                      **family_stats)
-        if cfg.r1 > 0 and step % cfg.r1_every == 0:
-            stats["r1"] = r1.item()
-        if cfg.r2 > 0 and step % cfg.r1_every == 0:
-            stats["r2"] = r2.item()
+        stats.update({k: v.item() for k, v in (("r1", r1), ("r2", r2)) if v is not None})
         if self.ada is not None:
             stats["ada_p"] = self.ada.p
         stats["diversity"] = fake.detach().float().std(0).mean().item()
