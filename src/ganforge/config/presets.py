@@ -5,6 +5,10 @@ from __future__ import annotations
 
 DEFAULT_MODEL = "dcgan"   # the GAN family `train gan` trains without --model
 
+# dcgan-mnist's objective and optimiser, which lapgan-mnist shares so that the two compare at equal settings
+_RELATIVISTIC_DIGITS = {"batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "relativistic", "r1": 0.1, "r2": 0.1,
+                        "r1_every": 4, "lr": 4e-4, "beta1": 0.0, "beta2": 0.99}
+
 PRESETS: dict[str, dict] = {
     "cgan-mnist": {
         "models": ("cgan",),
@@ -32,9 +36,7 @@ PRESETS: dict[str, dict] = {
                    "(7,500 steps, 3.7 min on 2 idle cores; seeds 0-2, 2,000 samples, Intel Xeon AMX: classifier-FID "
                    "median 27.1 / worst 27.5 in fp32, which auto picks there, 27.1 / 27.6 in bf16; issue 25's goal, "
                    "20 / 30, is met for the worst seed only)",
-        "values": {"model": "dcgan", "width": 32, "batch_size": 32, "g_steps": 2, "ema": 0.999,
-                   "loss": "relativistic", "r1": 0.1, "r2": 0.1, "r1_every": 4, "lr": 4e-4, "beta1": 0.0,
-                   "beta2": 0.99, "steps": 7500},
+        "values": {"model": "dcgan", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 7500},
     },
     "mlp-mnist": {
         "models": ("mlp",),
@@ -64,9 +66,7 @@ PRESETS: dict[str, dict] = {
                    "every third step, with dcgan-mnist's loss and optimiser (7,200 steps: the same wall time as "
                    "dcgan-mnist's 7,500; seeds 0-2, Intel Xeon AMX: classifier-FID median 25.3 / worst 27.2 in fp32, "
                    "which auto picks there, against dcgan-mnist's 27.1 / 27.5; bf16 27.7 / 29.5 against 27.1 / 27.6)",
-        "values": {"model": "lapgan", "pyramid": "light", "width": 32, "batch_size": 32, "g_steps": 2, "ema": 0.999,
-                   "loss": "relativistic", "r1": 0.1, "r2": 0.1, "r1_every": 4, "lr": 4e-4, "beta1": 0.0,
-                   "beta2": 0.99, "steps": 7200},
+        "values": {"model": "lapgan", "pyramid": "light", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 7200},
     },
     "videogan-digits": {
         "models": ("videogan",),
