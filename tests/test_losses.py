@@ -74,3 +74,9 @@ def test_relativistic_pairs_each_real_with_its_fake():
         losses.g_loss("relativistic", F_)
     with pytest.raises(ValueError, match="one to one"):
         losses.d_loss("relativistic", R, F_[:1])
+
+
+def test_the_config_offers_exactly_the_losses_the_step_knows():
+    from ganforge.config import GAN_LOSSES   # config sits below nn and keeps its own copy of the names
+
+    assert GAN_LOSSES == losses.LOSSES
