@@ -234,15 +234,16 @@ def _kaiming(net):
     return net
 
 
-@pytest.mark.parametrize("name,upsample,norm", [("resnet-6", "deconv", "instance"), ("resnet-9", "resize", "instance"),
-                                                ("resnet-6", "resize", "none")])
-def test_tiled_forward_equals_the_whole_image_pass(name, upsample, norm):
+@pytest.mark.parametrize("name,upsample,norm,skip", [("resnet-6", "deconv", "instance", "none"),
+                                                     ("resnet-9", "resize", "instance", "none"),
+                                                     ("resnet-6", "resize", "none", "input")])
+def test_tiled_forward_equals_the_whole_image_pass(name, upsample, norm, skip):
     # Tiles keep only their core, with the generator's receptive field as real context around it,
     # and instance norm uses the whole image's statistics: the result is the whole-image pass.
     from ganforge.nn.tiled import tiled_forward
 
     torch.manual_seed(0)
-    g = _kaiming(models.create(name, width=2, upsample=upsample, norm=norm).eval())
+    g = _kaiming(models.create(name, width=2, upsample=upsample, norm=norm, skip=skip).eval())
     x = torch.rand(1, 3, 40, 4 * 60 + 32) * 2 - 1        # wider than tile + 2 * context: tiles see part of it
     with torch.no_grad():
         whole = g(x)
@@ -276,3 +277,24 @@ def test_instance_norm_generator_is_blind_to_overall_brightness():
         assert (inst(x) - inst(0.5 * x + 0.3)).abs().max() < 1e-3
         plain = _kaiming(models.create("resnet-6", width=4, norm="none"))
         assert (plain(x) - plain(0.5 * x + 0.3)).abs().max() > 1e-3
+
+
+def test_input_skip_feeds_the_input_to_the_last_conv():
+    # --skip input: the last 7x7 conv reads u64's features and the input image, concatenated; the
+    # paper's layout (skip none) stays the one Sequential the reference weights map onto.
+    plain = models.create("resnet-6", width=4)
+    linked = models.create("resnet-6", width=4, skip="input")
+    assert plain.net[-2].in_channels == 4 and not hasattr(plain, "head")
+    assert linked.head[1].in_channels == 4 + 3 and len(linked.net) == len(plain.net) - 3
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    out = linked(x)
+    assert out.shape == x.shape and out.abs().max() <= 1
+    # with the body's output zeroed, what is left is the input seen through one conv: a per-pixel
+    # grade (a 1x1 kernel at the centre) passes every detail of the input through
+    with torch.no_grad():
+        linked.head[1].weight.zero_()
+        linked.head[1].bias.zero_()
+        linked.head[1].weight[:, 4:, 3, 3] = 0.5 * torch.eye(3)
+    assert torch.allclose(linked(x), torch.tanh(0.5 * x), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown skip"):
+        models.create("resnet-6", width=4, skip="unet")

@@ -33,6 +33,11 @@ def test_old_checkpoint_gives_its_stored_outputs(name):
         torch.testing.assert_close(got[key], expected[key], rtol=0, atol=1e-5, msg=f"{name}: {key}")
 
 
+def test_old_videogan_glides_as_it_was_trained():
+    # --motion came later with "bounce" as its default; a checkpoint without it keeps "glide"
+    assert ganforge.load(OLD / "gan-videogan.pt").net.motion == "glide"
+
+
 def test_old_infogan_config_keeps_family_flags_at_the_top():
     ckpt = torch.load(OLD / "gan-infogan.pt", weights_only=True)
     assert ckpt["config"]["cat_codes"] == 4 and ckpt["config"]["info_warp"] == 0.5

@@ -56,6 +56,36 @@ def test_discriminators_input_shapes():
     assert all(len(set(f[:, 0, 0, 0].tolist())) == D.k for f in frames)   # distinct frames
 
 
+def test_reflect_folds_a_free_path_into_the_box():
+    from ganforge.models.videogan import reflect
+
+    u = torch.linspace(-6, 6, 241)
+    r = reflect(u)
+    assert r.min() == -1 and r.max() == 1
+    assert torch.allclose(r[u.abs() <= 1], u[u.abs() <= 1], atol=1e-5)   # inside the box: unchanged
+    assert torch.allclose(reflect(torch.tensor([1.5, 2.0, 3.0, 4.5])), torch.tensor([0.5, 0.0, -1.0, 0.5]))
+    assert (r[1:] - r[:-1]).abs().max() <= 0.05 + 1e-6                 # continuous: no jumps at the walls
+
+
+def test_bounce_motion_keeps_speed_and_turns_at_the_walls():
+    from ganforge.models.videogan import MAX_SHIFT
+
+    G, _ = models.create("videogan", kind="gan", image_shape=(16, 1, 32, 32), latent_dim=8, width=4, motion="bounce")
+    with torch.no_grad():   # a GRU-independent constant velocity: 0.5 * 0.6 = 0.3 box half-widths per frame
+        G.velocity.weight.zero_()
+        G.velocity.bias.fill_(0.6)
+    shift = G.offsets(torch.randn(3, 8))                                   # (3, 16, 2)
+    room = MAX_SHIFT * torch.sigmoid(G.room)
+    assert shift.abs().max() <= room + 1e-6
+    step = (shift[:, 1:] - shift[:, :-1]).abs()
+    turns = ((shift[:, 2:] - shift[:, 1:-1]) * (shift[:, 1:-1] - shift[:, :-2]) < 0).any(1)
+    assert turns.all()                                                     # 4.8 half-widths of travel: it bounced
+    assert torch.allclose(step.max(1).values, 0.3 * room.expand(3, 2), atol=1e-5)   # at a constant speed
+    glide, _ = models.create("videogan", kind="gan", image_shape=(16, 1, 32, 32), latent_dim=8, width=4)
+    assert glide.motion == "glide" and not hasattr(glide, "room")         # the builder's default: old checkpoints
+    assert GANConfig(model="videogan").motion == "bounce"                 # a new run bounces
+
+
 def test_same_noise_same_clip():
     G, _ = models.create("videogan", kind="gan", image_shape=SHAPE, latent_dim=8, width=4)
     G.eval()

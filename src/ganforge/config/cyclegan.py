@@ -17,7 +17,7 @@ class CycleGANConfig(ImageRunConfig):
                               "ganforge train cyclegan --data photos/trainA,paintings/ --crop-size 128")
 
     # Checkpoints written before --upsample / --norm existed used transposed convolutions and instance norm.
-    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"upsample": "deconv", "norm": "instance"}
+    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"upsample": "deconv", "norm": "instance", "skip": "none"}
 
     # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
     # is the second example above.
@@ -35,6 +35,9 @@ class CycleGANConfig(ImageRunConfig):
                         ("deconv", "resize"))
     norm: str = opt("none", "generator normalisation: instance (the paper's; it makes G blind to the image's "
                     "overall brightness and colour cast, see the README) or none", ("instance", "none"))
+    skip: str = opt("none", "generator skip link: none (the paper's) or input (the last conv also sees the input "
+                    "image at full resolution, so fine detail need not pass the stride-4 bottleneck)",
+                    ("none", "input"))
     load_size: int = opt(72, "images are scaled to this square size, then randomly cropped", gt=0)
     crop_size: int = opt(64, "training crop size; also the test and default translate size (multiple of 4; at least "
                          "24, what the 70x70 PatchGAN's five 4x4 convolutions need)", ge=24)

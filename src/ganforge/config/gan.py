@@ -123,6 +123,9 @@ class GANConfig(ImageRunConfig):
                                 "setting")
             else:
                 coerce(cls, key, value, source)   # raises: unknown key
+        if settings is not None and any(from_checkpoint for _, _, from_checkpoint in extras.values()):
+            for key, value in getattr(settings, "CHECKPOINT_DEFAULTS", {}).items():   # flags added since
+                kw.setdefault(key, value)
         return {**values, "family": settings(**kw) if settings else None}
 
     def __post_init__(self):

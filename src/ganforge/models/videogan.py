@@ -14,6 +14,7 @@ The one GAN objective sums the adversarial loss of both heads. Clips are (N, T, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -30,6 +31,13 @@ from .registry import register
 SPATIAL_FRAMES = 4   # k: frames per clip the spatial discriminator judges
 MAX_SHIFT = 0.5      # the largest offset of a frame, in units of half the frame side
 VELOCITY_SCALE = 0.5    # so the first clips move about as fast as real digits, not across the frame at once
+MOTIONS = ("glide", "bounce")
+
+
+def reflect(u: torch.Tensor) -> torch.Tensor:
+    """A free coordinate folded into [-1, 1] by reflection at both ends (a triangle wave of period 4):
+    a point moving at constant speed bounces off the walls, as a ball in a box does."""
+    return ((u - 1).remainder(4) - 2).abs() - 1
 
 
 class VideoGenerator(nn.Module):
@@ -41,16 +49,25 @@ class VideoGenerator(nn.Module):
     frame shows the same content, which keeps a digit's identity, and only the trajectory is
     learnt by the recurrence; the price is that G can only move its canvas (global translation),
     which is what moving digits and camera pans need.
+
+    motion: how the running sum of velocities becomes an offset. "glide" squashes it with tanh, so a
+    clip slows down near the edge and a bounce must be learnt as a turn of the velocity; "bounce"
+    folds it back at the walls of a box whose half-width G learns (`reflect`), so a constant
+    velocity already bounces, as bouncing digits and balls do.
     """
 
-    def __init__(self, clip_shape, latent_dim: int = 100, width: int = 64, hidden: int = 64):
+    def __init__(self, clip_shape, latent_dim: int = 100, width: int = 64, hidden: int = 64, motion: str = "glide"):
         super().__init__()
+        if motion not in MOTIONS:
+            raise ValueError(f"unknown motion {motion!r}; choose from {MOTIONS}")
         t, c, h, w = clip_shape
-        self.image_shape, self.latent_dim, self.frames = tuple(clip_shape), latent_dim, t
+        self.image_shape, self.latent_dim, self.frames, self.motion = tuple(clip_shape), latent_dim, t, motion
         self.canvas = DCGenerator((c, h, w), latent_dim, width)
         self.h0 = nn.Linear(latent_dim, hidden)
         self.gru = nn.GRUCell(latent_dim, hidden)
         self.start, self.velocity = nn.Linear(latent_dim, 2), nn.Linear(hidden, 2)   # default init: clips move from the start
+        if motion == "bounce":   # the box's half-width, MAX_SHIFT * sigmoid(room): 0.34 at first (the real digits' room)
+            self.room = nn.Parameter(torch.tensor(0.8))
 
     def offsets(self, z: torch.Tensor) -> torch.Tensor:
         """(N, latent) -> (N, T, 2) shifts (x, y) in units of half the frame, within +-MAX_SHIFT.
@@ -63,7 +80,10 @@ class VideoGenerator(nn.Module):
             h = self.gru(z, h)
             out.append(h)
         velocity = VELOCITY_SCALE * self.velocity(torch.stack(out, 1))   # (N, T, 2)
-        return MAX_SHIFT * torch.tanh(self.start(z)[:, None] + velocity.cumsum(1))
+        path = self.start(z)[:, None] + velocity.cumsum(1)
+        if self.motion == "bounce":
+            return MAX_SHIFT * torch.sigmoid(self.room) * reflect(path)
+        return MAX_SHIFT * torch.tanh(path)
 
     def forward(self, z: torch.Tensor, c=None) -> torch.Tensor:
         canvas = self.canvas(z)                                        # (N, C, H, W)
@@ -126,6 +146,10 @@ class VideoDiscriminator(nn.Module):
 @dataclass
 class VideoSettings:
     frames: int = opt(16, "frames per clip (--data moving-mnist, moving-mnist:2 or videos:PATH)", ge=2, le=256)
+    motion: str = opt("bounce", "how G's frames move: bounce (a learnt velocity, reflected at the walls of a box "
+                      "G sizes) or glide (the velocity's sum squashed by tanh: slows at the edges)", MOTIONS)
+    # Checkpoints written before --motion existed glide.
+    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"motion": "glide"}
 
 
 class VideoHooks(Hooks):
@@ -151,7 +175,7 @@ class VideoHooks(Hooks):
           "temporal discriminators; clips TxCxHxW (--data moving-mnist)", example=dict(image_shape=(16, 1, 32, 32)),
           family=Family(settings=VideoSettings, hooks=VideoHooks, defaults={"data": "moving-mnist"},
                         tiny=dict(data="moving-mnist", frames=4), min_side=16))   # D strides frames 4 times
-def build(image_shape, latent_dim: int = 100, width: int = 64):
+def build(image_shape, latent_dim: int = 100, width: int = 64, motion: str = "glide"):
     if len(image_shape) != 4:
         raise UserError("videogan trains on clips: use --data moving-mnist or --data videos:PATH")
     t, c, h, w = image_shape
@@ -159,4 +183,4 @@ def build(image_shape, latent_dim: int = 100, width: int = 64):
         raise UserError(f"videogan needs square frames, got {h}x{w}; set --image-size")
     if h < 16:
         raise UserError(f"videogan needs frames of at least 16x16, got {h}x{w}")
-    return VideoGenerator(image_shape, latent_dim, width), VideoDiscriminator(image_shape, width)
+    return VideoGenerator(image_shape, latent_dim, width, motion=motion), VideoDiscriminator(image_shape, width)

@@ -82,7 +82,7 @@ class ImagePool:
 def build_nets(cfg) -> dict[str, torch.nn.Module]:
     """G, F (translators) and D_X, D_Y (PatchGANs) from a CycleGANConfig, 3-channel images."""
     models.get(cfg.generator, "translator")
-    gen = dict(width=cfg.width, upsample=cfg.upsample, norm=cfg.norm)
+    gen = dict(width=cfg.width, upsample=cfg.upsample, norm=cfg.norm, skip=cfg.skip)
     return {"G": models.create(cfg.generator, "translator", **gen),
             "F": models.create(cfg.generator, "translator", **gen),
             "D_X": models.create("patchgan", "discriminator", width=cfg.width),
