@@ -16,7 +16,8 @@ class CycleGANConfig(ImageRunConfig):
                               "--load-size 286 --crop-size 256 --batch-size 1 --steps 200000\n"
                               "ganforge train cyclegan --data photos/trainA,paintings/ --crop-size 128")
 
-    # Checkpoints written before --upsample / --norm existed used transposed convolutions and instance norm.
+    # Checkpoints written before --upsample / --norm / --skip existed used the paper's generator:
+    # transposed convolutions, instance norm, no skip link.
     CHECKPOINT_DEFAULTS: ClassVar[dict] = {"upsample": "deconv", "norm": "instance", "skip": "none"}
 
     # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
@@ -35,7 +36,7 @@ class CycleGANConfig(ImageRunConfig):
                         ("deconv", "resize"))
     norm: str = opt("none", "generator normalisation: instance (the paper's; it makes G blind to the image's "
                     "overall brightness and colour cast, see the README) or none", ("instance", "none"))
-    skip: str = opt("none", "generator skip link: none (the paper's) or input (the last conv also sees the input "
+    skip: str = opt("input", "generator skip link: none (the paper's) or input (the last conv also sees the input "
                     "image at full resolution, so fine detail need not pass the stride-4 bottleneck)",
                     ("none", "input"))
     load_size: int = opt(72, "images are scaled to this square size, then randomly cropped", gt=0)

@@ -124,7 +124,8 @@ def import_cyclegan(g_a, g_b=None, out="imported", generator: str | None = None,
             raise UserError(f"{g_a} is a {settings['generator']} of width {settings['width']}, {g_b} a "
                             f"{settings_b['generator']} of width {settings_b['width']}: not one CycleGAN")
         modules["F"] = sd_b
-    fields = dict(settings, norm="instance", upsample="deconv", crop_size=size, load_size=max(size, 286 * size // 256))
+    fields = dict(settings, norm="instance", upsample="deconv", skip="none", crop_size=size,
+                  load_size=max(size, 286 * size // 256))
     if data:
         fields["data"] = data
     cfg = C.resolve(C.TASKS["cyclegan"], **fields)
