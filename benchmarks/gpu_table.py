@@ -5,8 +5,8 @@
 
 Rows, in priority order (a short session still gets the top ones; --rows picks a prefix):
   (a) DCGAN 32 px (width 64) at batch 64 / 256 / 1024 in fp32, bf16 and bf16 + torch.compile;
-  (b) CycleGAN 256 px batch 1 with the paper's nets (--norm instance --upsample deconv, resnet-9,
-      width 64) and with ganforge's defaults (resnet-6, width 16, resize upsampling, no norm);
+  (b) CycleGAN 256 px batch 1 with the paper's nets (--norm instance --upsample deconv --skip none, resnet-9,
+      width 64) and with ganforge's defaults (resnet-6, width 16, resize upsampling, no norm, input skip);
   (c) SRResNet x4 on 96 px crops (the paper's 16 blocks, width 64);
   (d) the GRU forecaster step (Seattle weather, the default config).
 
@@ -59,9 +59,9 @@ def rows(quick: bool) -> list[tuple[str, str, dict, str]]:
                                       batch_size=batch, precision=prec, compile=comp), "img"))
     size, crop = (40, 32) if quick else (286, 256)
     cyc = [(f"(b) CycleGAN {crop} px batch 1, paper nets (resnet-9 w64, instance norm, deconv)", "cyclegan",
-            dict(generator="resnet-9", width=4 if quick else 64, norm="instance", upsample="deconv", load_size=size,
-                 crop_size=crop, batch_size=1), "img"),
-           (f"(b) CycleGAN {crop} px batch 1, ganforge defaults (resnet-6 w16, resize, no norm)", "cyclegan",
+            dict(generator="resnet-9", width=4 if quick else 64, norm="instance", upsample="deconv", skip="none",
+                 load_size=size, crop_size=crop, batch_size=1), "img"),
+           (f"(b) CycleGAN {crop} px batch 1, ganforge defaults (resnet-6 w16, resize, no norm, input skip)", "cyclegan",
             dict(load_size=size, crop_size=crop, batch_size=1, width=4 if quick else 16), "img")]
     sr = [(f"(c) SRResNet x4, {24 if quick else 96} px crops, batch 16, {2 if quick else 16} blocks w{8 if quick else 64}",
            "sr", dict(model="srresnet", crop=24 if quick else 96, blocks=2 if quick else 16, width=8 if quick else 64,

@@ -19,8 +19,8 @@ from .presets import BF16_SWEEPS as MEASURED  # the measured sweeps: data beside
 def _verdict(sweep: dict) -> tuple[bool, str]:
     median, bf16_worst, fp32_worst = (statistics.median(sweep["bf16"]), max(sweep["bf16"]), max(sweep["fp32"]))
     ok = median <= fp32_worst and bf16_worst <= fp32_worst
-    return ok, (f"classifier-FID {median:.1f} median / {bf16_worst:.1f} worst in bf16 against fp32's worst seed "
-                f"{fp32_worst:.1f}")
+    return ok, (f"{sweep.get('metric', 'classifier-FID')} {median:.1f} median / {bf16_worst:.1f} worst in bf16 "
+                f"against fp32's worst seed {fp32_worst:.1f}")
 
 
 def cpu_bf16_allowed(family: str, path: str | None) -> tuple[bool, str]:

@@ -58,15 +58,6 @@ PRESETS: dict[str, dict] = {
         "values": {"model": "infogan", "width": 32, "batch_size": 64, "lr_g": 1e-3, "ema": 0.999, "latent_dim": 62,
                    "cont_weight": 0.1, "info_warp": 2.0, "info_real": 1.0, "steps": 6000},
     },
-    "infogan-fid": {
-        "models": ("infogan",),
-        "summary": "the best unconditional preset: InfoGAN's categorical code lets G draw ten separate kinds of "
-                   "digit instead of one continuum with malformed digits between them; dcgan-mnist's relativistic "
-                   "loss with R1 + R2 at batch 64, no --info-warp (it costs 60 % of a step), the real digits "
-                   "clustered (--info-real 1) (8,000 steps)",
-        "values": {"model": "infogan", "width": 32, **_RELATIVISTIC_DIGITS, "batch_size": 64, "g_steps": 1,
-                   "lr_g": 4e-4, "latent_dim": 62, "cont_weight": 0.1, "info_real": 1.0, "steps": 8000},
-    },
     "lapgan-mnist": {
         "models": ("lapgan",),
         # dcgan-mnist's objective and optimiser; 4 % fewer steps because a step costs 4 % more (1,000
@@ -94,7 +85,8 @@ PRESETS: dict[str, dict] = {
 
 # Where `--precision auto` may pick bf16 on a CPU (config/precision.py applies the rule).
 # family -> CPU bf16 path -> the sweeps of that family there: classifier-FID (cnn-small@mnist5k,
-# 2,000 samples) per seed at each precision, and where the figures come from. bf16 is allowed only
+# 2,000 samples; a video family's clip-FD, named by "metric") per seed at each precision, and where
+# the figures come from. bf16 is allowed only
 # where every recorded sweep allows it: one recipe of a family that collapses in bf16 is enough
 # to keep that family's unmeasured settings in fp32.
 BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {

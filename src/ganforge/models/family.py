@@ -6,6 +6,8 @@
 settings  a dataclass of the family's own flags (fields made with config.base.opt): `train gan`
           shows them, and they are accepted and validated only when this family is chosen. A
           field the builder takes by name reaches it (cat_codes=...); the hooks read all of them.
+          A ClassVar CHECKPOINT_DEFAULTS gives flags added later the value older checkpoints
+          were trained with (videogan: {"motion": "glide"}).
 defaults  GANConfig values the family brings (below --config, flags and --set; above the fields'
           defaults): lsgan's least-squares loss, videogan's moving-mnist clips.
 hooks     a Hooks subclass (below): extra loss terms, the training view of a batch, conditions,
