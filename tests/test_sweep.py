@@ -117,3 +117,21 @@ def test_which_way_is_better():
         assert not higher_is_better(name), name
     for name in ("is", "recall", "label_acc", "AtoB_psnr_truth", "psnr_y srresnet", "accuracy", "code_purity"):
         assert higher_is_better(name), name
+
+
+def test_a_video_table_leads_with_clip_fd_and_its_reference_rows():
+    from ganforge.metrics.sweep_report import markdown, rows
+
+    def cell(seed, fd):
+        return {"name": f"seed-{seed}", "setting": {"seed": seed}, "status": "ok", "wall_s": 10.0,
+                "precision": "fp32", "metrics": {"motion": 0.06, "motion_real": 0.07, "identity": 0.94,
+                                                 "identity_real": 0.98, "motion_ratio": 0.87, "clip_fd": fd,
+                                                 "clip_fd_real": 1.0, "clip_fd_static": 13.2,
+                                                 "clip_fd_shuffled": 13.9}}
+
+    (row,) = rows([cell(0, 5.2), cell(1, 5.4), cell(2, 4.0)])
+    assert list(row["metrics"])[:4] == ["clip_fd", "clip_fd_static", "clip_fd_shuffled", "motion_ratio"]
+    assert row["metrics"]["clip_fd"]["worst"] == 5.4 and row["worst_cell"] == "seed-1"   # lower is better
+    md = markdown([row], "## video")
+    assert "| clip_fd median | clip_fd worst | clip_fd spread | clip_fd_static median |" in md
+    assert "| 5.2 | 5.4 | 1.4 | 13.2 |" in md

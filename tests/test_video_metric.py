@@ -71,3 +71,12 @@ def test_eval_of_a_video_checkpoint_reports_clip_fd_with_reference_rows(tmp_path
                          "clip-FD (shuffled frames)"}, text
     assert float(rows["clip-FD (generated)"]) > 3 * float(rows["clip-FD (held-out real)"])   # 2 steps: blobs, not digits
     assert "c3d-tiny@moving-mnist5k" in text and "not I3D FVD" in text
+    # eval.json names the video net and its weights, so a sweep never tabulates clip-FDs of two nets
+    import hashlib
+    import json
+
+    record = json.loads((out / "gan-0001" / "eval.json").read_text())
+    proto = record["protocol"]
+    assert proto["extractor"] == V.NAME and proto["num_generated"] == 20 and proto["num_reference"] == 40
+    assert proto["extractor_sha256"] == hashlib.sha256(V.EMBEDDED.read_bytes()).hexdigest()
+    assert proto["weights"] in ("EMA of G", "raw G") and record["metrics"]["clip_fd"] > 0

@@ -50,7 +50,7 @@ def rows(cells: list[dict], repeat: str = "seed") -> list[dict]:
     for key, group in groups.items():
         good = [c for c in group if c.get("status") == "ok"]
         metrics = {}
-        for m in (good[0]["metrics"] if good else {}):
+        for m in ordered(good[0]["metrics"] if good else {}):
             values = [c["metrics"][m] for c in good if m in c["metrics"]]
             worst = min(values) if higher_is_better(m) else max(values)
             metrics[m] = {"median": statistics.median(values), "worst": worst, "spread": max(values) - min(values),
@@ -68,15 +68,22 @@ def rows(cells: list[dict], repeat: str = "seed") -> list[dict]:
     return out
 
 
-# a GAN table's columns before the rest (IS, ...): FID, then what a conditional family's goal is about
-FIRST = ("fid", "label_acc", "code_purity", "code_classes", "kid", "precision", "recall")
+# a GAN table's columns before the rest (IS, ...): FID (a video family's clip-FD), then what a
+# conditional family's goal is about; a video table's reference rows (static, shuffled clips) next
+FIRST = ("fid", "clip_fd", "label_acc", "code_purity", "code_classes", "kid", "precision", "recall",
+         "clip_fd_static", "clip_fd_shuffled", "motion_ratio", "identity")
+
+
+def ordered(names) -> list[str]:
+    """Metric names in the order a table shows them (FIRST, then the rest as they came); the first
+    one also picks a row's worst cell and is the one plotted."""
+    return sorted(names, key=lambda m: FIRST.index(m) if m in FIRST else len(FIRST))
 
 
 def markdown(table: list[dict], header: str, limit: int = 5) -> str:
     """The table: setting, precision used, seeds, then median / worst / spread of up to `limit`
     metrics (all of them stay in sweep.json)."""
-    names = list(dict.fromkeys(m for r in table for m in r["metrics"]))
-    names = sorted(names, key=lambda m: FIRST.index(m) if m in FIRST else len(FIRST))[:limit]
+    names = ordered(dict.fromkeys(m for r in table for m in r["metrics"]))[:limit]
     head = ["setting", "precision", "cells (failed)"]
     for m in names:
         head += [f"{m} median", f"{m} worst", f"{m} spread"]
@@ -100,7 +107,7 @@ def plot(table: list[dict], path: Path) -> None:
     """Each row's cells as dots and its median as a bar, for the first metric."""
     from ..viz import _plt
 
-    names = list(dict.fromkeys(m for r in table for m in r["metrics"]))
+    names = ordered(dict.fromkeys(m for r in table for m in r["metrics"]))
     if not names:
         return
     m = names[0]

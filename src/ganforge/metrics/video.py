@@ -128,6 +128,22 @@ def load_net(path: str = str(EMBEDDED)) -> ClipNet:
     return net.eval()
 
 
+@lru_cache(maxsize=1)
+def weights_sha256(path: str = str(EMBEDDED)) -> str:
+    """The SHA-256 of the shipped net's file: eval.json records it, so scores from another net are
+    never put beside these."""
+    import hashlib
+
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def protocol(num: int, dataset: str, seed: int, weights: str | None = None) -> dict:
+    """How distance_rows measured: `num` generated clips against REFERENCE_CLIPS training clips."""
+    return {"extractor": NAME, "extractor_sha256": weights_sha256(), "layer": "64-d hidden features",
+            "resize": None, "num_generated": int(num), "num_reference": REFERENCE_CLIPS, "reference_split": "train",
+            "dataset": dataset, "seed": int(seed), "precision": "fp32", "weights": weights}
+
+
 @torch.no_grad()
 def clip_features(clips: torch.Tensor, net: ClipNet | None = None, batch: int = 250) -> torch.Tensor:
     """Clips (N, T, 1, H, W) (uint8, or floats in [-1, 1]) -> features (N, 64)."""

@@ -74,6 +74,7 @@ def evaluate_clips(gen, num: int | None = None, extractor: str = "auto", data: s
     if V.applies(dataset, gen.image_shape):
         out["clip_fd_net"] = V.NAME
         out.update(V.distance_rows(fake, real, dataset, seed))
+        out["protocol"] = V.protocol(num, dataset, seed, getattr(gen, "weights", None))
     else:
         out["clip_fd_net"] = (f"not measured: {V.NAME} knows only moving-mnist clips of "
                               f"{'x'.join(map(str, V.CLIP_SHAPE))} (TxCxHxW)")
