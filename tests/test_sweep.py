@@ -135,3 +135,12 @@ def test_a_video_table_leads_with_clip_fd_and_its_reference_rows():
     md = markdown([row], "## video")
     assert "| clip_fd median | clip_fd worst | clip_fd spread | clip_fd_static median |" in md
     assert "| 5.2 | 5.4 | 1.4 | 13.2 |" in md
+
+
+def test_a_cyclegan_table_leads_with_the_translations_against_the_truth():
+    from ganforge.metrics.sweep_report import ordered
+
+    names = ["AtoB_cycle_psnr", "AtoB_cycle_ssim", "AtoB_psnr_truth", "AtoB_ssim_truth", "AtoB_input_psnr_truth",
+             "BtoA_cycle_psnr", "BtoA_psnr_truth", "BtoA_ssim_truth"]
+    assert ordered(names)[:4] == ["AtoB_ssim_truth", "BtoA_ssim_truth", "AtoB_psnr_truth", "BtoA_psnr_truth"]
+    assert ordered(names)[4:] == ["AtoB_cycle_psnr", "AtoB_cycle_ssim", "AtoB_input_psnr_truth", "BtoA_cycle_psnr"]

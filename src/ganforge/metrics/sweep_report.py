@@ -69,9 +69,11 @@ def rows(cells: list[dict], repeat: str = "seed") -> list[dict]:
 
 
 # a GAN table's columns before the rest (IS, ...): FID (a video family's clip-FD), then what a
-# conditional family's goal is about; a video table's reference rows (static, shuffled clips) next
+# conditional family's goal is about; a video table's reference rows (static, shuffled clips) next;
+# a CycleGAN's translations against a known truth before its cycle reconstructions
 FIRST = ("fid", "clip_fd", "label_acc", "code_purity", "code_classes", "kid", "precision", "recall",
-         "clip_fd_static", "clip_fd_shuffled", "motion_ratio", "identity")
+         "clip_fd_static", "clip_fd_shuffled", "motion_ratio", "identity",
+         "AtoB_ssim_truth", "BtoA_ssim_truth", "AtoB_psnr_truth", "BtoA_psnr_truth")
 
 
 def ordered(names) -> list[str]:
