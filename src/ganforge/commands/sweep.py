@@ -67,7 +67,9 @@ def _sweep(args) -> int:
     grid = parse_grid(own.grid, cls)
     _check_cells(args.task, cls, train_args, grid)
     sweep = Sweep(args.task, train_args, grid, own.out, own.jobs, own.eval_num, own.threads)
-    old = signal.signal(signal.SIGTERM, signal.default_int_handler)   # a kill stops the cells like Ctrl-C
+    # A kill stops the cells like Ctrl-C, and so does SIGINT when the sweep was started in the
+    # background, where the shell set it to be ignored (training installs its own handler alike).
+    old = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"sweep of {len(cells(grid))} cells in {own.out} ({own.jobs} at once, {sweep.threads} thread(s) each)",
               flush=True)
@@ -76,7 +78,8 @@ def _sweep(args) -> int:
         print(f"sweep interrupted; run the same command again to resume (finished cells are kept in {own.out})")
         return 130
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     info = {"task": args.task, "train_args": train_args, "grid": grid, "eval_num": own.eval_num, "jobs": own.jobs,
             "threads": sweep.threads}
     _, md = write(sweep.out, info, results)
