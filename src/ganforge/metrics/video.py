@@ -15,6 +15,7 @@ how it moves, so a clip without a digit, a frozen one (static) or one whose fram
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -132,16 +133,20 @@ def load_net(path: str = str(EMBEDDED)) -> ClipNet:
 def weights_sha256(path: str = str(EMBEDDED)) -> str:
     """The SHA-256 of the shipped net's file: eval.json records it, so scores from another net are
     never put beside these."""
-    import hashlib
+    from ..data.download import sha256sum
 
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return sha256sum(Path(path))
 
 
 def protocol(num: int, dataset: str, seed: int, weights: str | None = None) -> dict:
-    """How distance_rows measured: `num` generated clips against REFERENCE_CLIPS training clips."""
-    return {"extractor": NAME, "extractor_sha256": weights_sha256(), "layer": "64-d hidden features",
-            "resize": None, "num_generated": int(num), "num_reference": REFERENCE_CLIPS, "reference_split": "train",
-            "dataset": dataset, "seed": int(seed), "precision": "fp32", "weights": weights}
+    """How distance_rows measured: `num` generated clips against REFERENCE_CLIPS training clips (the
+    image scores' protocol, with this net as the extractor)."""
+    from types import SimpleNamespace
+
+    from .protocol import generative
+
+    net = SimpleNamespace(name=NAME, sha256=weights_sha256(), layer="64-d hidden features", resize=None)
+    return generative(net, num, REFERENCE_CLIPS, dataset, seed, "train", weights)
 
 
 @torch.no_grad()
