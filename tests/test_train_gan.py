@@ -221,4 +221,16 @@ def test_precision_auto_picks_bf16_for_a_family_only_where_measured_no_worse(cap
     assert C.resolve(C.TASKS["gan"], model="dcgan").cpu_bf16_allowed("amx")[0] is False  # one sweep: 68.9 vs 67.3
     assert C.resolve(C.TASKS["gan"], model="acgan").cpu_bf16_allowed("amx")[0] is True   # 7.0 / 8.2 vs 8.4
     assert C.resolve(C.TASKS["gan"], model="infogan").cpu_bf16_allowed("amx")[0] is False  # 20.7 median vs 19.5
+    # a figure where higher is better (SSIM): bf16's worst seed must not be below fp32's worst
+    good, wrecked = ({"higher_is_better": True, "metric": "SSIM", "fp32": [0.81, 0.75, 0.77], "bf16": b}
+                     for b in ([0.80, 0.76, 0.78], [0.82, 0.55, 0.79]))
+    monkeypatch.setitem(P.MEASURED, "ssim-fam", {"amx": [good], "neon": [wrecked]})
+    assert P.cpu_bf16_allowed("ssim-fam", "amx")[0] is True
+    assert P.cpu_bf16_allowed("ssim-fam", "neon") == (
+        False, "for ssim-fam on NEON CPUs a sweep gave SSIM 0.79 median / 0.55 worst in bf16 against fp32's worst "
+               "seed 0.75")
+    # CycleGAN's config carries the rule too, read from its SSIM sweeps
+    ok, why = C.resolve(C.TASKS["cyclegan"]).cpu_bf16_allowed("amx")
+    assert ok and "B -> A SSIM 0.811 median / 0.809 worst in bf16 against fp32's worst seed 0.793" in why
+    assert C.resolve(C.TASKS["cyclegan"]).cpu_bf16_allowed("avx512_bf16")[0] is False   # not measured there
     assert runtime.resolve_precision("bf16", cpu, cpu_rule=rule) == "bf16"

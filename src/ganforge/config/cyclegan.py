@@ -53,6 +53,12 @@ class CycleGANConfig(ImageRunConfig):
     eval_num: int = opt(0, "test images per --eval-every evaluation (0: all)", ge=0)
     strict: bool = opt(False, "fail on unreadable or too small images instead of skipping them")
 
+    def cpu_bf16_allowed(self, path: str | None) -> tuple[bool, str]:
+        """Whether --precision auto may train in bf16 on a CPU with this bf16 path (measured, config.precision)."""
+        from .precision import cpu_bf16_allowed
+
+        return cpu_bf16_allowed("cyclegan", path)
+
     def validate(self) -> None:
         super().validate()
         if self.crop_size % 4:

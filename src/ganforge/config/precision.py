@@ -1,6 +1,6 @@
 """Where `--precision auto` may train a GAN family in bf16 on a CPU: only where a sweep over seeds
-found bf16's median classifier-FID inside fp32's range over the same seeds (or better than all of
-it), and no bf16 seed worse than fp32's worst, on that kind of bf16 hardware. The second condition
+found bf16's median classifier-FID (or the family's own figure) inside fp32's range over the same
+seeds (or better than all of it), and no bf16 seed worse than fp32's worst, on that kind of bf16 hardware. The second condition
 is stricter than the median alone: a bf16 run that wrecks one seed in three costs quality even
 when its median looks fine (mlp-mnist on AMX below: median 37.6, one seed at 147).
 
@@ -17,10 +17,12 @@ from .presets import BF16_SWEEPS as MEASURED  # the measured sweeps: data beside
 
 
 def _verdict(sweep: dict) -> tuple[bool, str]:
-    median, bf16_worst, fp32_worst = (statistics.median(sweep["bf16"]), max(sweep["bf16"]), max(sweep["fp32"]))
+    sign = -1 if sweep.get("higher_is_better") else 1   # SSIM: compare the negated figures
+    bf16, fp32 = [sign * v for v in sweep["bf16"]], [sign * v for v in sweep["fp32"]]
+    median, bf16_worst, fp32_worst = statistics.median(bf16), max(bf16), max(fp32)
     ok = median <= fp32_worst and bf16_worst <= fp32_worst
-    return ok, (f"{sweep.get('metric', 'classifier-FID')} {median:.1f} median / {bf16_worst:.1f} worst in bf16 "
-                f"against fp32's worst seed {fp32_worst:.1f}")
+    return ok, (f"{sweep.get('metric', 'classifier-FID')} {sign * median:.3g} median / {sign * bf16_worst:.3g} worst "
+                f"in bf16 against fp32's worst seed {sign * fp32_worst:.3g}")
 
 
 def cpu_bf16_allowed(family: str, path: str | None) -> tuple[bool, str]:

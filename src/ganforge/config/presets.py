@@ -86,9 +86,10 @@ PRESETS: dict[str, dict] = {
 }
 
 # Where `--precision auto` may pick bf16 on a CPU (config/precision.py applies the rule).
-# family -> CPU bf16 path -> the sweeps of that family there: classifier-FID (cnn-small@mnist5k,
-# 2,000 samples; a video family's clip-FD, named by "metric") per seed at each precision, and where
-# the figures come from. bf16 is allowed only
+# family (a GAN family, or "cyclegan") -> CPU bf16 path -> the sweeps of that family there:
+# classifier-FID (cnn-small@mnist5k, 2,000 samples; another figure is named by "metric", and
+# "higher_is_better" marks SSIM and the like) per seed at each precision, and where the figures
+# come from. bf16 is allowed only
 # where every recorded sweep allows it: one recipe of a family that collapses in bf16 is enough
 # to keep that family's unmeasured settings in fp32.
 BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
@@ -173,6 +174,19 @@ BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
              "source": "`ganforge sweep gan --preset lapgan-mnist --grid seed=0,1,2 precision=fp32,bf16 "
                        "--eval-num 2000 --threads 1`, 2-core Intel Xeon with AMX, one cell at a time beside the "
                        "dcgan-mnist sweep (issue 25)"},
+        ],
+    },
+    "cyclegan": {
+        "amx": [
+            # seeds 0, 1, 2 of the default `train cyclegan` (--skip input, 4,000 steps), SSIM against the true
+            # translation of the 32 test crops (higher is better): bf16 no worse than fp32's worst seed either way
+            {"metric": "A -> B SSIM", "higher_is_better": True,
+             "fp32": [0.7410, 0.7313, 0.6809], "bf16": [0.7477, 0.7223, 0.6879],
+             "source": "`ganforge sweep cyclegan --grid seed=0,1,2 precision=fp32,bf16 --threads 2 --jobs 2`, "
+                       "2-core Intel Xeon with AMX, two cells at once (issue 25)"},
+            {"metric": "B -> A SSIM", "higher_is_better": True,
+             "fp32": [0.8346, 0.8331, 0.7930], "bf16": [0.8351, 0.8112, 0.8088],
+             "source": "the same sweep"},
         ],
     },
     "videogan": {
