@@ -234,3 +234,15 @@ def test_precision_auto_picks_bf16_for_a_family_only_where_measured_no_worse(cap
     assert ok and "B -> A SSIM 0.811 median / 0.809 worst in bf16 against fp32's worst seed 0.793" in why
     assert C.resolve(C.TASKS["cyclegan"]).cpu_bf16_allowed("avx512_bf16")[0] is False   # not measured there
     assert runtime.resolve_precision("bf16", cpu, cpu_rule=rule) == "bf16"
+
+
+def test_batch_spread_is_the_mean_std_over_the_batch():
+    import torch
+
+    from ganforge.tasks.gan.objective import batch_spread
+
+    torch.manual_seed(0)
+    for shape in ((16, 16, 1, 32, 32), (5, 3, 8, 8)):
+        x = torch.randn(shape) * 0.7 + 0.2
+        assert batch_spread(x) == pytest.approx(x.std(0).mean().item(), rel=1e-5)
+    assert batch_spread(torch.ones(4, 1, 2, 2)) == 0.0   # identical images: no spread
