@@ -31,10 +31,10 @@ PRESETS: dict[str, dict] = {
         # (R3GAN's objective; gamma 1 with betas 0.5 / 0.999 gave 35.4, without batch norm in D 53.5 at
         # 5,000). lr 8e-4 and 9,500 steps, not 4e-4 and 7,500: over seeds 0-2 (fp32) 22.1 / 22.3 median /
         # worst against 27.1 / 27.5. A step costs the same at either rate (7,500 steps: 221 s on 2 idle
-        # cores, fp32), so 9,500 train in about 280 s, inside issue 25's 5 minutes.
+        # cores, fp32), so 9,500 train in about 260-280 s (27.4 ms a step this stop), inside issue 25's 5 minutes.
         "summary": "unconditional DCGAN on digit sets: the relativistic pairing loss with R1 + R2 (gamma 0.1, "
                    "lazy every 4 steps), Adam(8e-4, betas 0 / 0.99), batch 32, 2 G steps per D step, EMA of G "
-                   "(9,500 steps, about 4.7 min on 2 idle cores; seeds 0-2, 2,000 samples, Intel Xeon AMX: "
+                   "(9,500 steps, about 4.4 min on 2 idle cores; seeds 0-2, 2,000 samples, Intel Xeon AMX: "
                    "classifier-FID median 22.1 / worst 22.3 in fp32, which auto picks there, 20.7 / 24.3 in bf16; "
                    "issue 25's goal, 20 / 30, is met for the worst seed only)",
         "values": {"model": "dcgan", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 9500},
