@@ -1,8 +1,9 @@
-"""Where `--precision auto` may train a GAN family in bf16 on a CPU: only where a sweep over seeds
-found bf16's median classifier-FID (or the family's own figure) inside fp32's range over the same
-seeds (or better than all of it), and no bf16 seed worse than fp32's worst, on that kind of bf16 hardware. The second condition
-is stricter than the median alone: a bf16 run that wrecks one seed in three costs quality even
-when its median looks fine (mlp-mnist on AMX below: median 37.6, one seed at 147).
+"""Where `--precision auto` may train a GAN family (or CycleGAN) in bf16 on a CPU: only where a
+sweep over seeds found bf16's median classifier-FID (or the family's own figure, such as SSIM)
+inside fp32's range over the same seeds (or better than all of it), and no bf16 seed worse than
+fp32's worst, on that kind of bf16 hardware. The second condition is stricter than the median
+alone: a bf16 run that wrecks one seed in three costs quality even when its median looks fine
+(mlp-mnist on AMX below: median 37.6, one seed at 147).
 
 CPUs compute bf16 two ways, with different numerics (oneDNN picks other kernels): AMX tiles (Intel
 Xeon since Sapphire Rapids) and AVX-512 BF16 alone (AMD EPYC Zen 4, older Xeons). A verdict for one
