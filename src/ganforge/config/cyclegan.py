@@ -49,6 +49,8 @@ class CycleGANConfig(ImageRunConfig):
     decay_from: float = opt(0.5, "fraction of --steps after which the learning rate decays linearly to 0", ge=0, le=1)
     lambda_cycle: float = opt(10.0, "weight of the cycle-consistency L1 losses", ge=0)
     identity: float = opt(0.5, "identity loss weight, as a fraction of --lambda-cycle (0: off)", ge=0)
+    ema: float = opt(0.0, "keep an exponential moving average of G and F with this decay; samples, eval, translate "
+                     "and export use the averages (0: off)", ge=0, lt=1)
     pool_size: int = opt(50, "generated images kept in each discriminator's history pool (0: off)", ge=0)
     eval_num: int = opt(0, "test images per --eval-every evaluation (0: all)", ge=0)
     strict: bool = opt(False, "fail on unreadable or too small images instead of skipping them")

@@ -16,6 +16,7 @@ import torch.nn.functional as nnf
 
 from .. import models
 from ..nn import checkpoint, losses
+from ..nn.ema import EMA
 from ..data import BatchSampler, Batches, announce, to_float
 from ..data.unpaired import load_unpaired, random_crop_flip
 from ..errors import UserError
@@ -114,6 +115,11 @@ class CycleGANObjective(Objective):
         self.optimizers = {
             "G": adam(itertools.chain(self.G.parameters(), self.F.parameters()), cfg.lr, betas),
             "D": adam(itertools.chain(self.D_X.parameters(), self.D_Y.parameters()), cfg.lr, betas)}
+        # --ema: averages of G and F (no batch norm in them, so nothing to recalibrate); what the run's
+        # samples, evaluations and checkpoint users translate with
+        self.ema = {k: EMA(nets[k], cfg.ema) for k in ("G", "F")} if cfg.ema else {}
+        for k, avg in self.ema.items():
+            self.modules[f"{k}_ema"] = avg.net
         self.pool_A = ImagePool(cfg.pool_size, cfg.seed + 2)   # generated A images, for D_X
         self.pool_B = ImagePool(cfg.pool_size, cfg.seed + 3)   # generated B images, for D_Y
         if self.data.truthA is not None:
@@ -147,6 +153,8 @@ class CycleGANObjective(Objective):
                 ident = l1(G(real_B), real_B) + l1(F(real_A), real_A)
                 loss = loss + cfg.identity * cfg.lambda_cycle * ident
         rt.update(self.optimizers["G"], loss)
+        for k, avg in self.ema.items():
+            avg.update(self.modules[k])
 
         self.D_X.requires_grad_(True)
         self.D_Y.requires_grad_(True)
@@ -164,15 +172,16 @@ class CycleGANObjective(Objective):
     def snapshot(self, run: RunDir, step: int) -> None:
         d = self.data
         a, b = (to_float(self.rt.to(t[:PANEL])) for t in (d.testA, d.testB))
+        G, F = self.translators()
         with self.autocast():
-            ga, fb = self.G(a).float(), self.F(b).float()
+            ga, fb = G(a).float(), F(b).float()
             rows = [("A", a), ("G(A)", ga)]
             if d.truthA is not None:
                 rows.append(("true B", to_float(d.truthA[:PANEL])))
-            rows += [("F(G(A))", self.F(ga).float()), ("B", b), ("F(B)", fb)]
+            rows += [("F(G(A))", F(ga).float()), ("B", b), ("F(B)", fb)]
             if d.truthB is not None:
                 rows.append(("true A", to_float(d.truthB[:PANEL])))
-            rows.append(("G(F(B))", self.G(fb).float()))
+            rows.append(("G(F(B))", G(fb).float()))
         (run.path / "samples").mkdir(exist_ok=True)
         for path in (run.path / "samples" / f"step_{step:06d}.png", run.path / "samples.png"):
             save_panel(rows, path)
@@ -193,12 +202,18 @@ class CycleGANObjective(Objective):
                 out[f"{name}_psnr_truth"] = psnr(y, to_float(truth[:n])).mean().item()
         return out
 
+    def translators(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """(G, F) as a user of the checkpoint gets them: their averages under --ema, else the nets in training."""
+        if self.ema:
+            return self.ema["G"].net, self.ema["F"].net
+        return self.G, self.F
+
     def _eval_num(self) -> int:
         return self.cfg.eval_num or len(self.data.testA)
 
     def _directions(self):
-        d = self.data
-        return (("AtoB", self.G, self.F, d.testA, d.truthA), ("BtoA", self.F, self.G, d.testB, d.truthB))
+        d, (G, F) = self.data, self.translators()
+        return (("AtoB", G, F, d.testA, d.truthA), ("BtoA", F, G, d.testB, d.truthB))
 
     def finish(self, run: RunDir) -> dict:
         from ..viz import plot_curves
@@ -213,9 +228,10 @@ class CycleGANObjective(Objective):
 
         summary = self.evaluate(self.cfg.steps)
         if self.data.truthA is not None and self.rt.is_main:   # the embedded set: its photos at full size
+            G, F = self.translators()
             with torch.no_grad():
-                photo_panel(lambda x: self.G(self.rt.to(x)).float().cpu(),
-                            lambda x: self.F(self.rt.to(x)).float().cpu(), run.path / "photos.png")
+                photo_panel(lambda x: G(self.rt.to(x)).float().cpu(),
+                            lambda x: F(self.rt.to(x)).float().cpu(), run.path / "photos.png")
         n = self._eval_num()
         for name, _, _, test, truth in self._directions():
             if truth is not None:   # the untranslated input, for comparison
@@ -234,12 +250,16 @@ class CycleGANObjective(Objective):
         return {"dataset": self.data.name, "image_size": self.cfg.crop_size, "channels": 3}
 
     def extra_state(self) -> dict:
-        return {"pool_A": self.pool_A.state(), "pool_B": self.pool_B.state()}
+        return {"pool_A": self.pool_A.state(), "pool_B": self.pool_B.state(),
+                "ema_updates": {k: avg.updates for k, avg in self.ema.items()}}
 
     def load_extra_state(self, state: dict) -> None:
         if state:
             self.pool_A.load(state["pool_A"])
             self.pool_B.load(state["pool_B"])
+            for k, n in state.get("ema_updates", {}).items():
+                if k in self.ema:
+                    self.ema[k].updates = n
 
 
 def build(cfg, rt=None) -> CycleGANObjective:
@@ -255,7 +275,7 @@ class Translator(Loaded):
 
     @classmethod
     def inference_modules(cls, modules):
-        return [k for k in ("G", "F") if k in modules]
+        return [f"{k}_ema" if f"{k}_ema" in modules else k for k in ("G", "F") if k in modules or f"{k}_ema" in modules]
 
     @classmethod
     def card_io(cls, config, meta):
@@ -267,7 +287,10 @@ class Translator(Loaded):
         return {"G": nets["G"], "F": nets["F"]}
 
     def weight_key(self, name, ckpt):
-        return name if name == "G" or name in ckpt["modules"] else None   # an imported file may hold G alone
+        """A net's average under --ema, else the net; an imported file may hold G alone."""
+        if f"{name}_ema" in ckpt["modules"]:
+            return f"{name}_ema"
+        return name if name == "G" or name in ckpt["modules"] else None
 
     def setup(self, nets) -> None:
         self.image_size = int(self.meta["image_size"])
