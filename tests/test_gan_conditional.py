@@ -221,3 +221,19 @@ def test_infogan_warp_and_real_terms_train_q_and_resume_exactly(tmp_path):
 def test_info_terms_need_infogan(capsys):
     assert main(["train", "gan", "--model", "dcgan", *TINY[2:], "--info-warp", "1"]) == 2
     assert "--info-warp is a flag of infogan; --model dcgan has no such setting" in capsys.readouterr().err
+
+
+def test_warp_every_adds_the_warp_terms_lazily_and_weighted(tmp_path):
+    # --warp-every 2: g_warp on steps 0, 2 (logged as 1, 3) only, at twice the weight; the same
+    # cross-entropy as every step's, so its logged value is about 2 * info_warp * log(cat_codes) early on
+    opts = dict(model="infogan", data="mnist5k", width=4, latent_dim=8, batch_size=8, progress=False, sample_every=0,
+                info_warp=1.0, precision="fp32", out=str(tmp_path), steps=4)
+    lazy = ganforge.train("gan", warp_every=2, **opts)
+    logged = [json.loads(line) for line in (lazy / "stats.jsonl").read_text().splitlines()]
+    steps = [s for s in logged if "d_loss" in s]
+    assert [s["step"] for s in steps if "g_warp" in s] == [1, 3]
+    every = ganforge.train("gan", **opts)
+    first = [json.loads(line) for line in (every / "stats.jsonl").read_text().splitlines()][0]
+    assert steps[0]["g_warp"] == pytest.approx(2 * first["g_warp"], rel=0.05)
+    assert steps[1]["d_info"] == 0.0 and steps[0]["d_info"] > 0
+    assert main(["train", "gan", "--model", "infogan", *TINY[2:], "--info-warp", "1", "--warp-every", "0"]) == 2

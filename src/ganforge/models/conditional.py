@@ -168,6 +168,8 @@ class InfoGANSettings(BackboneSettings):
                            "stand for a slant or a shift (0: off)", ge=0)
     info_real: float = opt(0.0, "weight of Q's categorical guess on real images being confident per image and "
                            "balanced over the batch (0: off)", ge=0)
+    warp_every: int = opt(1, "--info-warp: add the warp terms every N-th step only, weighted N times (N warped "
+                          "batches cost what one costs; 1: every step)", gt=0)
     warp_degrees: float = opt(20.0, "--info-warp: rotate by up to this many degrees either way (and zoom by 0.9-1.1, "
                               "shift by up to 7.5 percent of the side)", ge=0, le=180)
 
@@ -269,20 +271,25 @@ class InfoHooks(Hooks):
         if s.info_warp or s.info_real:   # Q's guess on real images: confident, balanced, the same when warped
             guess = step.out_real["code"][:, :k]
             info = s.info_real * losses.cluster_info(guess) if s.info_real else 0.0
-            if s.info_warp:
+            if self._warp_now(step):
                 with step.autocast():
                     warped = step.D(random_warp(step.real.detach(), s.warp_degrees, step.aug_gen))["code"][:, :k]
-                info = info + s.info_warp * (losses.consistency(guess, warped) +
-                                             self._warped_code_loss(step, step.D, step.fake.detach()))
+                info = info + s.info_warp * s.warp_every * (losses.consistency(guess, warped) +
+                                                            self._warped_code_loss(step, step.D, step.fake.detach()))
             terms["d_info"] = info
         return terms
 
     def g_terms(self, step):
         s = self.settings
         terms = {"g_aux": s.aux_weight * losses.code_loss(step.out["code"], step.c, self.G.cat_codes, s.cont_weight)}
-        if s.info_warp:
-            terms["g_warp"] = s.info_warp * self._warped_code_loss(step, step.D_frozen, step.fake)
+        if self._warp_now(step):
+            terms["g_warp"] = s.info_warp * s.warp_every * self._warped_code_loss(step, step.D_frozen, step.fake)
         return terms
+
+    def _warp_now(self, step) -> bool:
+        """Whether this step adds the --info-warp terms (every --warp-every-th step, lazily like R1)."""
+        s = self.settings
+        return bool(s.info_warp) and getattr(step, "step", 0) % s.warp_every == 0
 
     def _warped_code_loss(self, step, D, fake):
         """Cross-entropy of Q's categorical guess for warped generated images against their code."""

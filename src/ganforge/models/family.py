@@ -65,11 +65,12 @@ class Hooks:
 
     def d_terms(self, step) -> dict[str, torch.Tensor]:
         """Extra terms of D's loss, weighted: name -> scalar (logged under that name). `step` holds
-        D, G, real, y, out_real, fake, c, out_fake, autocast and aug_gen (see tasks.gan.StepView)."""
+        step (the 0-based training step), D, D_frozen, real, y, out_real, fake, c, out_fake, autocast and
+        aug_gen (tasks.gan.objective builds it in train_step)."""
         return {}
 
     def g_terms(self, step) -> dict[str, torch.Tensor]:
-        """Extra terms of G's loss, weighted; `step` holds D, fake, c, out (D's output on fake)."""
+        """Extra terms of G's loss, weighted; `step` holds the same, with fake, c and out (D's output on fake) of G's update."""
         return {}
 
     def train_stats(self, step) -> dict[str, float]:

@@ -127,7 +127,7 @@ class GANObjective(Objective):
         cfg, rt, G, D, kind = self.cfg, self.rt, self.train_G, self.train_D, self.cfg.loss
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         thr = losses.decision_threshold(kind)
-        view = SimpleNamespace(D=D, D_frozen=self.D, autocast=self.autocast, aug_gen=self.aug_gen)
+        view = SimpleNamespace(step=step, D=D, D_frozen=self.D, autocast=self.autocast, aug_gen=self.aug_gen)
         r1 = r2 = None   # the penalties, on the steps they are applied
         for j in range(cfg.d_steps):
             real, y = self.real_batch(step * cfg.d_steps + j)
