@@ -34,7 +34,7 @@ def test_training_writes_a_usable_run(run_dir):
         assert all(np.isfinite(s[k]) for k in ("g_adv", "cycle", "identity", "d_x", "d_y"))
         assert s["lr"] == pytest.approx(2e-4 * min(1.0, (3 - (s["step"] - 1)) / (3 - 1)))
     ckpt = checkpoint.load(run_dir / "checkpoint.pt", "cyclegan")
-    assert set(ckpt["modules"]) == {"G", "F", "D_X", "D_Y"}
+    assert set(ckpt["modules"]) == {"G", "F", "D_X", "D_Y", "G_ema", "F_ema"}   # --ema 0.999 by default
     assert ckpt["extra"]["pool_A"]["images"].shape == (3, 3, 32, 32)   # 3 steps x batch 1
     summary = json.loads((run_dir / "summary.json").read_text())
     for d in ("AtoB", "BtoA"):   # both directions, each next to its untranslated input

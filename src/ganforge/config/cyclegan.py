@@ -16,9 +16,9 @@ class CycleGANConfig(ImageRunConfig):
                               "--load-size 286 --crop-size 256 --batch-size 1 --steps 200000\n"
                               "ganforge train cyclegan --data photos/trainA,paintings/ --crop-size 128")
 
-    # Checkpoints written before --upsample / --norm / --skip existed used the paper's generator:
-    # transposed convolutions, instance norm, no skip link.
-    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"upsample": "deconv", "norm": "instance", "skip": "none"}
+    # Checkpoints written before --upsample / --norm / --skip / --ema existed used the paper's generator
+    # (transposed convolutions, instance norm, no skip link) and no averages.
+    CHECKPOINT_DEFAULTS: ClassVar[dict] = {"upsample": "deconv", "norm": "instance", "skip": "none", "ema": 0.0}
 
     # Defaults train the embedded photo2vintage set in minutes on a CPU; the paper's 256 px setting
     # is the second example above.
@@ -49,8 +49,8 @@ class CycleGANConfig(ImageRunConfig):
     decay_from: float = opt(0.5, "fraction of --steps after which the learning rate decays linearly to 0", ge=0, le=1)
     lambda_cycle: float = opt(10.0, "weight of the cycle-consistency L1 losses", ge=0)
     identity: float = opt(0.5, "identity loss weight, as a fraction of --lambda-cycle (0: off)", ge=0)
-    ema: float = opt(0.0, "keep an exponential moving average of G and F with this decay; samples, eval, translate "
-                     "and export use the averages (0: off)", ge=0, lt=1)
+    ema: float = opt(0.999, "keep an exponential moving average of G and F with this decay; samples, eval, "
+                     "translate and export use the averages (0: off, the paper's)", ge=0, lt=1)
     pool_size: int = opt(50, "generated images kept in each discriminator's history pool (0: off)", ge=0)
     eval_num: int = opt(0, "test images per --eval-every evaluation (0: all)", ge=0)
     strict: bool = opt(False, "fail on unreadable or too small images instead of skipping them")
