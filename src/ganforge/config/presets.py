@@ -223,7 +223,6 @@ BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
             {"metric": "B -> A SSIM", "higher_is_better": True,
              "fp32": [0.8346, 0.8331, 0.7930], "bf16": [0.8351, 0.8112, 0.8088],
              "source": "the same sweep"},
-
             # the default since --ema 0.999: A -> B's bf16 median (0.721) is below fp32's worst seed (0.728),
             # so auto trains CycleGAN in fp32 on AMX now
             {"metric": "A -> B SSIM", "higher_is_better": True,

@@ -70,7 +70,8 @@ class Hooks:
         return {}
 
     def g_terms(self, step) -> dict[str, torch.Tensor]:
-        """Extra terms of G's loss, weighted; `step` holds the same, with fake, c and out (D's output on fake) of G's update."""
+        """Extra terms of G's loss, weighted; `step` holds the same, with fake, c and out (D's output
+        on fake) of G's update."""
         return {}
 
     def train_stats(self, step) -> dict[str, float]:
