@@ -7,7 +7,7 @@ DEFAULT_MODEL = "dcgan"   # the GAN family `train gan` trains without --model
 
 # dcgan-mnist's objective and optimiser, which lapgan-mnist shares so that the two compare at equal settings
 _RELATIVISTIC_DIGITS = {"batch_size": 32, "g_steps": 2, "ema": 0.999, "loss": "relativistic", "r1": 0.1, "r2": 0.1,
-                        "r1_every": 4, "lr": 8e-4, "beta1": 0.0, "beta2": 0.99}
+                        "r1_every": 16, "lr": 8e-4, "beta1": 0.0, "beta2": 0.99}
 
 PRESETS: dict[str, dict] = {
     "cgan-mnist": {
@@ -26,18 +26,18 @@ PRESETS: dict[str, dict] = {
     },
     "dcgan-mnist": {
         "models": ("dcgan",),
-        # the relativistic pairing loss with R1 and R2 (gamma 0.1, every 4th step) and Adam betas 0 / 0.99,
-        # not the least-squares loss: seed 0, fp32, classifier-FID at 6,000 steps 28.8 against 55.4
-        # (R3GAN's objective; gamma 1 with betas 0.5 / 0.999 gave 35.4, without batch norm in D 53.5 at
-        # 5,000). lr 8e-4 and 9,500 steps, not 4e-4 and 7,500: over seeds 0-2 (fp32) 22.1 / 22.3 median /
-        # worst against 27.1 / 27.5. A step costs the same at either rate (7,500 steps: 221 s on 2 idle
-        # cores, fp32), so 9,500 train in about 260-280 s (27.4 ms a step this stop), inside issue 25's 5 minutes.
+        # the relativistic pairing loss with R1 and R2 (gamma 0.1) and Adam betas 0 / 0.99, not the
+        # least-squares loss: seed 0, fp32, classifier-FID at 6,000 steps 28.8 against 55.4 (R3GAN's
+        # objective; gamma 1 with betas 0.5 / 0.999 gave 35.4, without batch norm in D 53.5 at 5,000).
+        # lr 8e-4, not 4e-4: over seeds 0-2 (fp32, 9,500 / 7,500 steps) 22.1 / 22.3 median / worst against
+        # 27.1 / 27.5. R1 + R2 every 16 steps, not 4: the double backward is the costly part (2 idle cores,
+        # fp32: 24.5 ms a step against 29.8), so 11,000 steps train in 271 s (a whole run timed), and over
+        # seeds 0-2 give 19.9 / 20.1 against 9,500 steps at every 4th step's 22.1 / 22.3.
         "summary": "unconditional DCGAN on digit sets: the relativistic pairing loss with R1 + R2 (gamma 0.1, "
-                   "lazy every 4 steps), Adam(8e-4, betas 0 / 0.99), batch 32, 2 G steps per D step, EMA of G "
-                   "(9,500 steps, about 4.4 min on 2 idle cores; seeds 0-2, 2,000 samples, Intel Xeon AMX: "
-                   "classifier-FID median 22.1 / worst 22.3 in fp32, which auto picks there, 20.7 / 24.3 in bf16; "
-                   "issue 25's goal, 20 / 30, is met for the worst seed only)",
-        "values": {"model": "dcgan", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 9500},
+                   "lazy every 16 steps), Adam(8e-4, betas 0 / 0.99), batch 32, 2 G steps per D step, EMA of G "
+                   "(11,000 steps, 4.5 min on 2 idle cores; seeds 0-2, 2,000 samples, Intel Xeon AMX: "
+                   "classifier-FID median 19.9 / worst 20.1 in fp32, which auto picks there, 17.8 / 19.1 in bf16)",
+        "values": {"model": "dcgan", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 11000},
     },
     "mlp-mnist": {
         "models": ("mlp",),
@@ -78,14 +78,15 @@ PRESETS: dict[str, dict] = {
     },
     "lapgan-mnist": {
         "models": ("lapgan",),
-        # dcgan-mnist's objective and optimiser; 4 % fewer steps because a step costs 4 % more (1,000
-        # steps side by side on 2 idle cores: 44.7 s against 42.9 s), so both train for the same time
+        # dcgan-mnist's objective, optimiser and steps: with R1 + R2 every 16 steps a LAPGAN step costs what
+        # a DCGAN step does (900 against 100 steps, twice each, side by side on 2 idle cores: 27.0 / 27.3 ms
+        # against 27.9 / 27.5 ms), so both train for the same time
         "summary": "LAPGAN on digit sets, --pyramid light: 14 px DCGAN-like coarse level, 28 px band trained "
-                   "every third step, with dcgan-mnist's loss and optimiser (9,100 steps: the same wall time as "
-                   "dcgan-mnist's 9,500; seeds 0-2, 2,000 samples, Intel Xeon AMX: classifier-FID median 18.0 / "
-                   "worst 22.6 in fp32, which auto picks there, against dcgan-mnist's 22.1 / 22.3; bf16 18.9 / "
-                   "20.3 against 20.7 / 24.3)",
-        "values": {"model": "lapgan", "pyramid": "light", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 9100},
+                   "every third step, with dcgan-mnist's loss and optimiser (11,000 steps: the same wall time as "
+                   "dcgan-mnist's; seeds 0-2, 2,000 samples, Intel Xeon AMX: classifier-FID median 18.9 / worst "
+                   "20.2 in fp32, which auto picks there, against dcgan-mnist's 19.9 / 20.1; bf16 17.4 / 20.8 "
+                   "against 17.8 / 19.1)",
+        "values": {"model": "lapgan", "pyramid": "light", "width": 32, **_RELATIVISTIC_DIGITS, "steps": 11000},
     },
     "videogan-digits": {
         "models": ("videogan",),
@@ -167,6 +168,10 @@ BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
              "source": "`ganforge sweep gan --preset dcgan-mnist --grid seed=0,1,2 precision=fp32,bf16 "
                        "--eval-num 2000 --threads 2 --jobs 2`, 2-core Intel Xeon with AMX, two cells at once "
                        "(issue 25)"},
+            # the preset now (R1 + R2 every 16 steps, 11,000 steps)
+            {"fp32": [18.27, 20.13, 19.90], "bf16": [19.09, 17.82, 17.29],
+             "source": "`ganforge sweep gan --preset dcgan-mnist --r1-every 16 --steps 11000 --eval-num 2000 --grid "
+                       "seed=0,1,2 precision=fp32,bf16 --threads 1 --jobs 2`, 2-core Intel Xeon with AMX (issue 25)"},
         ],
     },
     "acgan": {
@@ -210,6 +215,10 @@ BF16_SWEEPS: dict[str, dict[str, list[dict]]] = {
              "source": "`ganforge sweep gan --preset lapgan-mnist --grid seed=0,1,2 precision=fp32,bf16 "
                        "--eval-num 2000 --threads 2 --jobs 2`, 2-core Intel Xeon with AMX, two cells at once "
                        "(issue 25)"},
+            # the preset now (R1 + R2 every 16 steps, 11,000 steps)
+            {"fp32": [18.90, 20.24, 15.64], "bf16": [17.36, 20.82, 14.55],
+             "source": "`ganforge sweep gan --preset lapgan-mnist --r1-every 16 --steps 11000 --eval-num 2000 --grid "
+                       "seed=0,1,2 precision=fp32,bf16 --threads 1 --jobs 2`, 2-core Intel Xeon with AMX (issue 25)"},
         ],
     },
     "cyclegan": {
