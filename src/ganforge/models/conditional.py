@@ -289,7 +289,7 @@ class InfoHooks(Hooks):
     def _warp_now(self, step) -> bool:
         """Whether this step adds the --info-warp terms (every --warp-every-th step, lazily like R1)."""
         s = self.settings
-        return bool(s.info_warp) and getattr(step, "step", 0) % s.warp_every == 0
+        return bool(s.info_warp) and step.step % s.warp_every == 0
 
     def _warped_code_loss(self, step, D, fake):
         """Cross-entropy of Q's categorical guess for warped generated images against their code."""

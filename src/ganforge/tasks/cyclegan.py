@@ -275,7 +275,8 @@ class Translator(Loaded):
 
     @classmethod
     def inference_modules(cls, modules):
-        return [f"{k}_ema" if f"{k}_ema" in modules else k for k in ("G", "F") if k in modules or f"{k}_ema" in modules]
+        names = [f"{k}_ema" if f"{k}_ema" in modules else k for k in ("G", "F")]   # the averages where trained
+        return [k for k in names if k in modules]
 
     @classmethod
     def card_io(cls, config, meta):
