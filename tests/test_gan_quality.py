@@ -106,6 +106,21 @@ def test_relativistic_with_r1_and_r2_trains_and_each_penalty_changes_d():
     assert differs(d_plain, d_r2) and differs(d_r2, d_both)   # R2 alone, then R1 on top, each moved D
 
 
+def test_compiled_d_trains_with_r1_and_r2(monkeypatch):
+    """Compiled graphs have no double backward: the penalty steps run D uncompiled, the others compiled.
+    aot_eager refuses a double backward as inductor does, without building C++."""
+    from functools import partial
+
+    from ganforge.tasks.gan import GANObjective
+
+    monkeypatch.setattr(torch, "compile", partial(torch.compile, backend="aot_eager"))
+    obj = GANObjective(C.resolve(C.TASKS["gan"], **{**TINY, "loss": "relativistic", "r1": 1.0, "r2": 1.0,
+                                                    "r1_every": 2, "compile": True}))
+    assert obj.train_D is not obj.D and obj.rt.eager(obj.train_D) is obj.D
+    stats = [obj.train_step(s) for s in range(3)]
+    assert stats[0]["r1"] > 0 and stats[0]["r2"] > 0 and "r1" not in stats[1] and stats[2]["r1"] > 0
+
+
 def test_ada_with_the_relativistic_loss_is_refused(capsys):
     assert main(["train", "gan", "--model", "dcgan", "--loss", "relativistic", "--augment", "ada", "--steps", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -174,6 +174,12 @@ class Runtime:
             out = torch.compile(out)
         return out
 
+    @staticmethod
+    def eager(view: torch.nn.Module) -> torch.nn.Module:
+        """wrap()'s view without torch.compile (DDP kept): for a double backward (R1, R2), which
+        compiled graphs do not support."""
+        return getattr(view, "_orig_mod", view)
+
     def to(self, x: torch.Tensor) -> torch.Tensor:
         """A batch to the device (pinned + non-blocking from host memory to a GPU)."""
         if x.device == self.device:

@@ -140,7 +140,8 @@ class GANObjective(Objective):
                     fake = G(z, c)
                 real.requires_grad_(r1_now)
                 fake_in = fake.detach().requires_grad_(r2_now)
-                out_real, out_fake = D(self.aug(real), y), D(self.aug(fake_in), c)
+                judge = rt.eager(D) if r1_now or r2_now else D   # compiled graphs have no double backward
+                out_real, out_fake = judge(self.aug(real), y), judge(self.aug(fake_in), c)
             real_logits, fake_logits = losses.adv_logits(out_real), losses.adv_logits(out_fake)
             d_loss = losses.d_loss_heads(kind, out_real, out_fake)   # summed over every adv* head
             view.__dict__.update(real=real, y=y, out_real=out_real, fake=fake, c=c, out_fake=out_fake)
