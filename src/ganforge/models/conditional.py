@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..config.base import opt
 from ..errors import UserError
-from ..nn import losses
+from ..nn import flatten, losses
 from ..nn.augment import random_warp
 from . import dcgan, mlp_gan
 from .family import Family, Hooks
@@ -112,7 +112,7 @@ class ConditionalDiscriminator(nn.Module):
             x = torch.cat([x, maps], 1)
         f = self.backbone.forward_features(x)
         out = {"adv": self.backbone.forward_head(f)}
-        flat = f.flatten(1)
+        flat = flatten(f)   # the gradient keeps f's layout
         if self.cond == "projection":
             out["adv"] = out["adv"] + (self.embed(c).to(flat.dtype) * flat).sum(1)
         if hasattr(self, "cls"):

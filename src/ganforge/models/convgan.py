@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UserError
+from ..nn import Flatten
 from ..nn.upsample import UpsampleConv2d
 from .family import Family
 from .registry import register
@@ -67,7 +68,7 @@ class ConvDiscriminator(nn.Module):
             nn.BatchNorm2d(w4, momentum=0.8),
             nn.LeakyReLU(0.25),
             nn.Dropout(0.25),
-            nn.Flatten(),
+            Flatten(),
         )
         with torch.no_grad():
             n_flat = self.features(torch.zeros(2, *image_shape)).shape[1]   # 256*5*5 at 32 px

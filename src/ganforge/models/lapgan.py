@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from ..config.base import opt
 from ..errors import UserError
-from ..nn import init_normal
+from ..nn import Flatten, init_normal
 from . import lapgan_paper as paper
 from .family import Family, Hooks
 from .registry import register
@@ -171,7 +171,7 @@ class CoarseDiscriminator(nn.Module):
         s = side // 2 if even else side
         self.net = nn.Sequential(nn.Conv2d(channels, width, 4 if even else 3, 2 if even else 1, 1),
                                  nn.LeakyReLU(0.2, True),
-                                 nn.Conv2d(width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2, True), nn.Flatten(),
+                                 nn.Conv2d(width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2, True), Flatten(),
                                  nn.Linear(2 * width * s * s, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..nn import Flatten
+
 
 class BandGenerator(nn.Module):
     """z (N, latent), cond u(l_{k+1}) (N, C, S, S) -> band h_k (N, C, S, S); z enters as one noise plane."""
@@ -37,7 +39,7 @@ class BandDiscriminator(nn.Module):
         while s > 8:
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             ch, s = ch * 2, s // 2
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * s * s, 1))
+        self.net = nn.Sequential(*layers, Flatten(), nn.Linear(ch * s * s, 1))
 
     def forward(self, band: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([band, cond], 1)).flatten()
@@ -65,7 +67,7 @@ class CoarseDiscriminator(nn.Module):
     def __init__(self, channels: int, side: int, width: int):
         super().__init__()
         self.net = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.LeakyReLU(0.2, True),
-                                 nn.Conv2d(width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2, True), nn.Flatten(),
+                                 nn.Conv2d(width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2, True), Flatten(),
                                  nn.Dropout(0.5), nn.Linear(2 * width * side * side, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..nn import Flatten
 from .registry import register
 
 SCALES = (2, 4)
@@ -112,7 +113,7 @@ class SRDiscriminator(nn.Module):
         for cin, cout in ((w, 2 * w), (2 * w, 4 * w), (4 * w, 8 * w)):
             layers += _d_block(cin, cout, 1) + _d_block(cout, cout, 2)
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(8 * w * 16, 16 * w), nn.LeakyReLU(0.2, inplace=True),
+        self.head = nn.Sequential(Flatten(), nn.Linear(8 * w * 16, 16 * w), nn.LeakyReLU(0.2, inplace=True),
                                   nn.Linear(16 * w, 1))
 
     def forward(self, x: torch.Tensor, c=None) -> dict[str, torch.Tensor]:

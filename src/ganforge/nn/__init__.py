@@ -8,6 +8,36 @@ import torch
 from .init import init_normal  # noqa: F401
 
 
+class _Flatten(torch.autograd.Function):
+    """x.flatten(1) whose gradient keeps x's memory format (see flatten)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        ctx.channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+        return x.flatten(1)
+
+    @staticmethod
+    def backward(ctx, grad):   # plain differentiable ops: R1's double backward goes through them
+        grad = grad.reshape(ctx.shape)
+        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    """x.flatten(1), in the same order, but a channels_last map gets a channels_last gradient.
+    torch's flatten hands back a gradient in the NCHW layout, and every element-wise backward
+    that meets both layouts (the LeakyReLU before a linear head) takes a slow path: 1.8 ms against
+    0.1 ms for a (64, 64, 7, 7) map on one thread."""
+    return _Flatten.apply(x) if x.requires_grad and torch.is_grad_enabled() else x.flatten(1)
+
+
+class Flatten(torch.nn.Module):
+    """nn.Flatten() (start dim 1) with flatten()'s gradient layout."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return flatten(x)
+
+
 @contextlib.contextmanager
 def eval_mode(net: torch.nn.Module):
     """Run `net` in eval mode inside the block and give it back in the mode it had."""
