@@ -171,3 +171,38 @@ def test_convgan_matches_article_at_32px():
 def test_unknown_model_lists_valid_names():
     with pytest.raises(UserError, match="choose from: .*dcgan"):
         models.create("dcgn", kind="gan", image_shape=(1, 28, 28))
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_flatten_keeps_the_gradient_layout_and_the_maths(channels_last):
+    from ganforge.nn import Flatten, flatten
+
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(4, 3, 5, 5).contiguous(memory_format=fmt).requires_grad_()
+    w = torch.randn(75, 2)
+    (g_torch,) = torch.autograd.grad((x.flatten(1) @ w).tanh().sum(), x)
+    y = flatten(x)
+    assert torch.equal(y, x.flatten(1)) and torch.equal(Flatten()(x), y)
+    (g,) = torch.autograd.grad((y @ w).tanh().sum(), x, create_graph=True)
+    torch.testing.assert_close(g, g_torch)
+    assert g.is_contiguous(memory_format=fmt) and (channels_last != g.is_contiguous())
+    # R1 differentiates this gradient again: the double backward goes through flatten's backward
+    (gg,) = torch.autograd.grad(g.pow(2).sum(), x)
+    x2 = x.detach().requires_grad_()
+    (g2,) = torch.autograd.grad((x2.flatten(1) @ w).tanh().sum(), x2, create_graph=True)
+    torch.testing.assert_close(gg, torch.autograd.grad(g2.pow(2).sum(), x2)[0])
+
+
+def test_a_channels_last_conditional_d_sends_back_channels_last_gradients():
+    obj = GANObjective(tiny("infogan"))
+    seen = []
+
+    def keep_grad(module, inputs, out):   # the gradient that reaches the map before the heads
+        out.register_hook(seen.append)
+
+    hook = obj.D.backbone.net[-2].register_forward_hook(keep_grad)
+    x = torch.randn(4, *obj.image_shape).contiguous(memory_format=torch.channels_last)
+    out = obj.D(x, obj.hooks.sample_condition(4))
+    (out["adv"].sum() + out["code"].sum()).backward()
+    hook.remove()
+    assert seen and seen[0].is_contiguous(memory_format=torch.channels_last) and not seen[0].is_contiguous()
