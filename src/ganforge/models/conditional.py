@@ -170,6 +170,8 @@ class InfoGANSettings(BackboneSettings):
                            "balanced over the batch (0: off)", ge=0)
     warp_every: int = opt(1, "--info-warp: add the warp terms every N-th step only, weighted N times (N warped "
                           "batches cost what one costs; 1: every step)", gt=0)
+    warp_share: float = opt(1.0, "--info-warp: the share of each batch the warp terms see (0.25 with --warp-every 1 "
+                            "costs about what the whole batch every 4th step does)", gt=0, le=1)
     warp_degrees: float = opt(20.0, "--info-warp: rotate by up to this many degrees either way (and zoom by 0.9-1.1, "
                               "shift by up to 7.5 percent of the side)", ge=0, le=180)
 
@@ -272,9 +274,10 @@ class InfoHooks(Hooks):
             guess = step.out_real["code"][:, :k]
             info = s.info_real * losses.cluster_info(guess) if s.info_real else 0.0
             if self._warp_now(step):
+                m = self._warp_count(step)
                 with step.autocast():
-                    warped = step.D(random_warp(step.real.detach(), s.warp_degrees, step.aug_gen))["code"][:, :k]
-                info = info + s.info_warp * s.warp_every * (losses.consistency(guess, warped) +
+                    warped = step.D(random_warp(step.real[:m].detach(), s.warp_degrees, step.aug_gen))["code"][:, :k]
+                info = info + s.info_warp * s.warp_every * (losses.consistency(guess[:m], warped) +
                                                             self._warped_code_loss(step, step.D, step.fake.detach()))
             terms["d_info"] = info
         return terms
@@ -291,12 +294,17 @@ class InfoHooks(Hooks):
         s = self.settings
         return bool(s.info_warp) and step.step % s.warp_every == 0
 
+    def _warp_count(self, step) -> int:
+        """How many images of the batch (the first ones) the warp terms see: --warp-share of them."""
+        return max(1, round(self.settings.warp_share * step.real.shape[0]))
+
     def _warped_code_loss(self, step, D, fake):
         """Cross-entropy of Q's categorical guess for warped generated images against their code."""
-        k = self.G.cat_codes
+        k, m = self.G.cat_codes, self._warp_count(step)
+        c = step.c[:m]
         with step.autocast():
-            out = D(random_warp(fake, self.settings.warp_degrees, step.aug_gen), step.c)
-        return losses.cls_loss(out["code"][:, :k], step.c[:, :k].argmax(1))
+            out = D(random_warp(fake[:m], self.settings.warp_degrees, step.aug_gen), c)
+        return losses.cls_loss(out["code"][:, :k], c[:, :k].argmax(1))
 
     def eval_extras(self, gen, extractor, seed=0):
         return code_purity(gen, extractor, seed=seed) if getattr(extractor, "classes", None) is not None else {}
