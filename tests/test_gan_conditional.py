@@ -237,3 +237,19 @@ def test_warp_every_adds_the_warp_terms_lazily_and_weighted(tmp_path):
     assert steps[0]["g_warp"] == pytest.approx(2 * first["g_warp"], rel=0.05)
     assert steps[1]["d_info"] == 0.0 and steps[0]["d_info"] > 0
     assert main(["train", "gan", "--model", "infogan", *TINY[2:], "--info-warp", "1", "--warp-every", "0"]) == 2
+
+
+@pytest.mark.parametrize("share,warped", [(0.5, 4), (1.0, 8)])
+def test_warp_share_gives_the_warp_terms_the_first_part_of_the_batch(share, warped):
+    from ganforge import config as C
+    from ganforge.tasks.gan import GANObjective
+
+    obj = GANObjective(C.resolve(C.TASKS["gan"], model="infogan", data="mnist5k", width=4, latent_dim=8, batch_size=8,
+                                 progress=False, sample_every=0, info_warp=1.0, warp_share=share, precision="fp32"))
+    sizes = []
+    hook = obj.D.register_forward_hook(lambda m, inputs, out: sizes.append(inputs[0].shape[0]))
+    stats = obj.train_step(0)
+    hook.remove()
+    # D: real, fake, warped real, warped fake; then G: fake, warped fake (this loss pairs no real with them)
+    assert sorted(sizes) == sorted([8, 8, warped, warped, 8, warped]) and stats["g_warp"] > 0
+    assert main(["train", "gan", "--model", "infogan", *TINY[2:], "--info-warp", "1", "--warp-share", "0"]) == 2
